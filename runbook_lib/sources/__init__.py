@@ -1,0 +1,1 @@
+"""Evidence sources: I/O only; each ``collect_*`` returns a Collected and never raises on a broken world."""
