@@ -1,0 +1,281 @@
+"""One look at this host with psutil: system load, disks, top processes, TCP connections.
+
+Why: the triage flow needs a single, cheap picture of the machine before anyone decides
+which runbook section to open. Every function returns a :class:`Collected` and never
+raises because the host misbehaves: a process that vanishes or denies access while we
+read it becomes a row with placeholders (``psutil.Process.as_dict(ad_value=…)``) and is
+counted in ``lines_skipped``; a whole source psutil cannot read at all (e.g. ``/proc``
+hidden) becomes ``unavailable`` with the reason.
+
+Schemas are the ``*_SCHEMA`` constants below.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pandas as pd
+import psutil
+
+from runbook_lib.collected import Collected, Status, conform, empty_frame, guarded
+from runbook_lib.errors import SourceDenied, SourceUnavailable
+from runbook_lib.timewindow import utc_now
+
+SYSTEM_SCHEMA: dict[str, str] = {
+    "sampled_at": "datetime64[ns, UTC]",
+    "cpu_percent": "float64",
+    "cpu_count": "int64",
+    "load1": "float64",
+    "load5": "float64",
+    "load15": "float64",
+    "mem_total_bytes": "int64",
+    "mem_available_bytes": "int64",
+    "mem_used_percent": "float64",
+    "swap_total_bytes": "int64",
+    "swap_used_percent": "float64",
+    "established_tcp": "Int64",
+}
+
+DISKS_SCHEMA: dict[str, str] = {
+    "mountpoint": "string",
+    "device": "string",
+    "fstype": "string",
+    "total_bytes": "int64",
+    "used_bytes": "int64",
+    "used_percent": "float64",
+}
+
+TOP_PROCESSES_SCHEMA: dict[str, str] = {
+    "pid": "int64",
+    "name": "string",
+    "cmdline": "string",
+    "username": "string",
+    "cpu_percent": "float64",
+    "rss_bytes": "Int64",
+    "num_threads": "Int64",
+    "num_fds": "Int64",
+    "create_at": "datetime64[ns, UTC]",
+}
+
+TCP_SCHEMA: dict[str, str] = {
+    "remote_address": "string",
+    "remote_port": "int64",
+    "local_port": "int64",
+    "connections": "int64",
+}
+
+#: How long the CPU counters are averaged over for the snapshot. Long enough to be more
+#: than noise, short enough for an interactive triage.
+CPU_SAMPLE_S = 0.5
+
+_PROC_ATTRS = [
+    "pid",
+    "name",
+    "cmdline",
+    "username",
+    "memory_info",
+    "num_threads",
+    "num_fds",
+    "create_time",
+]
+
+
+def _psutil_call(source: str, target: str, call: Callable[[], Any]) -> Any:
+    """Run one psutil call, mapping its failures onto the kit's error tree."""
+    try:
+        return call()
+    except psutil.AccessDenied as err:
+        raise SourceDenied(f"access denied: {err}", source=source, target=target) from err
+    except (psutil.Error, OSError) as err:
+        raise SourceUnavailable(
+            f"{type(err).__name__}: {err}", source=source, target=target
+        ) from err
+
+
+def _established_tcp() -> int | None:
+    try:
+        return sum(
+            1 for c in psutil.net_connections(kind="tcp") if c.status == psutil.CONN_ESTABLISHED
+        )
+    except (psutil.AccessDenied, OSError):
+        return None  # not fatal for the snapshot: the column is NA and the reason noted
+
+
+def collect_system_snapshot(*, cpu_sample_s: float = CPU_SAMPLE_S) -> Collected:
+    """One row of system-wide figures (``SYSTEM_SCHEMA``); ``unavailable`` if psutil fails."""
+    source, target = "host.system", "localhost"
+
+    def read() -> Collected:
+        cpu = _psutil_call(source, target, lambda: psutil.cpu_percent(interval=cpu_sample_s))
+        load = _psutil_call(source, target, psutil.getloadavg)
+        mem = _psutil_call(source, target, psutil.virtual_memory)
+        swap = _psutil_call(source, target, psutil.swap_memory)
+        tcp = _established_tcp()
+        row = {
+            "sampled_at": utc_now(),
+            "cpu_percent": float(cpu),
+            "cpu_count": int(psutil.cpu_count() or 1),
+            "load1": load[0],
+            "load5": load[1],
+            "load15": load[2],
+            "mem_total_bytes": int(mem.total),
+            "mem_available_bytes": int(mem.available),
+            "mem_used_percent": float(mem.percent),
+            "swap_total_bytes": int(swap.total),
+            "swap_used_percent": float(swap.percent),
+            "established_tcp": tcp if tcp is not None else pd.NA,
+        }
+        frame = conform(pd.DataFrame([row]), SYSTEM_SCHEMA)
+        status: Status = "ok" if tcp is not None else "partial"
+        reason = "" if tcp is not None else "TCP connections not readable (access denied)"
+        return Collected(source, target, frame, status=status, reason=reason, lines_read=1)
+
+    return guarded(source, target, SYSTEM_SCHEMA, read)
+
+
+def collect_disks() -> Collected:
+    """Usage per mounted filesystem (``DISKS_SCHEMA``); unreadable mounts are skipped, counted."""
+    source, target = "host.disks", "localhost"
+
+    def read() -> Collected:
+        parts = _psutil_call(source, target, lambda: psutil.disk_partitions(all=False))
+        rows, skipped_n = [], 0
+        result = Collected(source, target, empty_frame(DISKS_SCHEMA))
+        for part in parts:
+            try:
+                usage = psutil.disk_usage(part.mountpoint)
+            except (psutil.Error, OSError) as err:
+                skipped_n += 1
+                result.add_sample(f"{part.mountpoint}: {err}")
+                continue
+            rows.append(
+                {
+                    "mountpoint": part.mountpoint,
+                    "device": part.device,
+                    "fstype": part.fstype,
+                    "total_bytes": int(usage.total),
+                    "used_bytes": int(usage.used),
+                    "used_percent": float(usage.percent),
+                }
+            )
+        frame = conform(pd.DataFrame(rows), DISKS_SCHEMA) if rows else empty_frame(DISKS_SCHEMA)
+        result.frame = frame.sort_values("used_percent", ascending=False, ignore_index=True)
+        result.lines_read, result.lines_skipped = len(parts), skipped_n
+        result.status = "partial" if skipped_n else "ok"
+        if skipped_n:
+            result.reason = f"{skipped_n} mount(s) not readable"
+        return result
+
+    return guarded(source, target, DISKS_SCHEMA, read)
+
+
+def process_row(info: dict[str, Any], cpu_percent: float | None) -> dict[str, Any]:
+    """A ``TOP_PROCESSES_SCHEMA`` row from ``Process.as_dict(ad_value=None)`` output."""
+    mem = info.get("memory_info")
+    cmd = info.get("cmdline")
+    created = info.get("create_time")
+    return {
+        "pid": int(info["pid"]),
+        "name": info.get("name") or "?",
+        "cmdline": " ".join(cmd) if cmd else "",
+        "username": info.get("username") or "?",
+        "cpu_percent": float(cpu_percent) if cpu_percent is not None else float("nan"),
+        "rss_bytes": int(mem.rss) if mem is not None else pd.NA,
+        "num_threads": info.get("num_threads") if info.get("num_threads") is not None else pd.NA,
+        "num_fds": info.get("num_fds") if info.get("num_fds") is not None else pd.NA,
+        "create_at": (pd.Timestamp(created, unit="s", tz="UTC") if created is not None else pd.NaT),
+    }
+
+
+def collect_top_processes(
+    n: int = 10, *, by: str = "cpu", cpu_sample_s: float = CPU_SAMPLE_S
+) -> Collected:
+    """The *n* busiest processes ``by`` ``"cpu"`` (% of one core) or ``"rss"``.
+
+    CPU % needs two readings: we prime every process, wait ``cpu_sample_s`` and read again.
+    A process that exits in between is dropped and counted in ``lines_skipped``; one whose
+    fields are denied keeps the row with NA placeholders (counted too).
+    """
+    if by not in ("cpu", "rss"):
+        raise ValueError(f"by must be 'cpu' or 'rss', not {by!r}")
+    source, target = "host.processes", "localhost"
+
+    def read() -> Collected:
+        procs = list(_psutil_call(source, target, lambda: list(psutil.process_iter())))
+        for proc in procs:
+            # A failure here shows up again (and is counted) at the second reading.
+            with contextlib.suppress(psutil.Error):
+                proc.cpu_percent(None)
+        time.sleep(cpu_sample_s)
+        rows, gone, denied = [], 0, 0
+        for proc in procs:
+            try:
+                cpu: float | None = proc.cpu_percent(None)
+            except psutil.NoSuchProcess:
+                gone += 1
+                continue
+            except psutil.AccessDenied:
+                cpu = None
+            info = proc.as_dict(attrs=_PROC_ATTRS, ad_value=None)
+            if not proc.is_running():
+                gone += 1
+                continue
+            if cpu is None or info.get("memory_info") is None or info.get("num_fds") is None:
+                denied += 1
+            rows.append(process_row(info, cpu))
+        frame = (
+            conform(pd.DataFrame(rows), TOP_PROCESSES_SCHEMA)
+            if rows
+            else empty_frame(TOP_PROCESSES_SCHEMA)
+        )
+        key = "cpu_percent" if by == "cpu" else "rss_bytes"
+        frame = frame.sort_values(key, ascending=False, na_position="last", ignore_index=True)
+        result = Collected(
+            source,
+            target,
+            frame.head(n).reset_index(drop=True),
+            lines_read=len(procs),
+            lines_skipped=gone + denied,
+        )
+        result.meta = {"processes_seen": len(procs), "vanished": gone, "denied": denied, "by": by}
+        if gone or denied:
+            result.status = "partial"
+            result.reason = f"{gone} process(es) exited while read, {denied} partly denied"
+        return result
+
+    return guarded(source, target, TOP_PROCESSES_SCHEMA, read)
+
+
+def collect_tcp_connections() -> Collected:
+    """Established TCP connections grouped by remote address/port and local port (``TCP_SCHEMA``).
+
+    Without privileges Linux still lists every socket but not every owning pid, which we do
+    not need here; ``unavailable`` only when the kernel tables cannot be read at all.
+    """
+    source, target = "host.tcp", "localhost"
+
+    def read() -> Collected:
+        conns = _psutil_call(source, target, lambda: psutil.net_connections(kind="tcp"))
+        rows = [
+            {"remote_address": c.raddr.ip, "remote_port": c.raddr.port, "local_port": c.laddr.port}
+            for c in conns
+            if c.status == psutil.CONN_ESTABLISHED and c.raddr
+        ]
+        if not rows:
+            frame = empty_frame(TCP_SCHEMA)
+        else:
+            grouped = (
+                pd.DataFrame(rows)
+                .groupby(["remote_address", "remote_port", "local_port"], as_index=False)
+                .size()
+                .rename(columns={"size": "connections"})
+            )
+            frame = conform(grouped, TCP_SCHEMA).sort_values(
+                "connections", ascending=False, ignore_index=True
+            )
+        return Collected(source, target, frame, lines_read=len(conns))
+
+    return guarded(source, target, TCP_SCHEMA, read)
