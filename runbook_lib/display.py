@@ -127,3 +127,18 @@ def sources_frame(sources: Sequence[Collected]) -> pd.DataFrame:
 def show_sources(sources: Sequence[Collected]) -> None:
     """Display the source-status table (what was read, what was broken and why)."""
     show_table(sources_frame(sources), max_rows=100)
+
+
+def show_text(text: str) -> None:
+    """Display plain text (e.g. a notification to paste); rendered escaped in the report."""
+    from IPython.display import Pretty
+
+    _display(Pretty(clean_text(text, 20_000)))
+
+
+def show_markdown_document(markdown: str) -> None:
+    """Display Markdown built by the library with every untrusted value already escaped
+    (e.g. :func:`runbook_lib.comms.incident_report_markdown`)."""
+    from IPython.display import Markdown
+
+    _display(Markdown(markdown))

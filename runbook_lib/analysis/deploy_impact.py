@@ -1,0 +1,106 @@
+"""Did it start after a deploy? Compare the error rate before and after each deploy.
+
+For each deploy, "before" is the ``span`` preceding it and "after" the ``span`` following it,
+cut short at the next deploy so one deploy's effect is not blamed on its predecessor. The
+difference is tested as two proportions (z score), so a 3-request blip is not a culprit.
+
+Input: per-minute rates with ``minute_at``, a count column and an error column (from
+``rates.status_rates``: ``requests``/``status_5xx``; or ``app_error_rates``:
+``lines``/``errors``), and the deploys frame (``deployed_at``, ``sha``, ``subject``).
+Output of :func:`compare_deploys`::
+
+    deployed_at | short_sha | subject | before_rate | after_rate | before_n | after_n | ratio | z
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from runbook_lib.findings import Finding
+from runbook_lib.timewindow import Window
+
+#: A deploy is suspicious when its after-rate is this many times the before-rate…
+MIN_RATIO = 2.0
+#: …the rise is at least this many percentage points…
+MIN_DELTA = 0.005
+#: …and the two-proportion z score says it is not noise.
+MIN_Z = 3.0
+
+
+def compare_deploys(
+    rates: pd.DataFrame,
+    deploys: pd.DataFrame,
+    *,
+    total: str = "requests",
+    errors: str = "status_5xx",
+    span: pd.Timedelta = pd.Timedelta(minutes=30),
+    window: Window | None = None,
+) -> pd.DataFrame:
+    """One row per deploy inside the data's range (and the window, if given)."""
+    rows = []
+    ordered = deploys.sort_values("deployed_at").reset_index(drop=True)
+    for i, dep in ordered.iterrows():
+        at = dep["deployed_at"]
+        if window is not None and not (window.start - span <= at < window.end):
+            continue
+        nxt = ordered.loc[i + 1, "deployed_at"] if i + 1 < len(ordered) else at + span  # type: ignore[operator]
+        prev = ordered.loc[i - 1, "deployed_at"] if i > 0 else at - span  # type: ignore[operator]
+        before = rates[(rates["minute_at"] >= max(at - span, prev)) & (rates["minute_at"] < at)]
+        after = rates[(rates["minute_at"] >= at) & (rates["minute_at"] < min(at + span, nxt))]
+        bn, an = int(before[total].sum()), int(after[total].sum())
+        be, ae = int(before[errors].sum()), int(after[errors].sum())
+        br = be / bn if bn else float("nan")
+        ar = ae / an if an else float("nan")
+        rows.append({
+            "deployed_at": at, "short_sha": str(dep.get("short_sha") or str(dep.get("sha", ""))[:7]),
+            "sha": str(dep.get("sha", "")), "subject": str(dep.get("subject", "")),
+            "before_rate": br, "after_rate": ar, "before_n": bn, "after_n": an,
+            "ratio": (ar / br) if br > 0 else (math.inf if ar > 0 else float("nan")),
+            "z": _two_proportion_z(be, bn, ae, an),
+        })
+    columns = ["deployed_at", "short_sha", "sha", "subject", "before_rate", "after_rate", "before_n", "after_n",
+               "ratio", "z"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _two_proportion_z(e1: int, n1: int, e2: int, n2: int) -> float:
+    if n1 == 0 or n2 == 0:
+        return float("nan")
+    pooled = (e1 + e2) / (n1 + n2)
+    se = math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
+    if se == 0:
+        return 0.0
+    return (e2 / n2 - e1 / n1) / se
+
+
+def find_suspect_deploy(comparison: pd.DataFrame, *, what: str = "5xx rate") -> Finding:
+    """Name the deploy after which errors rose the most (or say that none did)."""
+    if comparison.empty:
+        return Finding("deploy", "info", f"No deploy in or shortly before the window, so the {what} rise "
+                       "is not explained by a deploy from this repository.")
+    usable = comparison.dropna(subset=["before_rate", "after_rate"])
+    suspects = usable[
+        (usable["after_rate"] - usable["before_rate"] >= MIN_DELTA)
+        & ((usable["ratio"] >= MIN_RATIO) | usable["ratio"].isin([math.inf]))
+        & (usable["z"] >= MIN_Z)
+    ]
+    if suspects.empty:
+        listed = ", ".join(f"{r.short_sha} ({r.before_rate:.2%} → {r.after_rate:.2%})" for r in usable.itertuples())
+        return Finding("deploy", "info", f"No deploy is followed by a significant rise in the {what}: {listed or 'no data around the deploys'}.",
+                       {"deploys_checked": int(len(comparison))})
+    best = suspects.assign(delta=suspects["after_rate"] - suspects["before_rate"]).sort_values("delta").iloc[-1]
+    numbers = {
+        "sha": best["sha"], "deployed_at": best["deployed_at"].isoformat(),
+        "before_rate": round(float(best["before_rate"]), 4), "after_rate": round(float(best["after_rate"]), 4),
+        "before_n": int(best["before_n"]), "after_n": int(best["after_n"]), "z": round(float(best["z"]), 1),
+    }
+    ratio = "∞" if math.isinf(best["ratio"]) else f"{best['ratio']:.0f}×"
+    return Finding(
+        "deploy", "high",
+        f"Deploy {best['short_sha']} \"{best['subject']}\" at {best['deployed_at']:%H:%M} UTC is the most suspicious: "
+        f"the {what} went from {best['before_rate']:.2%} to {best['after_rate']:.2%} ({ratio}, z={best['z']:.1f}) "
+        f"in the 30 minutes after it. Consider rolling back to the previous commit.",
+        numbers, [f"deploy:{best['sha']}"],
+    )

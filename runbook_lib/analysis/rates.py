@@ -1,0 +1,126 @@
+"""Error rates over time from access and application logs.
+
+``status_rates`` takes the access-log frame (``requested_at``, ``status``) and returns one
+row per minute::
+
+    minute_at (UTC) | requests | status_5xx | status_4xx | status_429 | error_rate (5xx share)
+
+``app_error_rates`` takes the app-log frame (``logged_at``, ``level``) and returns
+``minute_at | lines | errors | warnings | error_share``.
+Minutes with no traffic inside the covered span are present with zeros, so a silent
+outage shows as a gap in requests, not as a missing row.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from runbook_lib.collected import Collected
+from runbook_lib.findings import Finding, unknown
+from runbook_lib.timewindow import Window
+
+ERROR_LEVELS = ("error", "err", "critical", "crit", "fatal", "alert", "emerg", "panic")
+WARNING_LEVELS = ("warning", "warn")
+
+
+def _per_minute(times: pd.Series, columns: dict[str, pd.Series], freq: str) -> pd.DataFrame:
+    frame = pd.DataFrame({"minute_at": times.dt.floor(freq), **columns})
+    out = frame.groupby("minute_at").sum()
+    if not out.empty:
+        full = pd.date_range(out.index.min(), out.index.max(), freq=freq, tz="UTC", name="minute_at")
+        out = out.reindex(full, fill_value=0)
+    return out.reset_index()
+
+
+def status_rates(access: pd.DataFrame, *, freq: str = "1min") -> pd.DataFrame:
+    """Requests, 5xx, 4xx and 429 per minute, and the 5xx share."""
+    status = access["status"]
+    out = _per_minute(
+        access["requested_at"],
+        {
+            "requests": pd.Series(1, index=access.index, dtype="int64"),
+            "status_5xx": (status >= 500).astype("int64"),
+            "status_4xx": ((status >= 400) & (status < 500)).astype("int64"),
+            "status_429": (status == 429).astype("int64"),
+        },
+        freq,
+    )
+    if out.empty:
+        out = pd.DataFrame({"minute_at": pd.Series(dtype="datetime64[ns, UTC]"),
+                            **{c: pd.Series(dtype="int64") for c in ("requests", "status_5xx", "status_4xx", "status_429")}})
+    out["error_rate"] = (out["status_5xx"] / out["requests"].where(out["requests"] > 0)).fillna(0.0)
+    return out
+
+
+def app_error_rates(app: pd.DataFrame, *, freq: str = "1min") -> pd.DataFrame:
+    """Log lines, errors and warnings per minute from the application log."""
+    level = app["level"].astype("string").str.lower()
+    out = _per_minute(
+        app["logged_at"],
+        {
+            "lines": pd.Series(1, index=app.index, dtype="int64"),
+            "errors": level.isin(ERROR_LEVELS).fillna(False).astype("int64"),
+            "warnings": level.isin(WARNING_LEVELS).fillna(False).astype("int64"),
+        },
+        freq,
+    )
+    if out.empty:
+        out = pd.DataFrame({"minute_at": pd.Series(dtype="datetime64[ns, UTC]"),
+                            **{c: pd.Series(dtype="int64") for c in ("lines", "errors", "warnings")}})
+    out["error_share"] = (out["errors"] / out["lines"].where(out["lines"] > 0)).fillna(0.0)
+    return out
+
+
+def window_error_rate(rates: pd.DataFrame, window: Window) -> float | None:
+    """The 5xx share of all requests inside the window (None when there were none)."""
+    inside = rates[window.mask(rates["minute_at"])]
+    total = int(inside["requests"].sum())
+    return None if total == 0 else float(inside["status_5xx"].sum()) / total
+
+
+def find_error_spike(
+    access: Collected, rates: pd.DataFrame, window: Window, *, min_rate: float = 0.02, factor: float = 3.0
+) -> Finding:
+    """State the peak 5xx rate in the window, against the baseline before it, and when it began.
+
+    "Began" is the first minute of the last run of minutes above ``max(min_rate,
+    factor × baseline)`` that reaches the peak, smoothed over 5 minutes so one bad minute
+    does not start an incident.
+    """
+    if not access.usable:
+        return unknown("error_rate", access, "whether the 5xx rate rose")
+    before = rates[rates["minute_at"] < window.start]
+    inside = rates[window.mask(rates["minute_at"])]
+    if inside["requests"].sum() == 0:
+        return Finding("error_rate", "unknown", f"No requests in the access log inside {window}: traffic stopped, "
+                       "or the log is not the one being written.", evidence=["source:access_log"])
+    base_total = int(before["requests"].sum())
+    baseline = float(before["status_5xx"].sum()) / base_total if base_total else 0.0
+    smooth = (inside["status_5xx"].rolling(5, min_periods=1).sum()
+              / inside["requests"].rolling(5, min_periods=1).sum().where(lambda s: s > 0)).fillna(0.0)
+    peak_idx = smooth.idxmax()
+    peak = float(smooth.loc[peak_idx])
+    overall = float(inside["status_5xx"].sum()) / float(inside["requests"].sum())
+    threshold = max(min_rate, factor * baseline)
+    numbers = {"peak_rate": round(peak, 4), "window_rate": round(overall, 4), "baseline_rate": round(baseline, 4),
+               "threshold": round(threshold, 4), "requests": int(inside["requests"].sum()),
+               "errors_5xx": int(inside["status_5xx"].sum())}
+    if peak < threshold:
+        return Finding("error_rate", "info", f"5xx rate stayed at {overall:.2%} in the window "
+                       f"(baseline {baseline:.2%}, peak {peak:.2%} over 5 min): no error spike.", numbers)
+    above = smooth >= threshold
+    began = smooth.index[0]
+    for idx in reversed(smooth.loc[:peak_idx].index):
+        if not above.loc[idx]:
+            break
+        began = idx
+    began_at = inside.loc[began, "minute_at"]
+    numbers["began_at"] = began_at.isoformat()
+    severity = "critical" if peak >= 0.5 else "high" if peak >= 0.1 else "medium"
+    return Finding(
+        "error_rate", severity,
+        f"5xx rate climbed to {peak:.1%} (5-min peak at {inside.loc[peak_idx, 'minute_at']:%H:%M} UTC) from a "
+        f"baseline of {baseline:.2%}, above {threshold:.1%} since {began_at:%H:%M} UTC; "
+        f"{numbers['errors_5xx']:,} of {numbers['requests']:,} requests failed in the window.",
+        numbers, ["source:access_log"],
+    )

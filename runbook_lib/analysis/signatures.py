@@ -1,0 +1,59 @@
+"""Group error messages by a normalised signature, so 10,000 timeouts are one row.
+
+Masked: quoted values, UUIDs, hex ids, IPs, emails, URLs' query strings, numbers. The
+frame returned by :func:`find_top_errors`::
+
+    signature | level | logger | count | first_seen_at | last_seen_at | example
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from runbook_lib.analysis.rates import ERROR_LEVELS
+
+# Order matters: quoted strings before numbers, UUIDs before hex before numbers.
+_MASKS: list[tuple[str, str]] = [
+    (r"\"[^\"]*\"|'[^']*'", "<str>"),
+    (r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b", "<uuid>"),
+    (r"\b[\w.+-]+@[\w-]+\.[\w.-]+\b", "<email>"),
+    (r"\b(?:\d{1,3}\.){3}\d{1,3}(?::\d+)?\b", "<ip>"),
+    (r"\b0x[0-9a-fA-F]+\b|\b(?=[0-9a-fA-F]*\d)(?=[0-9a-fA-F]*[a-fA-F])[0-9a-fA-F]{8,}\b", "<hex>"),
+    (r"(?<=[=:])\s*[^\s,;)]+", "<val>"),
+    (r"\d+(?:\.\d+)?", "<n>"),
+    (r"\s+", " "),
+]
+
+
+def normalise(messages: pd.Series) -> pd.Series:
+    """The signature of each message (vectorised; first line only, 200 chars max)."""
+    out = messages.astype("string").str.split("\n", n=1).str[0].str.slice(0, 400)
+    for pattern, repl in _MASKS:
+        out = out.str.replace(pattern, repl, regex=True)
+    return out.str.strip().str.slice(0, 200)
+
+
+def find_top_errors(
+    app: pd.DataFrame, *, levels: tuple[str, ...] = ERROR_LEVELS, top: int = 10
+) -> pd.DataFrame:
+    """The most frequent error signatures with first/last seen and one example."""
+    columns = ["signature", "level", "logger", "count", "first_seen_at", "last_seen_at", "example"]
+    errors = app[app["level"].astype("string").str.lower().isin(levels).fillna(False)]
+    if errors.empty:
+        return pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
+    frame = pd.DataFrame({
+        "signature": normalise(errors["message"]),
+        "level": errors["level"].astype("string").str.lower(),
+        "logger": errors["logger"].astype("string").fillna(""),
+        "logged_at": errors["logged_at"],
+        "message": errors["message"].astype("string"),
+    })
+    grouped = frame.groupby(["signature", "level", "logger"], dropna=False, sort=False).agg(
+        count=("logged_at", "size"),
+        first_seen_at=("logged_at", "min"),
+        last_seen_at=("logged_at", "max"),
+        example=("message", "first"),
+    )
+    out = grouped.reset_index().sort_values(["count", "first_seen_at"], ascending=[False, True]).head(top)
+    out["example"] = out["example"].str.split("\n", n=1).str[0]
+    return out[columns].reset_index(drop=True)

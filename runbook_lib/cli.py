@@ -1,0 +1,176 @@
+"""The ``runbook`` command: open incidents, run flows into the archive, list and show them.
+
+Expected errors print one line ``ErrorType: message`` and exit 2 (usage, parameters) or 1
+(the notebook failed; its report is still archived). No tracebacks for expected errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from runbook_lib.errors import ParameterError, RunbookError
+
+log = logging.getLogger("runbook")
+
+
+def _cmd_new(args: argparse.Namespace) -> int:
+    from runbook_lib.incident import create_incident
+
+    record = create_incident(args.title, severity=args.severity or "", reporter=args.reporter or "")
+    from runbook_lib.archive import render_index
+
+    index = render_index(record["id"])
+    print(record["id"])
+    log.info("created %s (%s)", index.parent / "incident.json", index)
+    return 0
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from runbook_lib.incident import create_incident
+    from runbook_lib.runner import run_flow
+
+    incident_id = args.incident
+    if not incident_id:
+        incident_id = create_incident(f"{args.flow} run")["id"]
+        log.info("no --incident given: opened %s", incident_id)
+    result = run_flow(
+        args.flow, incident_id, files=[Path(f) for f in args.file], overrides=args.param or [],
+        cell_timeout_s=args.timeout,
+    )
+    print(f"{result.status}: {result.report}")
+    print(f"index: {result.index}")
+    if result.status != "ok":
+        print(f"FlowFailed: {result.flow} {result.status} at {result.error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _cmd_list(args: argparse.Namespace) -> int:
+    from runbook_lib.flowparams import flow_names, notebooks_dir, purpose, read_parameters
+
+    for flow in flow_names():
+        path = notebooks_dir() / f"{flow}.ipynb"
+        print(f"{flow}: {purpose(path)}")
+        if args.brief:
+            continue
+        for p in read_parameters(path).values():
+            print(f"    {p.name} ({p.type_name}, default {p.default!r}){': ' + p.help if p.help else ''}")
+    return 0
+
+
+def _cmd_show(args: argparse.Namespace) -> int:
+    from runbook_lib.archive import list_runs
+    from runbook_lib.incident import incident_dir, load_incident
+
+    record = load_incident(args.incident)
+    print(f"{record['id']}: {record['title']}")
+    print(f"  severity: {record.get('severity') or 'not assessed'}   status: {record.get('status')}")
+    print(f"  opened:   {record.get('created_at')}   reporter: {record.get('reporter')}")
+    print("timeline:")
+    for event in record.get("timeline", []):
+        print(f"  {event.get('at')}  {event.get('event')}")
+    print("runs:")
+    for run in list_runs(incident_dir(args.incident)):
+        print(f"  {run['folder']}  {run.get('status')}  {run.get('error') or ''}".rstrip())
+        for finding in (run.get("findings") or [])[:3]:
+            print(f"      [{finding.get('severity')}] {finding.get('summary')}")
+    return 0
+
+
+def _cmd_lab(args: argparse.Namespace) -> int:
+    from runbook_lib.paths import project_root
+
+    cmd = [sys.executable, "-m", "jupyter", "lab", f"--notebook-dir={project_root()}",
+           "--ServerApp.default_url=/lab/tree/notebooks"]
+    if args.no_browser:
+        cmd.append("--no-browser")
+    if args.port:
+        cmd.append(f"--port={args.port}")
+    env = {**os.environ, "RUNBOOK_HOME": str(project_root())}
+    return subprocess.call(cmd, env=env)
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from runbook_lib.demo import DEMO_DIR, generate_demo
+    from runbook_lib.incident import create_incident
+    from runbook_lib.runner import run_flow
+
+    summary = generate_demo(seed=args.seed)
+    log.info("demo incident generated in %s (%d access log lines)", DEMO_DIR, summary["access_lines"])
+    if args.no_run:
+        return 0
+    incident_id = create_incident("Demo: API 5xx after deploy", reporter="demo")["id"]
+    result = run_flow("triage", incident_id, files=[summary["params"]])
+    print(f"{result.status}: {result.report}")
+    print(f"index: {result.index}")
+    return 0 if result.status == "ok" else 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="runbook", description=__doc__.splitlines()[0])
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("new", help="open an incident and allocate its INC-YYYY-MM-DD-NNN id")
+    p.add_argument("--title", required=True)
+    p.add_argument("--severity", choices=["P0", "P1", "P2", "P3"])
+    p.add_argument("--reporter")
+    p.set_defaults(func=_cmd_new)
+
+    p = sub.add_parser("run", help="run a flow notebook into the incident's archive")
+    p.add_argument("flow", help="triage, high_cpu, db_connections, … (see `runbook list`)")
+    p.add_argument("--incident", help="incident id; a new incident is opened if omitted")
+    p.add_argument("-f", "--file", action="append", default=[], help="YAML parameters file (repeatable)")
+    p.add_argument("-p", "--param", nargs=2, action="append", metavar=("KEY", "VALUE"), help="one parameter")
+    p.add_argument("--timeout", type=int, default=600, help="per-cell timeout in seconds (default 600)")
+    p.set_defaults(func=_cmd_run)
+
+    p = sub.add_parser("list", help="the flows, their purpose and parameters")
+    p.add_argument("--brief", action="store_true", help="names and purposes only")
+    p.set_defaults(func=_cmd_list)
+
+    p = sub.add_parser("show", help="an incident's record, runs and top findings")
+    p.add_argument("incident")
+    p.set_defaults(func=_cmd_show)
+
+    p = sub.add_parser("lab", help="open JupyterLab on the notebooks")
+    p.add_argument("--port", type=int)
+    p.add_argument("--no-browser", action="store_true")
+    p.set_defaults(func=_cmd_lab)
+
+    p = sub.add_parser("demo", help="generate the demo incident and run triage on it")
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--no-run", action="store_true", help="only generate the demo files")
+    p.set_defaults(func=_cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
+    # papermill/traitlets chatter would bury our one-line outcome.
+    for noisy in ("papermill", "traitlets", "nbconvert"):
+        logging.getLogger(noisy).setLevel(logging.ERROR)
+    try:
+        return int(args.func(args))
+    except ParameterError as err:
+        print(f"ParameterError: {err}", file=sys.stderr)
+        return 2
+    except RunbookError as err:
+        print(f"{type(err).__name__}: {err}", file=sys.stderr)
+        return 1
+    except json.JSONDecodeError as err:
+        print(f"CorruptRecord: {err}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

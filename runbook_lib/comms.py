@@ -1,0 +1,84 @@
+"""The runbook's texts, filled from what a flow found: incident report and notifications.
+
+Values are escaped for Markdown/HTML here (they may come from logs), so the result can be
+shown with ``IPython.display.Markdown`` and stored in findings.json as-is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+
+from runbook_lib.display import escape_md
+from runbook_lib.findings import Finding, rank
+from runbook_lib.incident import SeverityDecision
+
+
+def incident_report_markdown(
+    *,
+    incident_id: str,
+    reported_at: pd.Timestamp,
+    reporter: str,
+    decision: SeverityDecision,
+    symptoms: Sequence[str],
+    users_affected: str,
+    functionality: str,
+    findings: Sequence[Finding],
+) -> str:
+    """The runbook's "Incident Report Template" (Initial Assessment), filled in."""
+    e = escape_md
+    observations = [f"- {e(f.summary, 600)}" for f in rank(findings) if f.severity != "info"][:6]
+    if not observations:
+        observations = ["- No anomaly found in the sources that could be read."]
+    symptom_lines = [f"- {e(s, 300)}" for s in symptoms if s] or ["- (none reported yet)"]
+    lines = [
+        "## Incident Report",
+        "",
+        f"**Incident ID:** {e(incident_id or '(scratch run)')}  ",
+        f"**Reported:** {e(reported_at.strftime('%Y-%m-%d %H:%M UTC'))}  ",
+        f"**Reporter:** {e(reporter or 'runbook kit (automated triage)')}  ",
+        f"**Severity:** {decision.level} (suggested; {e(decision.policy.name)})",
+        "",
+        "**Symptoms:**",
+        *symptom_lines,
+        "",
+        "**Impact:**",
+        f"- Users affected: {e(users_affected)}",
+        f"- Functionality: {e(functionality)}",
+        "",
+        "**Initial Assessment:**",
+        *observations,
+        "",
+        "**Why this severity:**",
+        *[f"- {e(r)}" for r in decision.reasons],
+        "",
+        f"**Response time:** {e(decision.policy.response_time)} · **Resolution target:** "
+        f"{e(decision.policy.resolution_target)} · **Communication:** {e(decision.policy.communication)}",
+    ]
+    return "\n".join(lines)
+
+
+def notification_text(
+    *, incident_id: str, decision: SeverityDecision, impact: str, actions: Sequence[str], commander: str = "[name]"
+) -> str:
+    """The runbook's stakeholder notification (section 3), as plain text to paste."""
+    policy = decision.policy
+    return "\n".join([
+        f"Subject: [{decision.level}] Production Incident - {impact}",
+        "",
+        f"Incident ID: {incident_id or 'INC-YYYY-MM-DD-NNN'}",
+        f"Severity: {decision.level}",
+        "Status: Investigating",
+        "",
+        "Impact:",
+        f"- {impact}",
+        "",
+        "Current Actions:",
+        *[f"- {a}" for a in actions],
+        "",
+        f"Next Update: {policy.update_every}",
+        f"Notify: {policy.notify}",
+        "",
+        f"Incident Commander: {commander}",
+    ])
