@@ -205,8 +205,8 @@ def _assert_schema(frame: pd.DataFrame) -> None:
 # --------------------------------------------------------------------------------- HTTP
 def test_http_statuses_latency_and_bounded_time(web: Server, closed_port: int) -> None:
     base = web["base"]
-    urls = [f"{base}/ok", f"{base}/fail", f"{base}/slow", f"{base}/teapot",
-            f"{base}/redirect", f"{base}/loop", f"http://127.0.0.1:{closed_port}/health"]  # fmt: skip
+    paths = ["ok", "fail", "slow", "teapot", "redirect", "loop"]
+    urls = [f"{base}/{p}" for p in paths] + [f"http://127.0.0.1:{closed_port}/health"]
     frame, elapsed = _timed(lambda: check_http(urls, timeout_s=1.0))
     _assert_schema(frame)
     assert list(frame["target"]) == urls
