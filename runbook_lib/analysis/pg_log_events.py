@@ -1,0 +1,233 @@
+"""What the PostgreSQL server log says happened: connection exhaustion, timeouts, deadlocks.
+
+Pure functions over the ``pg_log`` frame (``sources.pg_log.PG_LOG_SCHEMA``); they never
+read files. Event kinds (:data:`EVENT_KINDS`), matched on the message as PostgreSQL writes
+it with ``lc_messages = C``:
+
+    too_many_connections  FATAL "sorry, too many clients already", "too many connections
+                          for role/database", "remaining connection slots are reserved"
+    statement_timeout     "canceling statement due to statement timeout"
+    deadlock              "deadlock detected"
+    terminated            "terminating connection" (admin command, idle timeout, crash)
+    auth_failed           "password authentication failed" / "authentication failed for user"
+    error, fatal          every ERROR / every FATAL or PANIC record
+    slow_query            a "duration: N ms" record above ``slow_query_s``
+
+:func:`find_pg_log_events` returns one row per interval (``bucket_at`` + one count column
+per kind, zero-filled between the first and last record). :func:`find_pg_log_totals`
+counts queries and errors the way pgBadger does, so the two can be compared.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from runbook_lib.collected import Collected
+from runbook_lib.findings import Finding, Severity, unknown
+
+EVENT_KINDS: tuple[str, ...] = (
+    "too_many_connections", "statement_timeout", "deadlock", "terminated", "auth_failed",
+    "error", "fatal", "slow_query",
+)  # fmt: skip
+EVENTS_SCHEMA: dict[str, str] = {
+    "bucket_at": "datetime64[ns, UTC]",
+    **{kind: "int64" for kind in EVENT_KINDS},
+}
+_PATTERNS = {
+    "too_many_connections": (
+        r"sorry, too many clients already|too many connections"
+        r"|remaining connection slots are reserved"
+    ),
+    "statement_timeout": r"canceling statement due to statement timeout",
+    "deadlock": r"deadlock detected",
+    "terminated": r"terminating connection",
+    "auth_failed": r"password authentication failed|authentication failed for user",
+}
+#: What each kind means for the incident, and how bad it is when present.
+_DESCRIBE: dict[str, tuple[str, Severity]] = {
+    "too_many_connections": ("FATAL connection refusals (no free slot)", "critical"),
+    "statement_timeout": ("statements cancelled by statement_timeout", "high"),
+    "deadlock": ("deadlocks", "high"),
+    "terminated": ("terminated connections", "medium"),
+    "auth_failed": ("authentication failures", "medium"),
+    "slow_query": ("slow statements", "medium"),
+}
+# pgBadger (12.0, `change_log_level`) reports these LOG messages among its errors.
+_PGBADGER_LOG_ERRORS = (
+    r'parameter "[^"]+" changed to "[^"]+"|database system was|recovery has paused'
+    r"|ending cancel to blocking autovacuum|skipping analyze of|using stale statistics"
+    r"|replication command:|still waiting for|server process.*was terminated by signal"
+    r"|could not (?:receive|send) data (?:from|to) client"
+)
+_QUERY = r"^(?:duration: [0-9.]+ ms +)?(?:statement|execute [^:]*): "
+
+
+def classify_pg_log(frame: pd.DataFrame, *, slow_query_s: float = 1.0) -> pd.DataFrame:
+    """One boolean column per event kind, aligned with *frame*'s rows."""
+    message = frame["message"].astype("string").fillna("")
+    severity = frame["severity"].astype("string").fillna("")
+    out = pd.DataFrame(index=frame.index)
+    for kind, pattern in _PATTERNS.items():
+        out[kind] = message.str.contains(pattern, regex=True).astype(bool)
+    out["too_many_connections"] &= severity.isin(["FATAL", "PANIC"]).astype(bool)
+    out["error"] = (severity == "ERROR").astype(bool)
+    out["fatal"] = severity.isin(["FATAL", "PANIC"]).astype(bool)
+    out["slow_query"] = (frame["duration_s"].astype("float64") > slow_query_s).to_numpy()
+    return out[list(EVENT_KINDS)]
+
+
+def find_pg_log_events(
+    frame: pd.DataFrame, *, freq: str = "1min", slow_query_s: float = 1.0
+) -> pd.DataFrame:
+    """Counts of each event kind per *freq* interval (schema :data:`EVENTS_SCHEMA`)."""
+    if frame.empty:
+        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in EVENTS_SCHEMA.items()})
+    flags = classify_pg_log(frame, slow_query_s=slow_query_s).astype("int64")
+    flags["bucket_at"] = frame["logged_at"].dt.floor(freq).to_numpy()
+    flags = flags.dropna(subset=["bucket_at"])
+    counts = flags.groupby("bucket_at").sum()
+    full = pd.date_range(counts.index.min(), counts.index.max(), freq=freq, name="bucket_at")
+    counts = counts.reindex(full, fill_value=0).reset_index()
+    counts["bucket_at"] = pd.to_datetime(counts["bucket_at"], utc=True).astype(
+        "datetime64[ns, UTC]"
+    )
+    for kind in EVENT_KINDS:
+        counts[kind] = counts[kind].astype("int64")
+    return counts[list(EVENTS_SCHEMA)]
+
+
+def find_pg_log_totals(frame: pd.DataFrame) -> dict[str, int]:
+    """Records, queries and errors counted as pgBadger counts them (``overall_stat``).
+
+    queries: "statement:"/"execute …:" records, with or without a duration (not parse/bind,
+    not DEALLOCATE); errors: WARNING/ERROR/FATAL/PANIC records plus the LOG messages
+    pgBadger promotes to errors (lock waits, "database system was …").
+    """
+    message = frame["message"].astype("string").fillna("")
+    severity = frame["severity"].astype("string").fillna("")
+    query = message.str.contains(_QUERY, regex=True) & ~message.str.contains(
+        r"statement: DEALLOCATE", regex=True
+    )
+    errors = severity.isin(["WARNING", "ERROR", "FATAL", "PANIC"]) | (
+        (severity == "LOG") & message.str.contains(_PGBADGER_LOG_ERRORS, regex=True)
+    )
+    return {
+        "records": len(frame),
+        "queries": int(query.sum()),
+        "errors": int(errors.sum()),
+        "with_duration": int(frame["duration_s"].notna().sum()),
+    }
+
+
+def _when(ts: pd.Timestamp, other: pd.Timestamp) -> str:
+    fmt = "%H:%M" if ts.date() == other.date() else "%Y-%m-%d %H:%M"
+    return ts.strftime(fmt)
+
+
+def _top(values: pd.Series, n: int = 3) -> list[tuple[str, int]]:
+    counts = values.dropna().astype(str).value_counts().head(n)
+    return [(str(k), int(v)) for k, v in counts.items()]
+
+
+def _who(rows: pd.DataFrame) -> tuple[str, dict[str, Any]]:
+    parts: list[str] = []
+    numbers: dict[str, Any] = {}
+    for column, label in (
+        ("application_name", "applications"),
+        ("user", "users"),
+        ("database", "databases"),
+        ("client_addr", "clients"),
+    ):
+        top = _top(rows[column])
+        numbers[f"top_{column}"] = dict(top)
+        if top:
+            parts.append(f"{label} " + ", ".join(f"`{k}` ({v})" for k, v in top))
+    return ("; ".join(parts) if parts else "user/database/application not in the log"), numbers
+
+
+def _event_finding(kind: str, rows: pd.DataFrame, per_bucket: pd.Series) -> Finding:
+    label, severity = _DESCRIBE[kind]
+    first, last = rows["logged_at"].min(), rows["logged_at"].max()
+    peak_at = pd.Timestamp(per_bucket.index[int(per_bucket.to_numpy().argmax())])
+    who, numbers = _who(rows)
+    sample = str(rows["message"].iloc[0]).split("\n")[0][:120]
+    summary = (
+        f"{len(rows)} {label} ('{sample}') between {_when(first, last)} and "
+        f"{_when(last, first)} UTC, peak {int(per_bucket.max())}/min at "
+        f"{_when(peak_at, first)}; {who}."
+    )
+    numbers.update(
+        count=len(rows), first_at=first, last_at=last,
+        peak_per_min=int(per_bucket.max()), peak_at=peak_at,
+    )  # fmt: skip
+    if kind == "slow_query":
+        numbers.update(
+            max_s=float(rows["duration_s"].max()), p50_s=float(rows["duration_s"].median())
+        )
+        at = int(rows["duration_s"].to_numpy(dtype="float64", na_value=0.0).argmax())
+        statement = str(rows["statement"].iloc[at])[:100]
+        summary = summary[:-1] + (
+            f"; slowest {float(rows['duration_s'].iloc[at]):.1f} s: `{statement}`."
+        )
+    head = rows.head(3)
+    evidence = [
+        f"pg_log {pd.Timestamp(t).isoformat()} [{p}] {s}: {str(m)[:160]}"
+        for t, p, s, m in zip(
+            head["logged_at"], head["pid"], head["severity"], head["message"], strict=True
+        )
+    ]
+    return Finding(f"pg_log_{kind}", severity, summary, numbers, evidence)
+
+
+def find_pg_log_findings(collected: Collected, *, slow_query_s: float = 1.0) -> list[Finding]:
+    """Findings from the PostgreSQL log: each event kind present, and a wrong prefix, loudly."""
+    question = "whether the PostgreSQL log shows refused connections, timeouts or deadlocks"
+    if not collected.usable:
+        return [unknown("pg_log_events", collected, question)]
+    out: list[Finding] = []
+    meta = collected.meta
+    if meta.get("prefix_mismatch"):
+        suggestion = meta.get("suggested_prefix") or ""
+        out.append(
+            Finding(
+                "pg_log_prefix_mismatch",
+                "high",
+                f"log_line_prefix {meta.get('prefix', '')!r} matches only "
+                f"{float(meta.get('prefix_match_ratio', 0.0)):.0%} of the PostgreSQL log's lines, "
+                "so most of its events are missing here"
+                + (f"; the lines look like log_line_prefix={suggestion!r}" if suggestion else "")
+                + ". Rerun with the server's log_line_prefix.",
+                {"match_ratio": meta.get("prefix_match_ratio"), "suggested_prefix": suggestion},
+                [f"unmatched line: {s}" for s in collected.samples[:3]],
+            )
+        )
+    frame = collected.frame
+    if frame.empty:
+        out.append(
+            Finding("pg_log_events", "unknown", f"Cannot tell {question}: the log has no records "
+                    "in the window (wrong file, window or prefix?).", {"records": 0})
+        )  # fmt: skip
+        return out
+    flags = classify_pg_log(frame, slow_query_s=slow_query_s)
+    buckets = frame["logged_at"].dt.floor("1min")
+    for kind in _DESCRIBE:
+        mask = flags[kind].to_numpy()
+        if mask.any():
+            rows = frame.loc[mask]
+            out.append(_event_finding(kind, rows, buckets[mask].value_counts()))
+    totals = find_pg_log_totals(frame)
+    if not any(f.kind.startswith("pg_log_") and f.kind != "pg_log_prefix_mismatch" for f in out):
+        errors, fatals = int(flags["error"].sum()), int(flags["fatal"].sum())
+        out.append(
+            Finding(
+                "pg_log_events",
+                "low" if errors or fatals else "info",
+                f"No refused connections, statement timeouts, deadlocks, terminations or "
+                f"statements over {slow_query_s:g} s in {len(frame)} PostgreSQL log records "
+                f"({errors} ERROR, {fatals} FATAL/PANIC).",
+                {**totals, "error": errors, "fatal": fatals},
+            )
+        )
+    return out

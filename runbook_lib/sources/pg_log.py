@@ -1,0 +1,379 @@
+"""The PostgreSQL server log as a frame: stderr (any ``log_line_prefix``), csvlog, jsonlog.
+
+Why: when the database refuses connections, its own log is the evidence that survives
+(FATAL "too many clients", statement timeouts, deadlocks, slow statements). The log is read
+as the server wrote it: gzip is opened transparently (a truncated archive keeps what was
+readable), rotated sets and globs are read in name order, and the format is detected per
+file (``log_format="auto"``: a ``{`` opens jsonlog, 23+ CSV fields csvlog, else stderr).
+
+Frame schema (:data:`PG_LOG_SCHEMA`), one row per log record (DETAIL/HINT/CONTEXT/STATEMENT
+and tab-continued lines folded into their record):
+
+    logged_at          datetime64[ns, UTC]  %m/%t/%n (zone abbreviation converted to UTC)
+    pid                Int64
+    user, database, application_name, client_addr, session_id   string ("[unknown]" -> NA)
+    severity           string  LOG, ERROR, FATAL, PANIC, WARNING, NOTICE, …
+    sqlstate           string  %e / csvlog / jsonlog
+    message, detail, hint, context, statement   string (statement also from
+                       "duration: … statement: SQL" and "execute name: SQL" messages)
+    duration_s         float64  from "duration: N ms"
+    source_file        string
+
+When the source is down: no file or nothing readable -> ``unavailable``; a file unreadable
+among several, a truncated gzip, or a ``log_line_prefix`` matching fewer than half of the
+lines that should carry it -> ``partial`` with the reason and sample lines (the usual cause
+of an empty pgBadger report, so it is never silent). Non-log lines (pg_ctl chatter) are
+counted in ``lines_skipped``. Memory: stderr is read in chunks and filtered to the window
+chunk by chunk; csvlog/jsonlog files are read whole.
+"""
+
+from __future__ import annotations
+
+import glob
+import itertools
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import polars as pl
+
+from runbook_lib.collected import Collected, conform, empty_frame, guarded, skipped
+from runbook_lib.errors import ParameterError, SourceDenied, SourceUnavailable
+from runbook_lib.paths import resolve
+from runbook_lib.sources.pg_log_prefix import (
+    PrefixPattern,
+    suggest_prefix,
+    translate_prefix,
+    zone_offset_s,
+)
+from runbook_lib.sources.pg_log_stderr import lines_of, parse_stderr_chunk
+from runbook_lib.sources.pg_log_structured import looks_like_csvlog, read_csvlog, read_jsonlog
+from runbook_lib.timewindow import Window
+
+SOURCE = "pg_log"
+PG_LOG_SCHEMA: dict[str, str] = {
+    "logged_at": "datetime64[ns, UTC]",
+    "pid": "Int64",
+    "user": "string",
+    "database": "string",
+    "application_name": "string",
+    "client_addr": "string",
+    "session_id": "string",
+    "severity": "string",
+    "sqlstate": "string",
+    "message": "string",
+    "detail": "string",
+    "hint": "string",
+    "context": "string",
+    "statement": "string",
+    "duration_s": "float64",
+    "source_file": "string",
+}
+LOG_FORMATS = ("auto", "stderr", "csvlog", "jsonlog")
+#: Below this share of matching lines the prefix is declared wrong (status partial).
+MIN_PREFIX_MATCH = 0.5
+#: Bytes of text parsed at once: bounds memory, large enough for polars to be efficient.
+CHUNK_BYTES = 32 << 20
+_READ_BYTES = 4 << 20
+
+_DURATION = r"^duration: ([0-9.]+) ms"
+_STATEMENT = r"(?s)^(?:duration: [0-9.]+ ms +)?(?:statement|(?:execute|parse|bind) [^:]*): (.*)$"
+
+
+def collect_pg_log(
+    paths: str,
+    *,
+    window: Window | None = None,
+    log_line_prefix: str = "%m [%p] ",
+    log_format: str = "auto",
+) -> Collected:
+    """Read the PostgreSQL log(s) *paths* (path, glob, directory, comma-separated list)."""
+    if log_format not in LOG_FORMATS:
+        raise ParameterError(f"must be one of {LOG_FORMATS}, not {log_format!r}", key="log_format")
+    if not str(paths).strip():
+        return skipped(SOURCE, PG_LOG_SCHEMA)
+    return guarded(
+        SOURCE, paths, PG_LOG_SCHEMA, lambda: _collect(paths, window, log_line_prefix, log_format)
+    )
+
+
+def expand_paths(paths: str) -> list[Path]:
+    """Files named by *paths*: comma-separated paths, globs or directories, in name order."""
+    found: list[Path] = []
+    for part in (p.strip() for p in str(paths).split(",")):
+        if not part:
+            continue
+        target = resolve(part)
+        if glob.has_magic(str(target)):
+            found.extend(Path(p) for p in sorted(glob.glob(str(target))) if Path(p).is_file())
+        elif target.is_dir():
+            found.extend(sorted(p for p in target.iterdir() if p.is_file()))
+        else:
+            found.append(target)
+    return list(dict.fromkeys(found))
+
+
+class _Blocks:
+    """Text blocks of one file, ending at line ends; gzip (multi-member) decompressed."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.truncated = ""
+
+    def _raw(self) -> Iterator[bytes]:
+        with self.path.open("rb") as fh:
+            first = fh.read(_READ_BYTES)
+            if not first.startswith(b"\x1f\x8b"):
+                while first:
+                    yield first
+                    first = fh.read(_READ_BYTES)
+                return
+            inflater = zlib.decompressobj(wbits=47)
+            data = first
+            while data:
+                try:
+                    yield inflater.decompress(data)
+                except zlib.error as err:
+                    self.truncated = f"corrupt gzip data ({err})"
+                    return
+                while inflater.eof and inflater.unused_data:  # next gzip member
+                    rest = inflater.unused_data
+                    inflater = zlib.decompressobj(wbits=47)
+                    yield inflater.decompress(rest)
+                data = fh.read(_READ_BYTES)
+            if not inflater.eof:
+                self.truncated = "gzip stream ends early (truncated file); read what was there"
+
+    def texts(self) -> Iterator[tuple[str, bool]]:
+        """Yield ``(text, is_last)``; text holds whole lines without the final newline."""
+        pending = b""
+        ready: list[bytes] = []
+        size = 0
+        previous: str | None = None
+        for block in self._raw():
+            ready.append(block)
+            size += len(block)
+            if size < CHUNK_BYTES:
+                continue
+            data = pending + b"".join(ready)
+            cut = data.rfind(b"\n")
+            if cut < 0:
+                pending, ready, size = data, [], 0
+                continue
+            pending, ready, size = data[cut + 1 :], [], 0
+            if previous is not None:
+                yield previous, False
+            previous = data[:cut].decode("utf-8", "replace")
+        tail = (pending + b"".join(ready)).decode("utf-8", "replace")
+        if tail.endswith("\n"):
+            tail = tail[:-1]
+        if previous is not None:
+            yield previous, not tail
+        if tail:
+            yield tail, True
+
+
+def _detect(head: str) -> str:
+    first = head.lstrip()
+    if first.startswith("{"):
+        return "jsonlog"
+    return "csvlog" if looks_like_csvlog(first[:65536]) else "stderr"
+
+
+def _collect(paths: str, window: Window | None, prefix: str, log_format: str) -> Collected:
+    files = expand_paths(paths)
+    if not files:
+        raise SourceUnavailable(f"no file matches {paths!r}", source=SOURCE, target=paths)
+    pattern = translate_prefix(prefix)
+    frames: list[pl.DataFrame] = []
+    problems: list[str] = []
+    meta: dict[str, Any] = {"files": [], "prefix": prefix, "ignored_escapes": list(pattern.ignored)}
+    read = skipped_lines = candidates = matched = 0
+    samples: list[str] = []
+    unmatched: list[str] = []
+    unknown_zones: set[str] = set()
+    for path in files:
+        blocks = _Blocks(path)
+        try:
+            result = _read_file(blocks, log_format, pattern, window, unknown_zones)
+        except FileNotFoundError as err:
+            problems.append(f"{path}: missing ({err.strerror})")
+            continue
+        except PermissionError as err:
+            problems.append(f"{path}: permission denied ({err.strerror})")
+            continue
+        except OSError as err:
+            problems.append(f"{path}: cannot read ({err.strerror or err})")
+            continue
+        meta["files"].append({"path": str(path), "format": result.fmt, "records": result.rows})
+        if result.frame is not None:
+            frames.append(result.frame)
+        read += result.read
+        skipped_lines += result.skipped
+        candidates += result.candidates
+        matched += result.matched
+        samples.extend(result.samples)
+        unmatched.extend(result.unmatched)
+        if blocks.truncated:
+            problems.append(f"{path}: {blocks.truncated}")
+    if len(problems) == len(files) and not meta["files"]:
+        error = SourceDenied if all("denied" in p for p in problems) else SourceUnavailable
+        raise error("; ".join(problems), source=SOURCE, target=paths)
+    frame = _to_pandas(frames)
+    out = Collected(SOURCE, paths, frame, lines_read=read, lines_skipped=skipped_lines, meta=meta)
+    ratio = matched / candidates if candidates else 1.0
+    meta.update(prefix_match_ratio=round(ratio, 4), prefix_mismatch=False, suggested_prefix="")
+    reasons = list(problems)
+    if candidates and ratio < MIN_PREFIX_MATCH:
+        meta["prefix_mismatch"] = True
+        hint = suggest_prefix(unmatched[:2000])
+        text = (
+            f"log_line_prefix {prefix!r} does not match the log: it matches {matched} of "
+            f"{candidates} lines ({ratio:.0%}); set log_line_prefix to the server's setting"
+        )
+        if hint:
+            meta["suggested_prefix"] = hint[0]
+            text += f" (the lines look like log_line_prefix={hint[0]!r}, {hint[1]:.0%} match)"
+        reasons.insert(0, text)
+        samples = unmatched[:3] + samples
+    if unknown_zones:
+        reasons.append(f"time zone(s) {sorted(unknown_zones)} unknown, read as UTC")
+    for line in samples:
+        out.add_sample(line)
+    if meta["prefix_mismatch"] or problems:
+        out.status = "partial"
+    elif skipped_lines:
+        reasons.append(f"{skipped_lines} non-log line(s) skipped")
+    out.reason = "; ".join(reasons)
+    return out
+
+
+class _FileResult:
+    def __init__(self, frame: pl.DataFrame | None, fmt: str) -> None:
+        self.frame, self.fmt = frame, fmt
+        self.rows = 0 if frame is None else frame.height
+        self.read = self.skipped = self.candidates = self.matched = 0
+        self.samples: list[str] = []
+        self.unmatched: list[str] = []
+
+
+def _read_file(
+    blocks: _Blocks, log_format: str, pattern: PrefixPattern, window: Window | None,
+    zones: set[str],
+) -> _FileResult:  # fmt: skip
+    texts = blocks.texts()
+    first = next(texts, None)
+    if first is None:
+        return _FileResult(None, "empty")
+    fmt = log_format if log_format != "auto" else _detect(first[0][:65536])
+    stream = itertools.chain([first], texts)
+    if fmt == "stderr":
+        return _parse_stderr_file(stream, pattern, window, blocks.path, zones)
+    return _parse_structured(stream, fmt, window, blocks.path, zones)
+
+
+def _parse_stderr_file(
+    texts: Iterator[tuple[str, bool]], pattern: PrefixPattern, window: Window | None,
+    path: Path, zones: set[str],
+) -> _FileResult:  # fmt: skip
+    out: list[pl.DataFrame] = []
+    res = _FileResult(None, "stderr")
+    carry: pl.Series | None = None
+    for text, last in texts:
+        lines = lines_of(text)
+        if carry is not None:
+            lines = pl.concat([carry, lines])
+        chunk = parse_stderr_chunk(lines, pattern, final=last)
+        carry = chunk.carry
+        res.read += lines.len() - (carry.len() if carry is not None else 0)
+        res.candidates += chunk.candidates
+        res.matched += chunk.matched
+        res.skipped += chunk.skipped
+        res.samples.extend(chunk.samples[: 5 - len(res.samples)])
+        if chunk.matched < chunk.candidates and len(res.unmatched) < 2000:
+            res.unmatched.extend(_unmatched(lines, pattern.pattern, 2000 - len(res.unmatched)))
+        out.append(finish(chunk.records, window, str(path), zones))
+    res.frame = pl.concat(out) if out else None
+    res.rows = 0 if res.frame is None else res.frame.height
+    return res
+
+
+def _unmatched(lines: pl.Series, pattern: str, limit: int) -> list[str]:
+    bad = lines.filter(
+        ~lines.str.contains(pattern)
+        & ~lines.str.starts_with("\t")
+        & (lines.str.strip_chars() != "")
+    )
+    return list(bad.head(limit).to_list())
+
+
+def _parse_structured(
+    texts: Iterator[tuple[str, bool]], fmt: str, window: Window | None, path: Path,
+    zones: set[str],
+) -> _FileResult:  # fmt: skip
+    text = "\n".join(t for t, _ in texts)
+    parsed = read_csvlog(text) if fmt == "csvlog" else read_jsonlog(text.split("\n"))
+    res = _FileResult(finish(parsed.records, window, str(path), zones), fmt)
+    res.read, res.skipped, res.samples = parsed.read, parsed.skipped, parsed.samples
+    return res
+
+
+def finish(
+    records: pl.DataFrame, window: Window | None, source_file: str, zones: set[str]
+) -> pl.DataFrame:
+    """Type the parsers' text columns into the schema's columns and keep *window* only."""
+    parts = records.select(
+        pl.col("ts").str.extract_groups(
+            r"^(?P<dt>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?)(?: (?P<zone>\S+))?"
+        )
+    ).unnest("ts")
+    offsets: dict[str | None, float] = {}
+    for zone in parts["zone"].unique().to_list():
+        off = zone_offset_s(zone)
+        if off is None:
+            zones.add(str(zone))
+        offsets[zone] = off or 0.0
+    naive = parts["dt"].str.to_datetime("%Y-%m-%d %H:%M:%S%.f", strict=False, time_unit="us")
+    shift = parts["zone"].replace_strict(offsets, default=0.0, return_dtype=pl.Float64)
+    logged = (
+        naive - pl.Series((shift * 1e6).cast(pl.Int64)).cast(pl.Duration("us"))
+    ).dt.replace_time_zone("UTC")
+    if "epoch" in records.columns:
+        epoch = (records["epoch"].cast(pl.Float64, strict=False) * 1e6).cast(pl.Int64)
+        logged = logged.fill_null(pl.from_epoch(epoch, time_unit="us").dt.replace_time_zone("UTC"))
+    unknown = ("[unknown]", "")
+    frame = records.with_columns(
+        logged.alias("logged_at"),
+        pl.col("pid").cast(pl.Int64, strict=False),
+        *(
+            pl.when(pl.col(c).is_in(unknown)).then(None).otherwise(pl.col(c)).alias(c)
+            for c in ("user", "database", "application_name", "session_id")
+        ),
+        pl.when(pl.col("client_addr").is_in(unknown))
+        .then(None)
+        .otherwise(pl.col("client_addr").str.replace(r"\(\d+\)$", ""))
+        .alias("client_addr"),
+        (pl.col("message").str.extract(_DURATION, 1).cast(pl.Float64, strict=False) / 1000.0).alias(
+            "duration_s"
+        ),
+        pl.coalesce(pl.col("statement"), pl.col("message").str.extract(_STATEMENT, 1)).alias(
+            "statement"
+        ),
+        pl.lit(source_file).alias("source_file"),
+    )
+    if window is not None:
+        start = window.start.to_pydatetime()
+        end = window.end.to_pydatetime()
+        frame = frame.filter((pl.col("logged_at") >= start) & (pl.col("logged_at") < end))
+    return frame.select(list(PG_LOG_SCHEMA))
+
+
+def _to_pandas(frames: list[pl.DataFrame]) -> pd.DataFrame:
+    if not frames:
+        return empty_frame(PG_LOG_SCHEMA)
+    merged = pl.concat(frames, how="vertical_relaxed").sort("logged_at", maintain_order=True)
+    if merged.height == 0:
+        return empty_frame(PG_LOG_SCHEMA)
+    return conform(merged.to_pandas(), PG_LOG_SCHEMA)
