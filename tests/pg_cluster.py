@@ -9,11 +9,15 @@ which the fixtures call in a finalizer.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
+import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -132,3 +136,112 @@ def cluster_fixture(max_connections: int = 20, **kw: Any) -> Iterator[PgCluster]
         yield cluster
     finally:
         cluster.stop()
+
+
+@dataclass
+class Incident:
+    """Real sessions reproducing Incident 3 on a cluster; pids by role for assertions."""
+
+    idle: list[int]
+    idle_in_tx: list[int]
+    sleeper: int
+    lock_root: int
+    lock_waiters: list[int]
+    threads: list[Any]
+    release: list[Any]
+
+    @property
+    def all_pids(self) -> list[int]:
+        return [*self.idle, *self.idle_in_tx, self.sleeper, self.lock_root, *self.lock_waiters]
+
+    def stop(self) -> None:
+        for undo in self.release:
+            undo()
+        for thread in self.threads:
+            thread.join(10)
+
+
+def stage_incident(cluster: PgCluster, *, idle: int = 24, app: str = "billing-worker",
+                   sleep_s: float = 60.0) -> Incident:
+    """Open *idle* idle sessions from *app*, 2 idle in transaction (``checkout-api``), one
+    ``pg_sleep`` (``report-job``) and a lock chain: ``migrate`` holds an ACCESS EXCLUSIVE
+    lock in an open transaction, ``orders-writer`` waits on it, ``orders-reader`` waits on
+    both. Returns once every waiter is seen waiting."""
+    setup = psycopg.connect(cluster.dsn(), autocommit=True)
+    setup.execute("CREATE TABLE IF NOT EXISTS orders (id int)")
+    idle_pids = [cluster.connect(app).info.backend_pid for _ in range(idle)]
+    tx = [cluster.connect("checkout-api", autocommit=False) for _ in range(2)]
+    for conn in tx:
+        conn.execute("SELECT 1")
+    sleeper = cluster.connect("report-job")
+    holder = cluster.connect("migrate", autocommit=False)
+    holder.execute("LOCK TABLE orders IN ACCESS EXCLUSIVE MODE")
+    writer = cluster.connect("orders-writer", autocommit=False)
+    reader = cluster.connect("orders-reader")
+    sleep_pid = sleeper.info.backend_pid
+
+    def run(conn: psycopg.Connection[Any], sql: str) -> threading.Thread:
+        def target() -> None:
+            # cancelled or terminated when the test cleans up
+            with contextlib.suppress(psycopg.Error):
+                conn.execute(sql)
+        thread = threading.Thread(target=target, daemon=True)
+        thread.start()
+        return thread
+
+    threads = [run(sleeper, f"SELECT pg_sleep({sleep_s})")]
+    threads.append(run(writer, "LOCK TABLE orders IN ACCESS EXCLUSIVE MODE"))
+    _wait_for(setup, writer.info.backend_pid)
+    threads.append(run(reader, "SELECT count(*) FROM orders"))
+    _wait_for(setup, reader.info.backend_pid)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and setup.execute(
+        "SELECT state FROM pg_stat_activity WHERE pid = %s", [sleep_pid]
+    ).fetchone() != ("active",):
+        time.sleep(0.02)
+    setup.close()
+
+    def release() -> None:
+        with psycopg.connect(cluster.dsn(), autocommit=True) as admin:
+            admin.execute("SELECT pg_cancel_backend(%s)", [sleep_pid])
+        if not holder.closed:
+            holder.rollback()
+        for conn in (*tx, writer):
+            if not conn.closed:
+                conn.rollback()
+
+    return Incident(idle_pids, [c.info.backend_pid for c in tx], sleep_pid,
+                    holder.info.backend_pid, [writer.info.backend_pid, reader.info.backend_pid],
+                    threads, [release])
+
+
+def _wait_for(admin: psycopg.Connection[Any], pid: int) -> None:
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        row = admin.execute("SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s",
+                            [pid]).fetchone()
+        if row == ("Lock",):
+            return
+        time.sleep(0.02)
+    raise RuntimeError(f"pid {pid} never waited on a lock")
+
+
+LEAKER = """
+import sys, time, psycopg
+dsn, app, rate, limit = sys.argv[1], sys.argv[2], float(sys.argv[3]), int(sys.argv[4])
+held = []
+start = time.monotonic()
+while len(held) < limit:
+    held.append(psycopg.connect(dsn, application_name=app, autocommit=True))
+    delay = start + len(held) / rate - time.monotonic()
+    if delay > 0:
+        time.sleep(delay)
+time.sleep(3600)
+"""
+
+
+def start_leaker(cluster: PgCluster, *, app: str = "billing-worker", per_s: float = 3.0,
+                 limit: int = 30) -> subprocess.Popen[bytes]:
+    """A child process that opens *per_s* connections a second and never closes them."""
+    return subprocess.Popen([sys.executable, "-c", LEAKER, cluster.dsn(), app, str(per_s),
+                             str(limit)])

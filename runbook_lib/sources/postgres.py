@@ -168,8 +168,9 @@ def frame_from_rows(rows: Sequence[dict[str, Any]]) -> pd.DataFrame:
             frame[col] = pd.to_datetime(frame[col], utc=True, format="ISO8601").astype(
                 "datetime64[ns, UTC]"
             )
-    if "blocked_by" in frame.columns:
-        frame["blocked_by"] = frame["blocked_by"].map(_pid_list).astype("object")
+    if "blocked_by" not in frame.columns:
+        frame["blocked_by"] = None
+    frame["blocked_by"] = frame["blocked_by"].map(_pid_list).astype("object")
     for col in ("pid", "leader_pid", "query_id"):
         if col in frame.columns:
             frame[col] = pd.to_numeric(frame[col], errors="coerce").astype("Int64")
