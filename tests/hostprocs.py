@@ -68,10 +68,19 @@ time.sleep({seconds})
 """
 
 
-def _spawn(program: str, *, marker: str) -> subprocess.Popen[bytes]:
+_WAIT_STDIN = """
+import sys
+print("ready", flush=True)
+sys.stdin.read()
+"""
+
+
+def _spawn(
+    program: str, *, marker: str, stdin: int = subprocess.DEVNULL
+) -> subprocess.Popen[bytes]:
     # The marker is a harmless argv entry so a cmdline pattern can find this child.
     proc = subprocess.Popen(
-        [sys.executable, "-c", program, marker], stdout=subprocess.PIPE, stdin=subprocess.DEVNULL
+        [sys.executable, "-c", program, marker], stdout=subprocess.PIPE, stdin=stdin
     )
     assert proc.stdout is not None
     line = proc.stdout.readline()
@@ -118,13 +127,26 @@ def sleeper(seconds: float = 3600.0, *, marker: str = "rb-sleeper") -> subproces
     return _spawn(_SLEEP.format(seconds=seconds), marker=marker)
 
 
+def until_released(*, marker: str = "rb-waiter") -> subprocess.Popen[bytes]:
+    """A child that exits as soon as its stdin is closed (:func:`release`): exact exit times."""
+    return _spawn(_WAIT_STDIN, marker=marker, stdin=subprocess.PIPE)
+
+
+def release(proc: subprocess.Popen[bytes]) -> None:
+    """Let an :func:`until_released` child exit, and reap it so it does not linger as a zombie."""
+    if proc.stdin is not None and not proc.stdin.closed:
+        proc.stdin.close()
+    proc.wait(timeout=10)
+
+
 def stop(proc: subprocess.Popen[bytes]) -> None:
     """Kill and reap a child (safe if it already exited)."""
     if proc.poll() is None:
         proc.kill()
     proc.wait(timeout=10)
-    if proc.stdout is not None:
-        proc.stdout.close()
+    for pipe in (proc.stdout, proc.stdin):
+        if pipe is not None and not pipe.closed:
+            pipe.close()
 
 
 @contextmanager

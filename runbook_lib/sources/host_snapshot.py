@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -279,3 +280,49 @@ def collect_tcp_connections() -> Collected:
         return Collected(source, target, frame, lines_read=len(conns))
 
     return guarded(source, target, TCP_SCHEMA, read)
+
+
+#: Kernel "no limit" values are near 2**63; anything above this is treated as unlimited.
+_UNLIMITED = 1 << 60
+
+
+def _cgroup_limit(pid: int | None) -> tuple[int, str] | None:
+    """The memory limit of *pid*'s cgroup (v2 ``memory.max`` or v1 ``limit_in_bytes``)."""
+    try:
+        lines = Path(f"/proc/{pid or 'self'}/cgroup").read_text(encoding="ascii").splitlines()
+    except OSError:
+        return None
+    root = Path("/sys/fs/cgroup")
+    for line in lines:
+        _, controllers, path = line.split(":", 2)
+        rel = path.lstrip("/")
+        if controllers == "":
+            candidates = [root / rel / "memory.max", root / "memory.max"]
+            origin = "cgroup memory.max"
+        elif "memory" in controllers.split(","):
+            base = root / "memory"
+            candidates = [base / rel / "memory.limit_in_bytes", base / "memory.limit_in_bytes"]
+            origin = "cgroup memory.limit_in_bytes"
+        else:
+            continue
+        for path_ in candidates:
+            try:
+                text = path_.read_text(encoding="ascii").strip()
+            except OSError:
+                continue
+            if text.isdigit() and int(text) < _UNLIMITED:
+                return int(text), origin
+    return None
+
+
+def read_memory_limit(limit_mb: float = 0.0, *, pid: int | None = None) -> tuple[int, str]:
+    """The memory a process may use: *limit_mb* if given, else its cgroup limit, else host RAM.
+
+    Returns ``(bytes, origin)`` where origin says which one (it goes into the finding).
+    """
+    if limit_mb and limit_mb > 0:
+        return int(limit_mb * 1024 * 1024), "configured limit"
+    found = _cgroup_limit(pid)
+    if found is not None:
+        return found
+    return int(psutil.virtual_memory().total), "host total"
