@@ -29,6 +29,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import pandas as pd
 
@@ -62,6 +63,7 @@ DEPENDENCY_SCHEMA: dict[str, str] = {
 #: Extra time the whole collection may take beyond ``timeout_s`` (thread start-up, libpq's
 #: whole-second connect_timeout rounding) before unfinished checks are reported as timeouts.
 GRACE_S = 1.5
+_UNFINISHED = "check did not finish"
 
 
 @dataclass(frozen=True)
@@ -137,7 +139,7 @@ def collect_dependencies(
     target = ", ".join(f"{c}×{n}" if n > 1 else c for c, n in counts.items())
     result = Collected(SOURCE, target, frame, lines_read=len(frame))
     result.meta["timeout_s"] = timeout_s
-    unfinished = frame[frame["detail"].str.startswith("check did not finish")]
+    unfinished = frame[frame["detail"].str.startswith(_UNFINISHED).fillna(False)]
     broken = frame[frame["status"] == "config error"]
     down = int((~frame["ok"]).sum())
     result.reason = f"{len(frame) - down} of {len(frame)} dependencies answered"
@@ -159,14 +161,16 @@ def split_list(value: list[str] | str) -> list[str]:
 
 
 def _http_tasks(urls: list[str] | str, timeout_s: float) -> list[_Task]:
-    return [_Task("http", safe_url(u), _bind(probe_http, u, timeout_s)) for u in split_list(urls)]
+    # "localhost:8080/health" is what people type: it means http://.
+    full = [u if "://" in u else f"http://{u}" for u in split_list(urls)]
+    return [_Task("http", safe_url(u), _bind(probe_http, u, timeout_s)) for u in full]
 
 
 def _postgres_tasks(pg_service: str, pg_dsn_env: str, timeout_s: float) -> list[_Task]:
     try:
         target = pgconn.resolve_target(pg_service, pg_dsn_env)
     except ParameterError as err:
-        label = f"service={pg_service}" if pg_service else f"env {pg_dsn_env}"
+        label = redact(f"service={pg_service}" if pg_service else f"env {pg_dsn_env}")
         broken = row("config error", False, 0.0, str(err))
         return [_Task("postgres", label, lambda: broken)]
     if target is None:
@@ -182,7 +186,21 @@ def _redis_tasks(address: str, timeout_s: float) -> list[_Task]:
 
 
 def _dns_tasks(names: list[str] | str, timeout_s: float) -> list[_Task]:
-    return [_Task("dns", redact(n), _bind(probe_dns, n, timeout_s)) for n in split_list(names)]
+    hosts = [dns_host(n) for n in split_list(names)]
+    return [_Task("dns", redact(h), _bind(probe_dns, h, timeout_s)) for h in hosts]
+
+
+def dns_host(name: str) -> str:
+    """The host name in a DNS parameter that may be a URL or ``host:port``."""
+    if "://" in name:
+        try:
+            return urlsplit(name).hostname or name
+        except ValueError:
+            return name
+    if name.startswith("[") and "]" in name:  # [::1]:80
+        return name[1 : name.index("]")]
+    host, sep, port = name.rpartition(":")
+    return host if sep and port.isdigit() and ":" not in host else name
 
 
 def _bind(fn: Callable[[Any, float], Row], arg: Any, timeout_s: float) -> Callable[[], Row]:
@@ -225,7 +243,7 @@ def _run(tasks: Iterable[_Task], budget_s: float) -> pd.DataFrame:
     rows = []
     for task, result in zip(tasks, results, strict=True):
         if result is None:
-            result = row("timeout", False, budget_s, f"check did not finish within {budget_s:g} s")
+            result = row("timeout", False, budget_s, f"{_UNFINISHED} within {budget_s:g} s")
             result["checked_at"] = started
         rows.append({"check": task.check, "target": task.target, **result})
     return conform(pd.DataFrame(rows), DEPENDENCY_SCHEMA)

@@ -436,3 +436,31 @@ def test_collect_with_broken_configuration_is_partial(
     assert got.status == "partial"
     assert "could not check: postgres env RUNBOOK_UNSET_DSN" in got.reason
     assert list(got.frame["status"]) == ["config error", "resolved"]
+
+
+def test_forgiving_parameter_forms(web: Server) -> None:
+    port = web["port"]
+    frame = check_http(f"127.0.0.1:{port}/ok", timeout_s=2)
+    assert (frame.iloc[0]["target"], frame.iloc[0]["status"]) == (
+        f"http://127.0.0.1:{port}/ok",
+        "200",
+    )
+    dns = check_dns(["localhost:5432", "https://localhost/health", "[::1]:80"], timeout_s=2)
+    assert list(dns["target"]) == ["localhost", "localhost", "::1"]
+    assert dns["ok"].all()
+    bad = check_redis("127.0.0.1:notaport", timeout_s=1).iloc[0]
+    assert (bad["ok"], bad["status"]) == (False, "bad address")
+
+
+def test_a_dsn_given_as_pg_service_is_refused_and_never_shown() -> None:
+    got = collect_dependencies(pg_service=f"host=127.0.0.1 password={SECRET}")
+    assert got.status == "partial"
+    row = got.frame.iloc[0]
+    assert (row["ok"], row["status"]) == (False, "config error")
+    assert "not a DSN" in row["detail"]
+    findings = find_dependency_findings(got)
+    assert [f.severity for f in findings] == ["unknown"]
+    serialized = json.dumps(
+        [got.status_row(), got.frame.to_json(date_format="iso"), [f.to_dict() for f in findings]]
+    )
+    assert SECRET not in serialized
