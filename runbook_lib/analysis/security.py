@@ -1,0 +1,372 @@
+"""Security alert (runbook Incident 7): failed logins, scanners, odd clients, big downloads.
+
+Input: the access-log frame (``runbook_lib.sources.access_log``: ``requested_at`` UTC,
+``client_ip``, ``remote_user``, ``method``, ``path`` (raw target), ``status``,
+``response_bytes``, ``user_agent``…) and optionally the app-log frame (``logged_at``,
+``level``, ``logger``, ``message``). Every ``rank_*`` returns a ranked frame with an
+``evidence`` column (example paths, user agents); every ``find_*`` returns a
+:class:`Finding` naming the IPs. Thresholds are parameters with defaults chosen so a
+normal day's stray 401s and 404s stay quiet (see tests/analysis/test_security.py).
+An unusable source gives ``unknown``, never "nothing suspicious".
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import unquote
+
+import numpy as np
+import pandas as pd
+
+from runbook_lib.timewindow import Window
+
+from .endpoints import with_endpoints
+
+AUTH_FAILED = (401, 403)
+MINUTE = "1min"
+#: Default app-log pattern for failed authentication (case-insensitive).
+AUTH_PATTERN = (
+    r"failed (?:login|password|authentication)|authentication failed"
+    r"|invalid (?:password|credentials)|login failed|unauthori[sz]ed|forbidden|bad credentials"
+)
+_IP = re.compile(
+    r"(?<![\w.:])(?P<ip>(?:\d{1,3}\.){3}\d{1,3}|[0-9a-fA-F]{1,4}(?::[0-9a-fA-F]{0,4}){2,7})(?![\w.:])"
+)
+
+# What scanners look for: (label, pattern on the percent-decoded, lower-cased target).
+PROBES: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("dotfile", re.compile(r"/\.(?:env|git|svn|hg|htaccess|htpasswd|aws|ssh|ds_store|docker)")),
+    ("wordpress", re.compile(r"/wp-|/wordpress|xmlrpc\.php")),
+    (
+        "admin_panel",
+        re.compile(r"phpmyadmin|/pma/|/adminer|/manager/html|/actuator|/solr/|/cgi-bin/|\.php\b"),
+    ),
+    ("traversal", re.compile(r"\.\./|\.\.\\|/etc/passwd|win\.ini|boot\.ini")),
+    (
+        "sql_injection",
+        re.compile(
+            r"union(?:\s|\+|/\*.*?\*/)+(?:all\s+)?select|'\s*or\s*'?\d|\bor\s+1\s*=\s*1|"
+            r"sleep\(\s*\d|benchmark\(|information_schema|';--|\bwaitfor\s+delay"
+        ),
+    ),
+    ("xss", re.compile(r"<script|javascript:|onerror\s*=|%3cscript")),
+    ("shell", re.compile(r";\s*(?:wget|curl|cat|id|uname)\b|\$\(|`|/bin/(?:sh|bash)")),
+    ("backup_file", re.compile(r"\.(?:bak|old|sql|tar|tgz|zip|7z|swp)(?:$|\?)")),
+)
+#: User agents of attack and recon tools (medium) and of scripts (low, often legitimate).
+TOOL_AGENTS = re.compile(
+    r"sqlmap|nikto|nmap|masscan|zgrab|gobuster|dirbuster|dirb|wpscan|hydra|nuclei|"
+    r"acunetix|nessus|openvas|w3af|fuzz|ffuf|feroxbuster|jaeles|censys|shodan",
+    re.I,
+)
+SCRIPT_AGENTS = re.compile(
+    r"^(?:curl|wget|python-requests|python-urllib|python-httpx|aiohttp|go-http-client|"
+    r"java/|okhttp|libwww-perl|ruby|php/|axios|node-fetch|scrapy)",
+    re.I,
+)
+
+
+def _decoded(target: str) -> str:
+    text = str(target)
+    for _ in range(2):  # double-encoded payloads (%252e) are common in scanners
+        decoded = unquote(text)
+        if decoded == text:
+            break
+        text = decoded
+    return text.replace("+", " ").lower()
+
+
+def classify_probe(target: object) -> str:
+    """The first scanner probe label matching a raw request target, or ``""``."""
+    text = _decoded(str(target))
+    for label, pattern in PROBES:
+        if pattern.search(text):
+            return label
+    return ""
+
+
+def _evidence(values: pd.Series, limit: int = 3) -> str:
+    shown = values.dropna().astype("str").drop_duplicates().head(limit).tolist()
+    return " | ".join(shown)
+
+
+def auth_failures_per_minute(
+    frame: pd.DataFrame, *, window: Window | None = None, app_failures: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """Failed authentications per minute: ``status_401``, ``status_403``, ``app_log``."""
+    times = frame["requested_at"]
+    if window is not None:
+        index = pd.date_range(
+            window.start.floor(MINUTE),
+            window.end.ceil(MINUTE),
+            freq=MINUTE,
+            inclusive="left",
+            name="minute_at",
+        )
+    elif times.empty:
+        index = pd.DatetimeIndex([], tz="UTC", name="minute_at")
+    else:
+        index = pd.date_range(
+            times.min().floor(MINUTE), times.max().floor(MINUTE), freq=MINUTE, name="minute_at"
+        )
+    minutes = times.dt.floor(MINUTE)
+    out = pd.DataFrame(index=index)
+    for status in AUTH_FAILED:
+        out[f"status_{status}"] = (
+            minutes[frame["status"] == status].value_counts().reindex(index, fill_value=0)
+        )
+    if app_failures is not None:
+        out["app_log"] = (
+            app_failures["logged_at"].dt.floor(MINUTE).value_counts().reindex(index, fill_value=0)
+        )
+    return out.astype("int64").reset_index()
+
+
+def detect_app_auth_failures(app: pd.DataFrame, *, pattern: str = AUTH_PATTERN) -> pd.DataFrame:
+    """App-log lines matching *pattern*, with ``client_ip`` = the first IP in the message."""
+    if app.empty:
+        return app.assign(client_ip=pd.Series(dtype="str", index=app.index))
+    hit = app["message"].astype("str").str.contains(pattern, case=False, regex=True, na=False)
+    rows = app[hit].copy()
+    rows["client_ip"] = (
+        rows["message"].astype("str").str.extract(_IP)["ip"].fillna("").astype("str")
+    )
+    return rows
+
+
+def rank_auth_failures(frame: pd.DataFrame, *, top: int = 20) -> pd.DataFrame:
+    """IPs by failed authentications (401/403): ``failures``, ``requests``,
+    ``failure_share``, ``endpoints`` (distinct), ``top_endpoint``, ``users`` (distinct
+    ``remote_user``), ``first_at``, ``last_at``, ``evidence`` (user agents)."""
+    frame = with_endpoints(frame)
+    failed = frame[frame["status"].isin(AUTH_FAILED)]
+    cols = [
+        "client_ip",
+        "failures",
+        "requests",
+        "failure_share",
+        "endpoints",
+        "top_endpoint",
+        "users",
+        "first_at",
+        "last_at",
+        "evidence",
+    ]
+    if failed.empty:
+        return pd.DataFrame(columns=cols)
+    groups = failed.groupby("client_ip", observed=True)
+    out = pd.DataFrame(
+        {
+            "failures": groups.size(),
+            "endpoints": groups["endpoint"].nunique(),
+            "top_endpoint": groups["endpoint"].agg(lambda s: s.value_counts().index[0]),
+            "users": groups["remote_user"].agg(lambda s: s[s.astype("str") != "-"].nunique()),
+            "first_at": groups["requested_at"].min(),
+            "last_at": groups["requested_at"].max(),
+            "evidence": groups["user_agent"].agg(_evidence),
+        }
+    )
+    out["requests"] = frame.groupby("client_ip", observed=True).size().reindex(out.index)
+    out["failure_share"] = (out["failures"] / out["requests"]).round(3)
+    out = (
+        out.sort_values("failures", ascending=False)
+        .head(top)
+        .rename_axis("client_ip")
+        .reset_index()
+    )
+    return out[cols]
+
+
+def rank_scanners(frame: pd.DataFrame, *, top: int = 20) -> pd.DataFrame:
+    """IPs probing the site: ``probes`` (requests matching :data:`PROBES`), ``kinds``,
+    ``not_found`` (404s), ``distinct_404_paths``, ``distinct_paths``, ``requests``,
+    ``not_found_share``, ``evidence`` (example probe targets). Ranked by probes, then 404s."""
+    cols = [
+        "client_ip",
+        "probes",
+        "kinds",
+        "distinct_404_paths",
+        "not_found",
+        "distinct_paths",
+        "requests",
+        "not_found_share",
+        "first_at",
+        "last_at",
+        "evidence",
+    ]
+    if frame.empty:
+        return pd.DataFrame(columns=cols)
+    paths = frame["path"].astype("str")
+    labels_by_path = {p: classify_probe(p) for p in paths.unique()}
+    label = paths.map(labels_by_path)
+    is_probe = label != ""
+    not_found = frame["status"] == 404
+    work = pd.DataFrame(
+        {
+            "client_ip": frame["client_ip"],
+            "path": paths,
+            "label": label,
+            "probe": is_probe,
+            "nf": not_found,
+            "requested_at": frame["requested_at"],
+        }
+    )
+    groups = work.groupby("client_ip", observed=True)
+    out = pd.DataFrame(
+        {
+            "probes": groups["probe"].sum(),
+            "not_found": groups["nf"].sum(),
+            "distinct_paths": groups["path"].nunique(),
+            "requests": groups.size(),
+            "first_at": groups["requested_at"].min(),
+            "last_at": groups["requested_at"].max(),
+        }
+    )
+    out["distinct_404_paths"] = (
+        work[work["nf"]]
+        .groupby("client_ip", observed=True)["path"]
+        .nunique()
+        .reindex(out.index, fill_value=0)
+    )
+    probes = work[work["probe"]]
+    out["kinds"] = (
+        probes.groupby("client_ip", observed=True)["label"]
+        .agg(lambda s: ",".join(sorted(s.unique())))
+        .reindex(out.index, fill_value="")
+    )
+    out["evidence"] = (
+        probes.groupby("client_ip", observed=True)["path"]
+        .agg(_evidence)
+        .reindex(out.index, fill_value="")
+    )
+    out["not_found_share"] = (out["not_found"] / out["requests"]).round(3)
+    # One missing favicon is not a scan: keep IPs with a probe or a handful of distinct 404s.
+    out = out[(out["probes"] > 0) | (out["distinct_404_paths"] >= 5)]
+    out = out.sort_values(["probes", "distinct_404_paths"], ascending=False).head(top)
+    return out.rename_axis("client_ip").reset_index()[cols]
+
+
+def rank_user_agents(frame: pd.DataFrame, *, top: int = 20) -> pd.DataFrame:
+    """User agents worth a look: attack tools, scripts, empty; then the rarest busy ones.
+
+    Columns: ``user_agent``, ``category`` (tool|script|empty|rare), ``requests``,
+    ``clients``, ``failures`` (401/403/404), ``evidence`` (IPs).
+    """
+    cols = ["user_agent", "category", "requests", "clients", "failures", "evidence"]
+    if frame.empty:
+        return pd.DataFrame(columns=cols)
+    ua = frame["user_agent"].astype("str").fillna("")
+    groups = frame.assign(ua=ua, bad=frame["status"].isin((401, 403, 404))).groupby(
+        "ua", observed=True
+    )
+    out = (
+        pd.DataFrame(
+            {
+                "requests": groups.size(),
+                "clients": groups["client_ip"].nunique(),
+                "failures": groups["bad"].sum(),
+                "evidence": groups["client_ip"].agg(_evidence),
+            }
+        )
+        .rename_axis("user_agent")
+        .reset_index()
+    )
+    name = out["user_agent"]
+    out["category"] = np.select(
+        [name.str.contains(TOOL_AGENTS), name.str.contains(SCRIPT_AGENTS), name.isin(["", "-"])],
+        ["tool", "script", "empty"],
+        default="rare",
+    )
+    # "rare": one client only and busier than typical per-agent volume: a custom bot.
+    typical = float(out["requests"].median())
+    rare = (
+        (out["category"] == "rare")
+        & (out["clients"] == 1)
+        & (out["requests"] >= max(50.0, 5 * typical))
+    )
+    out = out[(out["category"] != "rare") | rare]
+    order = {"tool": 0, "empty": 1, "script": 2, "rare": 3}
+    out = out.assign(_o=out["category"].map(order)).sort_values(
+        ["_o", "requests"], ascending=[True, False]
+    )
+    return out.head(top)[cols].reset_index(drop=True)
+
+
+def _robust_z(values: pd.Series) -> pd.Series:
+    logs = pd.Series(np.log10(values.clip(lower=1).astype(float)), index=values.index)
+    center = float(np.median(logs))
+    mad = float(np.median(np.abs(logs - center))) or 0.1
+    return ((logs - center) / (1.4826 * mad)).round(1)
+
+
+def rank_transfer(
+    frame: pd.DataFrame, *, top: int = 20, z: float = 3.5, min_bytes: int = 50_000_000
+) -> pd.DataFrame:
+    """IPs by response bytes, flagged when unusually large (possible exfiltration).
+
+    ``flagged`` when the IP's total is at least *min_bytes*, its robust z-score (median
+    and MAD of log10 per-IP totals) is at least *z*, and its bytes per request are unusual
+    too (robust z >= 2): a busy NAT or partner integration moves many bytes in many
+    ordinary responses, an export dump moves them in few huge ones. (Scraping page by page
+    shows up as a burst in the rate-limit flow instead.) Columns: ``client_ip``,
+    ``response_bytes``, ``requests``, ``bytes_per_request``, ``zscore``, ``flagged``,
+    ``top_endpoint``, ``evidence`` (largest targets).
+    """
+    frame = with_endpoints(frame)
+    cols = [
+        "client_ip",
+        "response_bytes",
+        "requests",
+        "bytes_per_request",
+        "zscore",
+        "flagged",
+        "top_endpoint",
+        "evidence",
+    ]
+    if frame.empty:
+        return pd.DataFrame(columns=cols)
+    groups = frame.groupby("client_ip", observed=True)
+    out = pd.DataFrame(
+        {"response_bytes": groups["response_bytes"].sum(), "requests": groups.size()}
+    )
+    out["bytes_per_request"] = (out["response_bytes"] / out["requests"]).round(0).astype("int64")
+    out["zscore"] = _robust_z(out["response_bytes"])
+    out["flagged"] = (
+        (out["response_bytes"] >= min_bytes)
+        & (out["zscore"] >= z)
+        & (_robust_z(out["bytes_per_request"]) >= 2)
+    )
+    out = out.sort_values("response_bytes", ascending=False).head(top)
+    mine = frame[frame["client_ip"].isin(out.index)]
+    big = mine.sort_values("response_bytes", ascending=False).groupby("client_ip", observed=True)
+    out["top_endpoint"] = big["endpoint"].agg(lambda s: s.value_counts().index[0])
+    out["evidence"] = big["path"].agg(_evidence)
+    return out.rename_axis("client_ip").reset_index()[cols]
+
+
+def ip_timeline(frame: pd.DataFrame, ip: str, *, limit: int = 500) -> pd.DataFrame:
+    """Every request of one IP in time order (first *limit*), with the probe label."""
+    cols = [
+        "requested_at",
+        "method",
+        "path",
+        "status",
+        "response_bytes",
+        "user_agent",
+        "referer",
+        "probe",
+    ]
+    mine = (
+        frame[frame["client_ip"].astype("str") == str(ip)].sort_values("requested_at").head(limit)
+    )
+    return mine.assign(probe=mine["path"].map(classify_probe))[cols].reset_index(drop=True)
+
+
+def choose_suspect(suspect_ip: str, *rankings: pd.DataFrame) -> str:
+    """The IP to show a timeline for: the parameter if given, else the top-ranked one."""
+    if str(suspect_ip).strip():
+        return str(suspect_ip).strip()
+    for ranking in rankings:
+        if not ranking.empty and "client_ip" in ranking.columns:
+            return str(ranking.iloc[0]["client_ip"])
+    return ""

@@ -1,0 +1,188 @@
+"""Findings for the security-alert flow (runbook Incident 7), from the ranked tables in
+:mod:`runbook_lib.analysis.security`.
+
+Each ``find_*`` returns one :class:`Finding` naming the IPs (``numbers["ips"]`` feeds the
+containment text). Thresholds are parameters; the defaults keep a normal day's stray 401s
+and 404s quiet. ``unknown`` when the access log could not be read.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from runbook_lib.collected import Collected
+from runbook_lib.findings import Finding, Severity, unknown
+
+from .traffic_findings import name_list
+
+
+def find_credential_stuffing(
+    collected: Collected, ranked: pd.DataFrame, *, min_failures: int = 20, min_share: float = 0.5
+) -> Finding:
+    """IPs with many failed logins that mostly fail: credential stuffing or brute force."""
+    kind = "credential_stuffing"
+    if not collected.usable:
+        return unknown(kind, collected, "whether anyone is brute-forcing logins")
+    bad = ranked[(ranked["failures"] >= min_failures) & (ranked["failure_share"] >= min_share)]
+    total = int(ranked["failures"].sum()) if not ranked.empty else 0
+    if bad.empty:
+        return Finding(
+            kind,
+            "info",
+            f"{total} failed authentications, none concentrated on one IP "
+            f"(threshold {min_failures} failures at ≥{min_share:.0%} of its requests).",
+            numbers={"failures": total},
+        )
+    top = bad.iloc[0]
+    severity: Severity = "high" if int(bad["failures"].sum()) >= 500 else "medium"
+    summary = (
+        f"Credential stuffing suspected from {name_list(bad['client_ip'].tolist())}: "
+        f"{int(bad['failures'].sum())} failed authentications, mostly on `{top['top_endpoint']}` "
+        f"({top['failure_share']:.0%} of `{top['client_ip']}`'s requests failed)."
+    )
+    return Finding(
+        kind,
+        severity,
+        summary,
+        numbers={
+            "ips": bad["client_ip"].tolist()[:20],
+            "failures": int(bad["failures"].sum()),
+            "endpoint": top["top_endpoint"],
+        },
+        evidence=[f"client_ip:{ip}" for ip in bad["client_ip"].head(10)],
+    )
+
+
+def find_scanners(
+    collected: Collected,
+    ranked: pd.DataFrame,
+    *,
+    min_probes: int = 3,
+    min_404_paths: int = 20,
+    min_404_share: float = 0.3,
+) -> Finding:
+    """IPs probing for secrets/admin panels/injection, or spraying 404s."""
+    kind = "scanner"
+    if not collected.usable:
+        return unknown(kind, collected, "whether anyone is scanning the site")
+    bad = ranked[
+        (ranked["probes"] >= min_probes)
+        | (
+            (ranked["distinct_404_paths"] >= min_404_paths)
+            & (ranked["not_found_share"] >= min_404_share)
+        )
+    ]
+    if bad.empty:
+        return Finding(kind, "info", "No IP probed for known-sensitive paths or sprayed 404s.")
+    top = bad.iloc[0]
+    severity: Severity = (
+        "high"
+        if any(k in str(top["kinds"]) for k in ("sql_injection", "traversal", "shell"))
+        else "medium"
+    )
+    lead = (
+        f"Scanners {name_list(bad['client_ip'].tolist())}: `{top['client_ip']}`"
+        if len(bad) > 1
+        else f"Scanner `{top['client_ip']}`"
+    )
+    summary = (
+        f"{lead} sent {top['probes']} probes ({top['kinds'] or '404 spray'}) and hit "
+        f"{top['distinct_404_paths']} distinct 404 paths."
+    )
+    return Finding(
+        kind,
+        severity,
+        summary,
+        numbers={"ips": bad["client_ip"].tolist()[:20], "probes": int(bad["probes"].sum())},
+        evidence=[f"client_ip:{ip}" for ip in bad["client_ip"].head(10)],
+    )
+
+
+def find_user_agents(collected: Collected, ranked: pd.DataFrame) -> Finding:
+    """Attack-tool user agents (medium); script/empty agents are listed, low."""
+    kind = "unusual_user_agents"
+    if not collected.usable:
+        return unknown(kind, collected, "whether unusual user agents are present")
+    tools = ranked[ranked["category"] == "tool"]
+    if tools.empty:
+        others = ranked[ranked["category"].isin(["empty", "script"])]
+        if others.empty:
+            return Finding(kind, "info", "No attack-tool, script or empty user agents.")
+        return Finding(
+            kind,
+            "low",
+            f"{len(others)} script/empty user agent(s), busiest from "
+            f"{name_list(others.iloc[0]['evidence'].split(' | '))}.",
+            numbers={"agents": len(others)},
+        )
+    ips = [ip for ev in tools["evidence"] for ip in ev.split(" | ")]
+    return Finding(
+        kind,
+        "medium",
+        f"Attack-tool user agent(s) from {name_list(ips)}: "
+        f"{name_list(tools['user_agent'].str.slice(0, 60).tolist(), 2)}.",
+        numbers={"agents": len(tools), "ips": ips[:20]},
+        evidence=[f"client_ip:{ip}" for ip in ips[:10]],
+    )
+
+
+def find_exfiltration(collected: Collected, ranked: pd.DataFrame) -> Finding:
+    """IPs that downloaded far more than everyone else (possible data exfiltration)."""
+    kind = "large_transfers"
+    if not collected.usable:
+        return unknown(kind, collected, "whether any IP downloaded unusually much")
+    bad = ranked[ranked["flagged"]]
+    if bad.empty:
+        return Finding(kind, "info", "No IP downloaded unusually many bytes.")
+    top = bad.iloc[0]
+    summary = (
+        f"Unusually large downloads by {name_list(bad['client_ip'].tolist())}: "
+        f"`{top['client_ip']}` "
+        f"received {top['response_bytes'] / 1e6:.0f} MB in {top['requests']} requests, "
+        f"mostly `{top['top_endpoint']}` (robust z {top['zscore']})."
+    )
+    return Finding(
+        kind,
+        "high",
+        summary,
+        numbers={"ips": bad["client_ip"].tolist()[:20], "bytes": int(bad["response_bytes"].sum())},
+        evidence=[f"client_ip:{ip}" for ip in bad["client_ip"].head(10)],
+    )
+
+
+def suspicious_ips(*findings: Finding) -> list[str]:
+    """IPs named by the findings (``numbers['ips']``), in order, for containment text."""
+    seen: dict[str, None] = {}
+    for finding in findings:
+        for ip in finding.numbers.get("ips", []):
+            seen.setdefault(str(ip), None)
+    return list(seen)
+
+
+def find_app_auth_failures(
+    collected: Collected, failures: pd.DataFrame, *, min_failures: int = 20
+) -> Finding:
+    """Failed authentications the application logged (``detect_app_auth_failures`` rows)."""
+    kind = "app_auth_failures"
+    if collected.status == "skipped":
+        return Finding(
+            kind, "info", "No app log given; app-level authentication failures not checked."
+        )
+    if not collected.usable:
+        return unknown(kind, collected, "how many logins the application rejected")
+    if len(failures) < min_failures:
+        return Finding(
+            kind,
+            "info",
+            f"{len(failures)} authentication failure(s) in the app log (threshold {min_failures}).",
+            numbers={"failures": len(failures)},
+        )
+    ips = failures.loc[failures["client_ip"] != "", "client_ip"].value_counts()
+    named = f" from {name_list(ips.index.tolist())}" if len(ips) else ""
+    return Finding(
+        kind,
+        "medium",
+        f"The application logged {len(failures)} authentication failures{named}.",
+        numbers={"failures": len(failures), "ips": ips.index.tolist()[:20]},
+        evidence=[f"client_ip:{ip}" for ip in ips.index[:10]],
+    )

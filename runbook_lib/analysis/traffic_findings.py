@@ -1,0 +1,177 @@
+"""Findings for the API rate-limiting flow (runbook Incident 4), from the tables in
+:mod:`runbook_lib.analysis.traffic`.
+
+Each ``find_*`` returns one :class:`Finding` whose summary names the endpoint and client
+IPs. Severities: ``info`` when the evidence shows nothing worth acting on (a stray 429 is
+normal life), ``unknown`` when the source could not be read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+
+from runbook_lib.collected import Collected
+from runbook_lib.findings import Finding, Severity, unknown
+from runbook_lib.timewindow import Window
+
+from .endpoints import with_endpoints
+from .traffic import LIMITED, limited_per_minute, rank_limited
+
+
+def name_list(values: Sequence[object], limit: int = 3) -> str:
+    """Up to *limit* values as Markdown code spans, then "and N more"."""
+    shown = [f"`{v}`" for v in list(values)[:limit]]
+    more = len(values) - limit
+    return ", ".join(shown) + (f" and {more} more" if more > 0 else "")
+
+
+def find_rate_limiting(collected: Collected, *, window: Window | None = None) -> Finding:
+    """How many requests we answered 429, and which endpoint and clients drive them."""
+    kind = "rate_limited_requests"
+    if not collected.usable:
+        return unknown(kind, collected, "whether clients are being rate limited")
+    frame = with_endpoints(collected.frame)
+    total = len(frame)
+    limited = int((frame["status"] == LIMITED).sum())
+    if limited == 0:
+        return Finding(
+            kind,
+            "info",
+            f"No 429 responses among {total} requests in the window.",
+            numbers={"requests": total, "limited": 0},
+        )
+    share = limited / max(total, 1)
+    endpoints = rank_limited(frame, by="endpoint", top=3)
+    clients = rank_limited(frame, by="client_ip", top=50)
+    # The clients that together hold 80% of the 429s are the drivers worth naming.
+    drivers = clients[clients["share_of_all_429"].cumsum().shift(fill_value=0) < 0.8]
+    severity: Severity = "info"
+    if share >= 0.10 or limited >= 1000:
+        severity = "high"
+    elif share >= 0.02 or limited >= 100:
+        severity = "medium"
+    elif share >= 0.005:
+        severity = "low"
+    top = endpoints.iloc[0]
+    per_minute = limited_per_minute(frame, window=window, top=0)
+    if len(drivers) <= 5:
+        who = (
+            f"driven by {name_list(drivers['client_ip'].tolist())} (top client got "
+            f"{clients.iloc[0]['limited_share']:.0%} of its requests limited)"
+        )
+    else:
+        who = f"spread over {int(clients['client_ip'].nunique())}+ clients, no single driver"
+        drivers = drivers.head(0)
+    summary = (
+        f"{limited} requests ({share:.1%}) were answered 429, "
+        f"{top['share_of_all_429']:.0%} of them on "
+        f"`{top['endpoint']}`; {who}."
+    )
+    return Finding(
+        kind,
+        severity,
+        summary,
+        numbers={
+            "requests": total,
+            "limited": limited,
+            "limited_share": round(share, 4),
+            "top_endpoint": top["endpoint"],
+            "top_endpoint_limited": int(top["limited"]),
+            "driving_clients": drivers["client_ip"].tolist()[:20],
+            "peak_limited_per_minute": int(per_minute["limited"].max()) if len(per_minute) else 0,
+        },
+        evidence=[f"endpoint:{e}" for e in endpoints["endpoint"]]
+        + [f"client_ip:{ip}" for ip in drivers["client_ip"].head(10)],
+    )
+
+
+def find_bursts(collected: Collected, bursts: pd.DataFrame) -> Finding:
+    """A finding for :func:`detect_bursts` output."""
+    kind = "request_bursts"
+    if not collected.usable:
+        return unknown(kind, collected, "whether any client burst above its baseline")
+    if bursts.empty:
+        return Finding(kind, "info", "No client's request rate jumped above its own baseline.")
+    top = bursts.iloc[0]
+    summary = (
+        f"{len(bursts)} client(s) burst above their baseline: "
+        f"{name_list(bursts['client_ip'].tolist())}; "
+        f"`{top['client_ip']}` peaked at {top['peak_per_minute']} requests/min "
+        f"(baseline {top['baseline_per_minute']}) mostly on `{top['top_endpoint']}`."
+    )
+    return Finding(
+        kind,
+        "medium",
+        summary,
+        numbers={
+            "clients": bursts["client_ip"].tolist()[:20],
+            "peak_per_minute": int(top["peak_per_minute"]),
+        },
+        evidence=[f"client_ip:{ip}" for ip in bursts["client_ip"].head(10)],
+    )
+
+
+def find_retry_storms(
+    collected: Collected, storms: pd.DataFrame, *, within_s: float = 5.0
+) -> Finding:
+    """A finding for :func:`detect_retry_storms` output."""
+    kind = "retry_storm"
+    if not collected.usable:
+        return unknown(kind, collected, "whether clients retry after 429 without backing off")
+    if storms.empty:
+        return Finding(
+            kind, "info", f"No client retried a limited endpoint within {within_s:g}s at scale."
+        )
+    top = storms.iloc[0]
+    endpoints = storms["endpoint"].unique().tolist()
+    retries = int(storms["retries"].sum())
+    summary = (
+        f"Retry storm: {name_list(storms['client_ip'].unique().tolist())} retried "
+        f"{name_list(endpoints, 2)} "
+        f"{retries} times within {within_s:g}s of a 429 (median gap {top['median_gap_s']}s): "
+        "clients are not backing off."
+    )
+    severity: Severity = "high" if retries >= 1000 else "medium"
+    return Finding(
+        kind,
+        severity,
+        summary,
+        numbers={
+            "retries": retries,
+            "clients": storms["client_ip"].unique().tolist()[:20],
+            "endpoints": endpoints[:10],
+        },
+        evidence=[f"client_ip:{ip}" for ip in storms["client_ip"].unique()[:10]]
+        + [f"endpoint:{e}" for e in endpoints[:5]],
+    )
+
+
+def find_upstream_quota(collected: Collected, upstream: pd.DataFrame) -> Finding:
+    """Are *we* being limited by an upstream API (as opposed to limiting our clients)?"""
+    kind = "upstream_quota"
+    if collected.status == "skipped":
+        return unknown(kind, collected, "whether an upstream API is limiting us (no app log given)")
+    if not collected.usable:
+        return unknown(kind, collected, "whether an upstream API is limiting us")
+    if upstream.empty:
+        return Finding(
+            kind, "info", "No upstream rate-limit or quota errors in the application log."
+        )
+    by_host = upstream["upstream"].value_counts()
+    severity: Severity = "high" if len(upstream) >= 50 else "medium"
+    summary = (
+        f"We are being limited: {len(upstream)} upstream rate-limit/quota errors in the app log, "
+        f"{by_host.iloc[0]} from {name_list(by_host.index.tolist(), 1)}"
+        f"{' (also ' + name_list(by_host.index[1:].tolist()) + ')' if len(by_host) > 1 else ''}; "
+        f"first {upstream['logged_at'].min():%H:%M:%S}, "
+        f"last {upstream['logged_at'].max():%H:%M:%S} UTC."
+    )
+    return Finding(
+        kind,
+        severity,
+        summary,
+        numbers={"errors": len(upstream), "by_upstream": by_host.head(10).to_dict()},
+        evidence=[f"upstream:{h}" for h in by_host.index[:5]],
+    )

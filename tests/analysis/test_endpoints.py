@@ -1,0 +1,49 @@
+"""Endpoint templates: raw request targets collapse to the route they hit."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from runbook_lib.analysis.endpoints import NO_PATH, endpoint_template, with_endpoints
+
+
+@pytest.mark.parametrize(
+    "target,template",
+    [
+        ("/api/users/17?x=1", "/api/users/{id}"),
+        ("/api/users/42", "/api/users/{id}"),
+        ("/api/users/550e8400-e29b-41d4-a716-446655440000/orders", "/api/users/{id}/orders"),
+        ("/commits/3f9c2a1b7d", "/commits/{id}"),
+        ("/objects/507f1f77bcf86cd799439011", "/objects/{id}"),
+        ("/s/AbCdEf1234567890xyz/view", "/s/{id}/view"),
+        ("/orders/order-12345", "/orders/order-{id}"),
+        ("/static/app.3f9c2a1b.js", "/static/app.{id}.js"),
+        ("/api/users/17.json", "/api/users/{id}.json"),
+        ("/page#section-2", "/page"),
+        ("http://proxy.example/api/items/9", "/api/items/{id}"),
+        # Words, versions and short names stay.
+        ("/api/v2/search?q=1", "/api/v2/search"),
+        ("/deadbeef", "/deadbeef"),
+        ("/favicon.ico", "/favicon.ico"),
+        ("/", "/"),
+        # Requests without a target: "-" and empty are one bucket; "*" stays visible.
+        ("-", NO_PATH),
+        ("", NO_PATH),
+        ("*", "*"),
+    ],
+)
+def test_endpoint_template(target: str, template: str) -> None:
+    assert endpoint_template(target) == template
+
+
+def test_with_endpoints_adds_a_column_once_and_keeps_rows() -> None:
+    frame = pd.DataFrame(
+        {"path": pd.Series(["/a/1", "/a/2?z", None, "/b"], dtype="string"), "status": [200] * 4}
+    )
+    out = with_endpoints(frame)
+    assert out["endpoint"].tolist() == ["/a/{id}", "/a/{id}", NO_PATH, "/b"]
+    assert "endpoint" not in frame.columns  # the input is not modified
+    assert with_endpoints(out) is out
+    empty = with_endpoints(frame.head(0))
+    assert empty.empty and "endpoint" in empty.columns
