@@ -107,3 +107,32 @@ def plot_series(
     if columns or window is not None:
         ax.legend(loc="upper left", fontsize=8, ncols=min(4, len(columns) + 1))
     return fig
+
+
+def plot_error_rates(rates: pd.DataFrame, *, window: Window | None = None, deploys: pd.DataFrame | None = None) -> Figure:
+    """Requests and 5xx/4xx/429 per minute from the access log, 5xx share on top."""
+    peak = float(rates["error_rate"].max()) if not rates.empty else 0.0
+    title = (f"5xx share peaked at {peak:.1%} at {rates.loc[rates['error_rate'].idxmax(), 'minute_at']:%H:%M} UTC"
+             if peak > 0 else "No 5xx responses in the access log")
+    fig, (top, bottom) = new_figure(title, nrows=2, height=5.2)
+    if not rates.empty:
+        top.plot(rates["minute_at"], rates["error_rate"] * 100, color="#b2182b", lw=1.3, label="5xx %")
+        for col, color in (("status_5xx", "#b2182b"), ("status_4xx", "#e08214"), ("status_429", "#542788")):
+            bottom.plot(rates["minute_at"], rates[col], lw=1.1, color=color, label=col.replace("status_", ""))
+        twin = bottom.twinx()
+        twin.plot(rates["minute_at"], rates["requests"], color="#999999", lw=0.8, alpha=0.6, label="requests")
+        twin.set_ylabel("requests/min", color="#777777")
+    decorate_time_axis(top, window=window, deploys=deploys, ylabel="5xx % of requests")
+    decorate_time_axis(bottom, window=window, deploys=deploys, ylabel="responses/min")
+    top.legend(loc="upper left", fontsize=8)
+    bottom.legend(loc="upper left", fontsize=8)
+    return fig
+
+
+def plot_app_errors(rates: pd.DataFrame, *, window: Window | None = None, deploys: pd.DataFrame | None = None) -> Figure:
+    """Application-log errors and warnings per minute."""
+    total = int(rates["errors"].sum()) if not rates.empty else 0
+    title = f"{total:,} application errors logged" + (
+        f", most at {rates.loc[rates['errors'].idxmax(), 'minute_at']:%H:%M} UTC" if total else "")
+    return plot_series(rates, x="minute_at", columns=["errors", "warnings"], title=title, window=window,
+                       deploys=deploys, ylabel="lines/min")

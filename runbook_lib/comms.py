@@ -22,7 +22,7 @@ def incident_report_markdown(
     reporter: str,
     decision: SeverityDecision,
     symptoms: Sequence[str],
-    users_affected: str,
+    users_affected_pct: float,
     functionality: str,
     findings: Sequence[Finding],
 ) -> str:
@@ -44,7 +44,7 @@ def incident_report_markdown(
         *symptom_lines,
         "",
         "**Impact:**",
-        f"- Users affected: {e(users_affected)}",
+        f"- Users affected: {e(f'{users_affected_pct:g}%' if users_affected_pct >= 0 else 'unknown (not assessed)')}",
         f"- Functionality: {e(functionality)}",
         "",
         "**Initial Assessment:**",
@@ -82,3 +82,26 @@ def notification_text(
         "",
         f"Incident Commander: {commander}",
     ])
+
+
+def triage_next_steps(decision: SeverityDecision, deploy: Finding, findings: Sequence[Finding]) -> list[str]:
+    """The runbook's next steps (notification, mitigation options) for what triage found."""
+    steps = [f"Notify per {decision.level}: {decision.policy.notify}."]
+    sha = str(deploy.numbers.get("sha") or "")
+    if deploy.severity == "high" and sha:
+        steps.append(
+            f"Mitigation option 1 (rollback): the errors started after {sha[:12]}; roll back to its parent "
+            f"(`git log --oneline -3 {sha[:12]}`; `./deploy/rollback.sh production {sha[:12]}^`), then watch the "
+            "error rate for 15 minutes."
+        )
+    kinds = {f.kind for f in findings if f.severity in ("high", "critical", "medium")}
+    if "cpu" in kinds or "load" in kinds:
+        steps.append("Run the high_cpu flow (runbook Incident 1) on this host.")
+    if "memory" in kinds or "swap" in kinds:
+        steps.append("Run the memory_leak flow (runbook Incident 2) on the biggest process.")
+    if any(k.startswith("dependency") or k in ("postgres", "redis", "http", "dns") for k in kinds):
+        steps.append("A dependency is down or slow: check it first (runbook Step 5), then db_connections if it is PostgreSQL.")
+    if "app_errors" in kinds:
+        steps.append("Read the top application error's first occurrence and stack trace in the app log.")
+    steps.append("Keep the incident timeline current; schedule the post-mortem within 24-48 h of resolution.")
+    return steps

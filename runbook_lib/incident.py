@@ -21,6 +21,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from runbook_lib.errors import ParameterError
+from runbook_lib.findings import Finding
 from runbook_lib.paths import reports_root
 from runbook_lib.redact import redact, redact_obj
 from runbook_lib.timewindow import utc_now
@@ -137,6 +138,25 @@ class Assessment:
     workaround: bool = False
     error_rate: float | None = None  # measured share of 5xx responses in the window (0..1)
 
+    @classmethod
+    def from_parameters(
+        cls,
+        users_affected_pct: float,
+        data_loss: bool,
+        security_breach: bool,
+        core_functionality: bool,
+        revenue_impact: bool,
+        workaround: bool,
+        *,
+        error_rate: float | None = None,
+    ) -> Assessment:
+        """From notebook parameters, where a negative ``users_affected_pct`` means unknown."""
+        return cls(
+            None if users_affected_pct is None or users_affected_pct < 0 else float(users_affected_pct),
+            bool(data_loss), bool(security_breach), bool(core_functionality), bool(revenue_impact),
+            bool(workaround), error_rate,
+        )
+
 
 @dataclass
 class SeverityDecision:
@@ -149,6 +169,21 @@ class SeverityDecision:
 
     def to_dict(self) -> dict[str, Any]:
         return {"level": self.level, "reasons": list(self.reasons), "policy": asdict(self.policy)}
+
+    def as_frame(self) -> pd.DataFrame:
+        """The decision and the runbook's promises for it, as a two-column table."""
+        p = self.policy
+        rows = [
+            ("Suggested severity", f"{p.level} ({p.name}): {p.impact}"),
+            *[("Reason", r) for r in self.reasons],
+            ("Response time", p.response_time),
+            ("Resolution target", p.resolution_target),
+            ("Communication", p.communication),
+            ("Notify", p.notify),
+            *[(f"Escalate {k}", v) for k, v in p.escalation.items()],
+            ("Status updates every", p.update_every),
+        ]
+        return pd.DataFrame(rows, columns=["item", "value"])
 
 
 def suggest_severity(a: Assessment) -> SeverityDecision:
@@ -184,6 +219,20 @@ def suggest_severity(a: Assessment) -> SeverityDecision:
         return SeverityDecision("P3", ["minimal measured or reported user impact"])
     level = min(level for level, _ in hits)  # "P0" < "P1" < …
     return SeverityDecision(level, [f"{lvl}: {why}" for lvl, why in sorted(hits)])
+
+
+_FINDING_SEVERITY = {"P0": "critical", "P1": "high", "P2": "medium", "P3": "low"}
+
+
+def severity_finding(decision: SeverityDecision) -> Finding:
+    """The severity suggestion as a finding (its severity mirrors the P-level)."""
+    p = decision.policy
+    return Finding(
+        "severity", _FINDING_SEVERITY[decision.level],  # type: ignore[arg-type]
+        f"Suggested severity {p.level} ({p.name}) because {'; '.join(decision.reasons)}. "
+        f"Acknowledge within {p.response_time.lower()}, resolve within {p.resolution_target}; {p.communication.lower()}.",
+        {"level": p.level},
+    )
 
 
 # --- the incident record ------------------------------------------------------------------

@@ -212,11 +212,8 @@ def _cell_error(output: Path, index: int | None, message: str) -> str:
     if not output.exists():
         return message
     nb = nbformat.read(str(output), as_version=4)
-    if index is None:  # timeout/kill: the cell papermill left "running"
-        index = next(
-            (i for i, c in enumerate(nb.cells) if c.get("metadata", {}).get("papermill", {}).get("status") == "running"),
-            None,
-        )
+    if index is None:
+        index = _stuck_cell(nb)
     if index is None:
         return message
     heading = ""
@@ -226,6 +223,20 @@ def _cell_error(output: Path, index: int | None, message: str) -> str:
             break
     where = f"cell {index}" + (f" ({heading})" if heading else "")
     return f"{where}: {message}"
+
+
+def _stuck_cell(nb: Any) -> int | None:
+    """The cell a timeout or kill stopped in. papermill marks a timed-out cell "completed"
+    without an exception, so look for an error output, then "running", then the last
+    cell that started at all."""
+    started = None
+    for i, cell in enumerate(nb.cells):
+        meta = cell.get("metadata", {}).get("papermill", {})
+        if any(o.get("output_type") == "error" for o in cell.get("outputs", [])) or meta.get("status") == "running":
+            return i
+        if meta.get("start_time") and cell.cell_type == "code":
+            started = i
+    return started
 
 
 def _redact_notebook(path: Path) -> None:

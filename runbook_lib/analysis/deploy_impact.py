@@ -18,7 +18,8 @@ import math
 
 import pandas as pd
 
-from runbook_lib.findings import Finding
+from runbook_lib.collected import Collected
+from runbook_lib.findings import Finding, unknown
 from runbook_lib.timewindow import Window
 
 #: A deploy is suspicious when its after-rate is this many times the before-rate…
@@ -103,4 +104,30 @@ def find_suspect_deploy(comparison: pd.DataFrame, *, what: str = "5xx rate") -> 
         f"the {what} went from {best['before_rate']:.2%} to {best['after_rate']:.2%} ({ratio}, z={best['z']:.1f}) "
         f"in the 30 minutes after it. Consider rolling back to the previous commit.",
         numbers, [f"deploy:{best['sha']}"],
+    )
+
+
+def find_deploy_impact(
+    deploys: Collected,
+    window: Window,
+    *,
+    access: Collected,
+    access_rates: pd.DataFrame,
+    app: Collected,
+    app_rates: pd.DataFrame,
+) -> tuple[pd.DataFrame, Finding]:
+    """Compare around each deploy using the best evidence we have: access-log 5xx, else
+    application-log errors. Returns the comparison table and the verdict."""
+    if not deploys.usable:
+        return compare_deploys(access_rates.iloc[0:0], deploys.frame.iloc[0:0]), unknown(
+            "deploy", deploys, "whether it started after a deploy"
+        )
+    if access.usable and int(access_rates["requests"].sum()) > 0:
+        table = compare_deploys(access_rates, deploys.frame, window=window)
+        return table, find_suspect_deploy(table, what="5xx rate")
+    if app.usable and int(app_rates["lines"].sum()) > 0:
+        table = compare_deploys(app_rates, deploys.frame, total="lines", errors="errors", window=window)
+        return table, find_suspect_deploy(table, what="application error share")
+    return compare_deploys(access_rates.iloc[0:0], deploys.frame.iloc[0:0]), unknown(
+        "deploy", access if not access.usable else app, "whether errors rose after a deploy (no log to compare)"
     )

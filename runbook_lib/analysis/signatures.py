@@ -11,6 +11,8 @@ from __future__ import annotations
 import pandas as pd
 
 from runbook_lib.analysis.rates import ERROR_LEVELS
+from runbook_lib.collected import Collected
+from runbook_lib.findings import Finding, unknown
 
 # Order matters: quoted strings before numbers, UUIDs before hex before numbers.
 _MASKS: list[tuple[str, str]] = [
@@ -57,3 +59,22 @@ def find_top_errors(
     out = grouped.reset_index().sort_values(["count", "first_seen_at"], ascending=[False, True]).head(top)
     out["example"] = out["example"].str.split("\n", n=1).str[0]
     return out[columns].reset_index(drop=True)
+
+
+def find_top_error_finding(app: Collected, top: pd.DataFrame) -> Finding:
+    """Name the most frequent error signature in the window (or say the log is clean)."""
+    if not app.usable:
+        return unknown("app_errors", app, "which errors the application logs")
+    if top.empty:
+        return Finding("app_errors", "info", "The application log shows no error lines in the window.",
+                       evidence=["source:app_log"])
+    first = top.iloc[0]
+    others = int(top["count"].iloc[1:].sum())
+    return Finding(
+        "app_errors", "medium",
+        f"Most frequent application error ({int(first['count']):,}×, {first['logger'] or 'no logger'}) since "
+        f"{first['first_seen_at']:%H:%M} UTC: \"{first['example']}\"; {len(top) - 1} other signatures, {others:,} lines.",
+        {"count": int(first["count"]), "signature": str(first["signature"]),
+         "first_seen_at": first["first_seen_at"].isoformat()},
+        ["source:app_log"],
+    )
