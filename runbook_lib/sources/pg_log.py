@@ -218,6 +218,11 @@ def _collect(paths: str, window: Window | None, prefix: str, log_format: str) ->
         unmatched.extend(result.unmatched)
         if blocks.truncated:
             problems.append(f"{path}: {blocks.truncated}")
+        if result.fmt in ("csvlog", "jsonlog") and result.skipped * 2 > result.read:
+            problems.append(
+                f"{path}: {result.skipped} of {result.read} records are not {result.fmt} "
+                "(wrong log_format?)"
+            )
     if len(problems) == len(files) and not meta["files"]:
         error = SourceDenied if all("denied" in p for p in problems) else SourceUnavailable
         raise error("; ".join(problems), source=SOURCE, target=paths)
