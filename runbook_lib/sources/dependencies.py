@@ -48,6 +48,19 @@ from runbook_lib.sources.dependency_probes import (
     safe_url,
 )
 
+__all__ = [
+    "DEPENDENCY_SCHEMA",
+    "GRACE_S",
+    "check_dns",
+    "check_http",
+    "check_postgres",
+    "check_redis",
+    "collect_dependencies",
+    "dns_host",
+    "safe_url",
+    "split_list",
+]
+
 SOURCE = "dependencies"
 
 DEPENDENCY_SCHEMA: dict[str, str] = {

@@ -36,6 +36,8 @@ from runbook_lib.collected import Collected, conform, empty_frame, guarded, skip
 from runbook_lib.errors import SourceDataError, SourceUnavailable
 from runbook_lib.paths import resolve
 
+__all__ = ["DEPLOY_SCHEMA", "MAX_COMMITS", "collect_deploys", "parse_log"]
+
 SOURCE = "deploys"
 
 DEPLOY_SCHEMA: dict[str, str] = {
@@ -188,7 +190,16 @@ def _git_log(
     ]
     if until is not None:
         args.insert(-2, f"--until={_git_date(until + _SINCE_SLACK)}")
-    env = {**os.environ, "LC_ALL": "C", "LANG": "C", "GIT_TERMINAL_PROMPT": "0", "GIT_PAGER": "cat"}
+    env = {
+        **os.environ,
+        "LC_ALL": "C",
+        "LANG": "C",
+        "GIT_TERMINAL_PROMPT": "0",
+        "GIT_PAGER": "cat",
+        # The folder itself must be the checkout: a plain folder inside another repository
+        # (say demo/ inside the kit's own clone) must not report that repository's history.
+        "GIT_CEILING_DIRECTORIES": str(path.resolve().parent),
+    }
     try:
         done = subprocess.run(args, capture_output=True, timeout=timeout_s, env=env, check=False)
     except FileNotFoundError as err:

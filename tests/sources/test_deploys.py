@@ -147,17 +147,32 @@ def test_missing_folder_is_unavailable(tmp_path: Path) -> None:
     assert got.frame.empty and list(got.frame.columns) == list(DEPLOY_SCHEMA)
 
 
-def test_folder_that_is_not_a_repo_is_unavailable(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_folder_that_is_not_a_repo_is_unavailable(tmp_path: Path) -> None:
     plain = tmp_path / "plain"
     plain.mkdir()
-    # GIT_CEILING_DIRECTORIES keeps git from finding a repository above tmp_path.
-    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))
     got = collect_deploys(str(plain), since=pd.Timestamp("2026-01-01T00:00:00Z"))
     assert got.status == "unavailable"
     assert "not a git repository" in got.reason and "\n" not in got.reason
     assert got.frame.empty
+
+
+def test_plain_folder_inside_a_repo_does_not_borrow_its_history(
+    repo: dict[str, object],
+) -> None:
+    path = repo["path"]
+    assert isinstance(path, Path)
+    inner = path / "not-a-checkout"
+    inner.mkdir(exist_ok=True)
+    got = collect_deploys(str(inner), since=pd.Timestamp("2026-01-01T00:00:00Z"))
+    assert got.status == "unavailable"
+    assert "not a git repository" in got.reason
+
+
+def test_file_instead_of_folder_is_unavailable(tmp_path: Path) -> None:
+    file = tmp_path / "repo.txt"
+    file.write_text("not a repo", encoding="utf-8")
+    got = collect_deploys(str(file), since=pd.Timestamp("2026-01-01T00:00:00Z"))
+    assert got.status == "unavailable" and "not a folder" in got.reason
 
 
 def test_repo_without_commits_is_unavailable_with_reason(tmp_path: Path) -> None:
