@@ -1,4 +1,4 @@
-"""The PostgreSQL server log source on real logs: three formats, many prefixes, pgBadger's counts."""
+"""The PostgreSQL log source on real logs: three formats, many prefixes, pgBadger's counts."""
 
 from __future__ import annotations
 
