@@ -246,7 +246,7 @@ def generate(
         records.append(
             {
                 # The combined format has 1-second resolution; the frame matches what a reader sees.
-                "requested_at": (start + pd.Timedelta(seconds=float(offset_s))).floor("1s"),
+                "requested_at": float(offset_s) // 1,  # whole seconds; a Timestamp at the end
                 "client_ip": ip,
                 "remote_user": user,
                 "method": method,
@@ -364,6 +364,9 @@ def generate(
             )
             t += float(rng.uniform(3, 8))
     records.sort(key=lambda r: r["requested_at"])  # stable: same-second order is kept
+    stamps = start + pd.to_timedelta([r["requested_at"] for r in records], unit="s")
+    for record, stamp in zip(records, stamps, strict=True):
+        record["requested_at"] = stamp
 
     app: list[dict[str, Any]] = []
     for t in np.sort(rng.uniform(0, span, 4 * minutes)):

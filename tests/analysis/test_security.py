@@ -1,0 +1,187 @@
+"""Security analyses on generated logs with credential stuffing, a scanner and an
+exfiltration, and on a clean control log."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from runbook_lib.analysis import security
+from runbook_lib.analysis.security_findings import (
+    find_app_auth_failures,
+    find_credential_stuffing,
+    find_exfiltration,
+    find_scanners,
+    find_user_agents,
+    suspicious_ips,
+)
+from runbook_lib.collected import Collected, empty_frame
+from runbook_lib.display import safe_table
+from runbook_lib.remedies_web import containment_text
+from tests.weblog import FRAME_SCHEMA, WebLog, generate
+
+
+@pytest.fixture(scope="module")
+def attacked() -> WebLog:
+    return generate(seed=5, incidents=("stuffing", "scanner", "exfil", "storm"))
+
+
+@pytest.fixture(scope="module")
+def control() -> WebLog:
+    return generate(seed=5, incidents=())
+
+
+def ok(frame: pd.DataFrame) -> Collected:
+    return Collected("access_log", "generated", frame)
+
+
+def all_findings(frame: pd.DataFrame) -> list:  # type: ignore[type-arg]
+    c = ok(frame)
+    return [
+        find_credential_stuffing(c, security.rank_auth_failures(frame)),
+        find_scanners(c, security.rank_scanners(frame)),
+        find_user_agents(c, security.rank_user_agents(frame)),
+        find_exfiltration(c, security.rank_transfer(frame)),
+    ]
+
+
+def test_credential_stuffing_names_the_ips_and_the_login_endpoint(attacked: WebLog) -> None:
+    frame = attacked.frame()
+    ranked = security.rank_auth_failures(frame)
+    assert set(ranked.head(2)["client_ip"]) == set(attacked.stuffing_ips)
+    assert (ranked.head(2)["top_endpoint"] == attacked.login_endpoint).all()
+    assert ranked.head(2)["users"].min() > 100  # many different usernames: stuffing, not one user
+    finding = find_credential_stuffing(ok(frame), ranked)
+    assert finding.severity in {"medium", "high"}
+    assert sorted(finding.numbers["ips"]) == sorted(attacked.stuffing_ips)
+    assert f"`{attacked.login_endpoint}`" in finding.summary
+
+
+def test_scanner_is_ranked_first_with_probe_kinds_and_evidence(attacked: WebLog) -> None:
+    ranked = security.rank_scanners(attacked.frame())
+    top = ranked.iloc[0]
+    assert top["client_ip"] == attacked.scanner_ip
+    kinds = set(top["kinds"].split(","))
+    assert {"dotfile", "wordpress", "traversal", "sql_injection", "xss"} <= kinds
+    assert "/.env" in top["evidence"] and top["distinct_404_paths"] >= 60
+    finding = find_scanners(ok(attacked.frame()), ranked)
+    assert finding.severity == "high" and finding.numbers["ips"] == [attacked.scanner_ip]
+
+
+@pytest.mark.parametrize(
+    "target,label",
+    [
+        ("/.env", "dotfile"),
+        ("/.git/HEAD", "dotfile"),
+        ("/wp-login.php", "wordpress"),
+        ("/static/..%2f..%2fetc%2fpasswd", "traversal"),
+        ("/x?file=%252e%252e%252fetc%252fpasswd", "traversal"),  # double-encoded
+        ("/api/items?id=1%27%20OR%201%3D1--", "sql_injection"),
+        ("/search?q=1+UNION+ALL+SELECT+password", "sql_injection"),
+        ("/q?x=%3Cscript%3Ealert(1)%3C/script%3E", "xss"),
+        ("/api/products/12", ""),
+        ("/api/users/7/orders?page=2", ""),
+        ("/static/app.3f9c2a1b.js", ""),
+    ],
+)
+def test_classify_probe(target: str, label: str) -> None:
+    assert security.classify_probe(target) == label
+
+
+def test_unusual_user_agents(attacked: WebLog) -> None:
+    ranked = security.rank_user_agents(attacked.frame())
+    assert (
+        ranked.iloc[0]["category"] == "tool" and attacked.scanner_ip in ranked.iloc[0]["evidence"]
+    )
+    scripts = ranked[ranked["category"] == "script"]
+    assert scripts.iloc[0]["user_agent"] == "python-requests/2.31.0"
+    finding = find_user_agents(ok(attacked.frame()), ranked)
+    assert finding.severity == "medium" and attacked.scanner_ip in finding.numbers["ips"]
+
+
+def test_large_transfers_flag_only_the_exfiltration(attacked: WebLog) -> None:
+    ranked = security.rank_transfer(attacked.frame())
+    flagged = ranked[ranked["flagged"]]
+    assert flagged["client_ip"].tolist() == [attacked.exfil_ip]
+    assert flagged.iloc[0]["top_endpoint"] == "/api/export/{id}"
+    # The busy partner integration moves many bytes in ordinary responses: listed, not flagged.
+    partner = ranked[ranked["client_ip"] == "192.0.2.200"]
+    assert len(partner) == 1 and not bool(partner.iloc[0]["flagged"])
+    finding = find_exfiltration(ok(attacked.frame()), ranked)
+    assert finding.severity == "high" and f"`{attacked.exfil_ip}`" in finding.summary
+
+
+def test_control_log_stays_quiet(control: WebLog) -> None:
+    frame = control.frame()
+    assert frame["status"].isin([401]).sum() > 0  # people mistype passwords
+    findings = all_findings(frame)
+    assert {f.severity for f in findings} == {"info"}, [f.summary for f in findings]
+    assert suspicious_ips(*findings) == []
+
+
+def test_timeline_and_suspect_choice(attacked: WebLog) -> None:
+    frame = attacked.frame()
+    scanners = security.rank_scanners(frame)
+    suspect = security.choose_suspect("", scanners)
+    assert suspect == attacked.scanner_ip
+    assert security.choose_suspect(" 203.0.113.66 ", scanners) == "203.0.113.66"
+    assert security.choose_suspect("", scanners.head(0)) == ""
+    timeline = security.ip_timeline(frame, suspect)
+    assert len(timeline) == (frame["client_ip"] == suspect).sum()
+    assert timeline["requested_at"].is_monotonic_increasing
+    assert timeline.iloc[0]["path"] == "/.env" and timeline.iloc[0]["probe"] == "dotfile"
+
+
+def test_hostile_strings_are_cleaned_and_cut_for_display(attacked: WebLog) -> None:
+    ranked = security.rank_user_agents(attacked.frame())
+    raw = ranked.iloc[0]["user_agent"]
+    assert "\x1b[31m" in raw  # the frame keeps the evidence as it was
+    shown = safe_table(ranked, max_chars=40).iloc[0]["user_agent"]
+    assert "\x1b" not in shown and len(shown) <= 40
+    html = safe_table(ranked).to_html()
+    assert "<script>" not in html and "&lt;script&gt;" in html
+
+
+def test_containment_for_the_named_ips(attacked: WebLog) -> None:
+    findings = all_findings(attacked.frame())
+    ips = suspicious_ips(*findings)
+    assert set(ips) >= {*attacked.stuffing_ips, attacked.scanner_ip, attacked.exfil_ip}
+    text = containment_text(ips)
+    for ip in (*attacked.stuffing_ips, attacked.scanner_ip, attacked.exfil_ip):
+        assert f"deny {ip};" in text and f"sudo iptables -I INPUT -s {ip} -j DROP" in text
+
+
+def test_app_log_auth_failures_and_per_minute_series(attacked: WebLog) -> None:
+    app = pd.DataFrame(
+        {
+            "logged_at": pd.date_range(attacked.start, periods=30, freq="10s", tz="UTC"),
+            "level": "WARNING",
+            "logger": "auth",
+            "message": [
+                f"Failed login for user{i} from 203.0.113.66 port 5{i:03d}" for i in range(25)
+            ]
+            + ["cache warmed"] * 5,
+        }
+    ).astype({"level": "str", "logger": "str", "message": "str"})
+    rows = security.detect_app_auth_failures(app)
+    assert len(rows) == 25 and set(rows["client_ip"]) == {"203.0.113.66"}
+    finding = find_app_auth_failures(Collected("app_log", "app.log", app), rows)
+    assert finding.severity == "medium" and "`203.0.113.66`" in finding.summary
+    series = security.auth_failures_per_minute(attacked.frame(), app_failures=rows)
+    assert {"status_401", "status_403", "app_log"} <= set(series.columns)
+    assert int(series["app_log"].sum()) == 25
+    assert int(series["status_401"].sum()) == int((attacked.frame()["status"] == 401).sum())
+
+
+def test_unusable_source_is_unknown() -> None:
+    down = Collected(
+        "access_log", "x", empty_frame(FRAME_SCHEMA), status="unavailable", reason="denied"
+    )
+    for finding in [
+        find_credential_stuffing(down, security.rank_auth_failures(down.frame)),
+        find_scanners(down, security.rank_scanners(down.frame)),
+        find_user_agents(down, security.rank_user_agents(down.frame)),
+        find_exfiltration(down, security.rank_transfer(down.frame)),
+    ]:
+        assert finding.severity == "unknown" and "denied" in finding.summary
+    assert security.ip_timeline(down.frame, "192.0.2.1").empty
