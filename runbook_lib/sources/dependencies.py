@@ -93,6 +93,7 @@ def check_http(urls: list[str] | str, *, timeout_s: float = 5.0) -> pd.DataFrame
     HEAD is not used: many frameworks answer it differently from GET. The body is not read:
     latency is the time to the response headers.
     """
+    _check_timeout(timeout_s)
     return _run(_http_tasks(urls, timeout_s), timeout_s + GRACE_S)
 
 
@@ -100,6 +101,7 @@ def check_postgres(
     pg_service: str = "", pg_dsn_env: str = "", *, timeout_s: float = 5.0
 ) -> pd.DataFrame:
     """``SELECT 1`` on a read-only session with ``connect_timeout``; no row if not configured."""
+    _check_timeout(timeout_s)
     return _run(_postgres_tasks(pg_service, pg_dsn_env, timeout_s), _pg_budget(timeout_s))
 
 
@@ -109,6 +111,7 @@ def check_redis(address: str = "", *, timeout_s: float = 2.0) -> pd.DataFrame:
     RESP over a plain socket: an error reply (``-NOAUTH``, ``-LOADING``…) is an answer.
     NOAUTH counts as ``ok`` (the server is alive and answering; our PING carried no password).
     """
+    _check_timeout(timeout_s)
     return _run(_redis_tasks(address, timeout_s), timeout_s + GRACE_S)
 
 
@@ -117,6 +120,7 @@ def check_dns(names: list[str] | str, *, timeout_s: float = 2.0) -> pd.DataFrame
 
     Names under ``.invalid`` are answered NXDOMAIN without asking the resolver (RFC 6761).
     """
+    _check_timeout(timeout_s)
     return _run(_dns_tasks(names, timeout_s), timeout_s + GRACE_S)
 
 
@@ -135,6 +139,7 @@ def collect_dependencies(
     targets are down); ``partial`` when a check did not finish in time or its configuration
     is broken (e.g. ``pg_dsn_env`` names an unset variable).
     """
+    _check_timeout(timeout_s)
     tasks = [
         *_http_tasks(health_urls, timeout_s),
         *_postgres_tasks(pg_service, pg_dsn_env, timeout_s),
@@ -218,6 +223,13 @@ def dns_host(name: str) -> str:
 
 def _bind(fn: Callable[[Any, float], Row], arg: Any, timeout_s: float) -> Callable[[], Row]:
     return lambda: fn(arg, timeout_s)
+
+
+def _check_timeout(timeout_s: float) -> None:
+    if not (isinstance(timeout_s, int | float) and math.isfinite(timeout_s) and timeout_s > 0):
+        raise ParameterError(
+            f"must be a positive number of seconds, not {timeout_s!r}", key="timeout_s"
+        )
 
 
 def _pg_budget(timeout_s: float) -> float:

@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 
 from runbook_lib.analysis.dependencies import find_dependency_findings
+from runbook_lib.errors import ParameterError
 from runbook_lib.sources.dependencies import (
     DEPENDENCY_SCHEMA,
     GRACE_S,
@@ -111,7 +112,8 @@ def web() -> Iterator[Server]:
 
 
 @pytest.fixture(scope="module")
-def tls_web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def self_signed(tmp_path_factory: pytest.TempPathFactory) -> ssl.SSLContext:
+    """A server-side TLS context with a certificate generated here (no CA trusts it)."""
     folder = tmp_path_factory.mktemp("tls")
     cert, key = folder / "cert.pem", folder / "key.pem"
     subprocess.run(
@@ -121,7 +123,12 @@ def tls_web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     )  # fmt: skip
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)
-    yield from _serve(context)
+    return context
+
+
+@pytest.fixture(scope="module")
+def tls_web(self_signed: ssl.SSLContext) -> Iterator[Server]:
+    yield from _serve(self_signed)
 
 
 def _free_port() -> int:
@@ -148,8 +155,10 @@ def silent_port() -> Iterator[int]:
         sock.close()
 
 
-def _one_shot_server(reply: bytes) -> tuple[int, list[bytes], Callable[[], None]]:
-    """A TCP server that reads one request per connection and answers *reply*."""
+def _one_shot_server(
+    reply: bytes, context: ssl.SSLContext | None = None
+) -> tuple[int, list[bytes], Callable[[], None]]:
+    """A TCP server that answers *reply* to each request (TLS when *context* is given)."""
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(4)
@@ -161,7 +170,13 @@ def _one_shot_server(reply: bytes) -> tuple[int, list[bytes], Callable[[], None]
         while not stop.is_set():
             try:
                 conn, _ = listener.accept()
+                if context is not None:
+                    conn.settimeout(2)
+                    conn = context.wrap_socket(conn, server_side=True)
             except TimeoutError:
+                continue
+            except ssl.SSLError as err:  # the client rejected our certificate
+                received.append(repr(err).encode())
                 continue
             with conn:
                 conn.settimeout(2)
@@ -356,6 +371,22 @@ def test_redis_error_replies_are_answers(reply: bytes, ok: bool, status: str) ->
     assert received[0] == b"*1\r\n$4\r\nPING\r\n"
 
 
+def test_rediss_with_an_untrusted_certificate_is_a_tls_error(
+    self_signed: ssl.SSLContext,
+) -> None:
+    port, received, close = _one_shot_server(b"+PONG\r\n", self_signed)
+    try:
+        row = check_redis(f"rediss://127.0.0.1:{port}", timeout_s=2).iloc[0]
+    finally:
+        close()
+    assert (row["ok"], row["status"], row["target"]) == (
+        False,
+        "tls error",
+        f"rediss://127.0.0.1:{port}",
+    )
+    assert "certificate" in row["detail"].lower()
+
+
 def test_redis_url_password_is_sent_as_auth_and_never_shown() -> None:
     port, received, close = _one_shot_server(b"-WRONGPASS invalid username-password pair\r\n")
     try:
@@ -464,3 +495,25 @@ def test_a_dsn_given_as_pg_service_is_refused_and_never_shown() -> None:
         [got.status_row(), got.frame.to_json(date_format="iso"), [f.to_dict() for f in findings]]
     )
     assert SECRET not in serialized
+
+
+def test_postgres_through_a_libpq_service_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    services = tmp_path / "pg_service.conf"
+    services.write_text(
+        "[runbook_test]\nhost=127.0.0.1\nport=5432\nuser=postgres\ndbname=postgres\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("PGSERVICEFILE", str(services))
+    row = check_postgres(pg_service="runbook_test", timeout_s=3).iloc[0]
+    assert (row["ok"], row["status"]) == (True, "SELECT 1")
+    assert row["target"] == "service=runbook_test"
+
+
+@pytest.mark.parametrize("bad", [0, -1.0, float("nan")])
+def test_a_timeout_that_is_not_positive_is_a_parameter_error(bad: float) -> None:
+    with pytest.raises(ParameterError, match="timeout_s"):
+        collect_dependencies(dns_names="localhost", timeout_s=bad)
+    with pytest.raises(ParameterError, match="timeout_s"):
+        check_http("http://127.0.0.1:1/", timeout_s=bad)
