@@ -175,6 +175,55 @@ def terminate_backends(
     return result
 
 
+def parse_pids(text: str | Sequence[int]) -> list[int]:
+    """Pids from a parameter: ``"123, 456"`` or a list."""
+    if isinstance(text, str):
+        return [int(p) for p in text.replace(",", " ").split()]
+    return [int(p) for p in text]
+
+
+def remediate_connections(
+    pg_service: str = "",
+    pg_dsn_env: str = "",
+    *,
+    application_name: str = "",
+    usename: str = "",
+    pids: str | Sequence[int] = "",
+    min_idle_s: float = 600.0,
+    remediate: bool = False,
+    timeout_s: float = 5.0,
+    incident_id: str = "",
+) -> RemedyResult:
+    """The flow's remediation step: blocking *pids* (any state) or idle sessions.
+
+    With *pids*, those backends are the target whatever their state (the runbook's
+    "terminate a blocking pid"); otherwise idle sessions older than *min_idle_s*, narrowed
+    by *application_name* / *usename*. A real run is added to the incident timeline when
+    *incident_id* names an existing incident.
+    """
+    chosen = parse_pids(pids)
+    result = terminate_backends(
+        pg_service, pg_dsn_env, application_name=application_name, usename=usename,
+        state="" if chosen else "idle", min_idle_s=0.0 if chosen else min_idle_s, pids=chosen,
+        remediate=remediate, timeout_s=timeout_s,
+    )
+    if incident_id and not result.dry_run:
+        record_in_timeline(incident_id, result)
+    return result
+
+
+def record_in_timeline(incident_id: str, result: RemedyResult) -> bool:
+    """Append *result* to the incident timeline; False when the incident has no record."""
+    from runbook_lib.incident import INCIDENT_FILE, add_timeline_event, incident_dir
+
+    if not (incident_dir(incident_id) / INCIDENT_FILE).exists():
+        return False
+    entry = result.timeline_entry()
+    add_timeline_event(incident_id, entry["summary"], kind=entry["kind"], sql=result.sql,
+                       terminated=result.terminated, error=result.error)
+    return True
+
+
 def _render(query: sql.Composed) -> str:
     """SQL text without a server (literals quoted the standard way)."""
     return query.as_string()

@@ -185,3 +185,26 @@ def _limits(rows: pd.DataFrame) -> Sequence[Finding]:
                  "limit": int(row["limit"])},
         evidence=["source:postgres"],
     ) for row in rows.to_dict("records")]
+
+
+def connection_next_steps(findings: Sequence[Finding]) -> list[str]:
+    """The runbook's resolution steps that the findings call for, most urgent first."""
+    kinds = {f.kind for f in findings}
+    steps = []
+    if kinds & {"connections_exhausted", "connection_leak"}:
+        steps.append("Immediate: terminate idle connections older than 10 minutes from the "
+                     "leaking application (rerun with remediate=True and terminate_application).")
+        steps.append("Short-term: restart the application to reset its connection pool, then "
+                     "find where it checks connections out without returning them.")
+    if "blocking_chain" in kinds:
+        steps.append("Terminate the blocking pid if its transaction cannot finish "
+                     "(terminate_pids=<root pid>, remediate=True).")
+    if kinds & {"long_running_queries", "idle_in_transaction"}:
+        steps.append("Set statement_timeout / idle_in_transaction_session_timeout for the "
+                     "application role; review the long-running queries' plans.")
+    if kinds & {"connection_utilisation", "connections_exhausted"}:
+        steps.append("Medium-term: put a pooler (PgBouncer) in front, or raise max_connections "
+                     "with memory to match.")
+    if not steps or all(f.severity in ("info", "unknown") for f in findings):
+        steps.append("Check the application's DB health endpoint and connection pool metrics.")
+    return steps

@@ -161,9 +161,10 @@ _DETAIL = ["pid", "application_name", "usename", "datname", "client_addr", "stat
            "wait_event_type", "wait_event"]
 
 
-def _aged(rows: pd.DataFrame, since: str, name: str, threshold_s: float) -> pd.DataFrame:
+def _aged(rows: pd.DataFrame, since: str, name: str, threshold_s: float,
+          extra: tuple[str, ...] = ()) -> pd.DataFrame:
     age = (rows["sampled_at"] - rows[since]).dt.total_seconds()
-    out = rows.assign(**{name: age})[[*_DETAIL, name, "query"]]
+    out = rows.assign(**{name: age})[[*_DETAIL, name, *extra, "query"]]
     return out[out[name] > threshold_s].sort_values(name, ascending=False, ignore_index=True)
 
 
@@ -176,11 +177,10 @@ def find_long_running(frame: pd.DataFrame, *, threshold_s: float = 300.0) -> pd.
 def find_idle_in_transaction(frame: pd.DataFrame, *, threshold_s: float = 60.0) -> pd.DataFrame:
     """Sessions idle inside an open transaction for more than *threshold_s* (``idle_s``)."""
     last = latest(frame)
-    rows = _aged(last[last["state"].isin(IDLE_IN_TX)], "state_change_at", "idle_s", threshold_s)
-    xact = last.set_index("pid")["xact_start_at"]
-    sampled = last["sampled_at"].max()
-    rows["xact_age_s"] = (sampled - rows["pid"].map(xact)).dt.total_seconds()
-    return rows
+    in_tx = last[last["state"].isin(IDLE_IN_TX)]
+    xact_age = (in_tx["sampled_at"] - in_tx["xact_start_at"]).dt.total_seconds()
+    in_tx = in_tx.assign(xact_age_s=xact_age)
+    return _aged(in_tx, "state_change_at", "idle_s", threshold_s, ("xact_age_s",))
 
 
 def find_idle_candidates(

@@ -189,8 +189,11 @@ def collect_activity(
     show_full_queries: bool = False,
     query_chars: int = DEFAULT_QUERY_CHARS,
     record_to: Path | None = None,
+    from_recording: str = "",
 ) -> Collected:
     """Sample pg_stat_activity and the connection limits; never raises on a broken server.
+
+    With *from_recording* (a path) nothing is sampled: that recording is read instead.
 
     ``meta`` holds ``settings`` (max_connections, superuser_reserved_connections,
     reserved_connections, usable_connections, server_version_num, own_pid),
@@ -198,6 +201,8 @@ def collect_activity(
     ``slots_exhausted`` (True when the server refused us for lack of slots).
     *record_to* defaults to ``pg_activity.jsonl`` in the run folder.
     """
+    if from_recording:
+        return read_activity_recording(from_recording)
     target = pgconn.resolve_target(pg_service, pg_dsn_env)
     if target is None:
         return skipped(SOURCE, ACTIVITY_SCHEMA, "no pg_service or pg_dsn_env given")
