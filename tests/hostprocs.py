@@ -157,3 +157,38 @@ def running(*procs: subprocess.Popen[bytes]) -> Iterator[tuple[subprocess.Popen[
     finally:
         for proc in procs:
             stop(proc)
+
+
+_PARENT = """
+import subprocess, sys
+child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(3600)", "{marker}-child"])
+print("ready", child.pid, flush=True)
+child.wait()
+"""
+
+
+def parent_with_child(*, marker: str = "rb-parent") -> tuple[subprocess.Popen[bytes], int]:
+    """A child that itself runs a grandchild; returns (parent, grandchild pid)."""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _PARENT.format(marker=marker), marker],
+        stdout=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+    )
+    assert proc.stdout is not None
+    words = proc.stdout.readline().split()
+    if not words or words[0] != b"ready":
+        proc.kill()
+        raise RuntimeError(f"parent {marker} did not start")
+    return proc, int(words[1])
+
+
+def stop_tree(proc: subprocess.Popen[bytes], child_pid: int) -> None:
+    """Stop a :func:`parent_with_child` pair."""
+    import os
+    import signal
+
+    try:
+        os.kill(child_pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    stop(proc)

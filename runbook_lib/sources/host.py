@@ -1,12 +1,23 @@
 """Host evidence with psutil: the one-look snapshot and live sampling.
 
-The code lives in :mod:`runbook_lib.sources.host_snapshot` (one look, for triage) and
+The code lives in :mod:`runbook_lib.sources.host_snapshot` (one look, for triage),
 :mod:`runbook_lib.sources.host_sampling` (sampling over time, for the CPU and memory
-flows); this module is the stable import path for notebooks.
+flows) and :mod:`runbook_lib.sources.host_targets` (which processes a flow watches);
+this module is the stable import path for notebooks.
 """
 
 from __future__ import annotations
 
+from runbook_lib.sources.host_sampling import (
+    CORE_SAMPLES_SCHEMA,
+    EVENTS_SCHEMA,
+    PROCESS_SAMPLES_SCHEMA,
+    SYSTEM_SAMPLES_SCHEMA,
+    THREAD_SAMPLES_SCHEMA,
+    HostSamples,
+    read_samples,
+    sample_host,
+)
 from runbook_lib.sources.host_snapshot import (
     DISKS_SCHEMA,
     SYSTEM_SCHEMA,
@@ -16,15 +27,25 @@ from runbook_lib.sources.host_snapshot import (
     collect_system_snapshot,
     collect_tcp_connections,
     collect_top_processes,
+    read_memory_limit,
 )
 
 __all__ = [
+    "CORE_SAMPLES_SCHEMA",
     "DISKS_SCHEMA",
+    "EVENTS_SCHEMA",
+    "PROCESS_SAMPLES_SCHEMA",
+    "SYSTEM_SAMPLES_SCHEMA",
     "SYSTEM_SCHEMA",
     "TCP_SCHEMA",
+    "THREAD_SAMPLES_SCHEMA",
     "TOP_PROCESSES_SCHEMA",
+    "HostSamples",
     "collect_disks",
     "collect_system_snapshot",
     "collect_tcp_connections",
     "collect_top_processes",
+    "read_memory_limit",
+    "read_samples",
+    "sample_host",
 ]

@@ -34,6 +34,7 @@ class TargetSelector:
         self._current: dict[int, str] = {}  # pid -> name, in the previous sample
         self._denied: set[int] = set()
         self._threads: dict[tuple[int, int], float] = {}
+        self._cpu_total: dict[int, float] = {}  # pid -> sum of its CPU % samples
         self._primed = False
 
     def describe(self) -> str:
@@ -180,11 +181,19 @@ class TargetSelector:
     def _thread_rows(
         self, at: pd.Timestamp, elapsed_s: float, rows: list[dict[str, Any]]
     ) -> list[dict[str, Any]]:
-        """Per-thread CPU % of the hottest process in this sample (its threads' time deltas)."""
-        ranked = [r for r in rows if r["cpu_percent"] == r["cpu_percent"]]  # not NaN
-        if not ranked or elapsed_s <= 0:
+        """Per-thread CPU % of the hottest process so far (its threads' CPU time deltas).
+
+        "Hottest so far" (cumulative) rather than "in this sample" keeps following one
+        process, so each thread gets a value from its second reading on.
+        """
+        for r in rows:
+            if r["cpu_percent"] == r["cpu_percent"]:  # not NaN
+                pid_ = int(r["pid"])
+                self._cpu_total[pid_] = self._cpu_total.get(pid_, 0.0) + float(r["cpu_percent"])
+        present = {int(r["pid"]) for r in rows} & set(self._cpu_total)
+        if not present or elapsed_s <= 0:
             return []
-        pid = int(max(ranked, key=lambda r: r["cpu_percent"])["pid"])
+        pid = max(present, key=lambda p: self._cpu_total[p])
         try:
             threads = psutil.Process(pid).threads()
         except psutil.Error:
