@@ -10,7 +10,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 _BURN = """
 import sys, time
@@ -187,8 +187,6 @@ def stop_tree(proc: subprocess.Popen[bytes], child_pid: int) -> None:
     import os
     import signal
 
-    try:
+    with suppress(ProcessLookupError):
         os.kill(child_pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
     stop(proc)
