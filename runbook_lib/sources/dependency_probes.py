@@ -46,6 +46,7 @@ def safe_url(url: str) -> str:
 def row(
     status: str, ok: bool, latency_s: float, detail: str, at: pd.Timestamp | None = None
 ) -> Row:
+    """One result row (without check/target): *detail* redacted, on one line, truncated."""
     line = " ".join(redact(str(detail)).split())
     if len(line) > _MAX_DETAIL:
         line = line[:_MAX_DETAIL] + "…"
@@ -88,6 +89,11 @@ def _classify_os_error(err: BaseException) -> str:
 
 
 def probe_http(url: str, timeout_s: float) -> Row:
+    """GET *url*, following up to MAX_REDIRECTS; ``ok`` for a final 2xx/3xx.
+
+    Latency is the time to the response headers (the body is not read). httpx's usual
+    environment applies (``SSL_CERT_FILE``, ``HTTPS_PROXY``/``NO_PROXY``), as for curl.
+    """
     at, t0 = pd.Timestamp.now(tz="UTC"), time.perf_counter()
     timeout = httpx.Timeout(timeout_s, connect=timeout_s)
     try:
@@ -135,6 +141,7 @@ def _strip_url(message: str, url: str) -> str:
 
 
 def probe_postgres(target: pgconn.PgTarget, timeout_s: float) -> Row:
+    """``SELECT 1`` on a read-only session; connect and statement time-limited by *timeout_s*."""
     at, t0 = pd.Timestamp.now(tz="UTC"), time.perf_counter()
     try:
         with pgconn.connect(target, timeout_s=timeout_s, statement_timeout_s=timeout_s) as conn:
@@ -161,6 +168,7 @@ def _pg_status(text: str) -> str:
         ("statement timeout", "timeout"),
         ("all slots are taken", "too many clients"),
         ("could not translate host name", "dns error"),
+        ("role", "auth failed"),  # role "x" does not exist
         ("does not exist", "no such database"),
         ("ssl", "tls error"),
     ):
@@ -193,6 +201,7 @@ def _redis_parts(address: str) -> tuple[str, int, bool, str, str, int]:
 
 
 def redis_label(address: str) -> str:
+    """``host:port[/db]`` (``rediss://`` kept) for display: never the password."""
     try:
         host, port, tls, _, _, db = _redis_parts(address)
     except ValueError:
@@ -209,6 +218,7 @@ def _resp(*words: str) -> bytes:
 
 
 def probe_redis(address: str, timeout_s: float) -> Row:
+    """PING (after AUTH when the URL carries a password); the whole exchange within *timeout_s*."""
     at, t0 = pd.Timestamp.now(tz="UTC"), time.perf_counter()
     try:
         host, port, tls, user, password, _ = _redis_parts(address)
@@ -260,6 +270,7 @@ def _read_line(sock: socket.socket, deadline: float) -> str:
 
 
 def probe_dns(name: str, timeout_s: float) -> Row:
+    """Resolve *name* in a daemon thread: ``getaddrinfo`` itself has no timeout."""
     at, t0 = pd.Timestamp.now(tz="UTC"), time.perf_counter()
     if name.rstrip(".").lower().endswith(".invalid") or name.lower() == "invalid":
         return row("NXDOMAIN", False, 0.0, "special-use name under .invalid (RFC 6761)", at)

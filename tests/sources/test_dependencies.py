@@ -328,6 +328,10 @@ def test_postgres_unknown_database_and_configuration_errors(
     monkeypatch.setenv("RUNBOOK_TEST_DSN", "host=127.0.0.1 port=5432 user=postgres dbname=nope_db")
     missing_db = check_postgres(pg_dsn_env="RUNBOOK_TEST_DSN", timeout_s=3).iloc[0]
     assert (missing_db["ok"], missing_db["status"]) == (False, "no such database")
+    monkeypatch.setenv("RUNBOOK_TEST_DSN", "host=127.0.0.1 port=5432 user=no_such_role_rb")
+    missing_role = check_postgres(pg_dsn_env="RUNBOOK_TEST_DSN", timeout_s=3).iloc[0]
+    assert (missing_role["ok"], missing_role["status"]) == (False, "auth failed")
+    assert "no_such_role_rb" in missing_role["detail"]
     monkeypatch.delenv("RUNBOOK_UNSET_DSN", raising=False)
     unset = check_postgres(pg_dsn_env="RUNBOOK_UNSET_DSN").iloc[0]
     assert (unset["ok"], unset["status"]) == (False, "config error")
