@@ -187,3 +187,10 @@ def containment_text(ips: Iterable[object]) -> str:
         tool = "ip6tables" if ipaddress.ip_address(ip).version == 6 else "iptables"
         lines.append(f"sudo {tool} -I INPUT -s {ip} -j DROP")
     return "\n".join(lines)
+
+
+def limit_req_text(suggestion: LimitReqSuggestion | None) -> str:
+    """The suggestion's nginx text, or why there is none."""
+    if suggestion is None:
+        return "# No normal clients in the window to derive a rate from: no limit_req suggestion."
+    return suggestion.text

@@ -13,6 +13,7 @@ An unusable source gives ``unknown``, never "nothing suspicious".
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from urllib.parse import unquote
 
 import numpy as np
@@ -21,6 +22,7 @@ import pandas as pd
 from runbook_lib.timewindow import Window
 
 from .endpoints import with_endpoints
+from .traffic import compile_pattern
 
 AUTH_FAILED = (401, 403)
 MINUTE = "1min"
@@ -122,11 +124,13 @@ def auth_failures_per_minute(
     return out.astype("int64").reset_index()
 
 
-def detect_app_auth_failures(app: pd.DataFrame, *, pattern: str = AUTH_PATTERN) -> pd.DataFrame:
-    """App-log lines matching *pattern*, with ``client_ip`` = the first IP in the message."""
+def detect_app_auth_failures(app: pd.DataFrame, *, pattern: str = "") -> pd.DataFrame:
+    """App-log lines matching *pattern* (default :data:`AUTH_PATTERN`), with ``client_ip``
+    = the first IP address in the message (``""`` when none)."""
+    regex = compile_pattern(pattern, AUTH_PATTERN, key="auth_pattern")
     if app.empty:
         return app.assign(client_ip=pd.Series(dtype="str", index=app.index))
-    hit = app["message"].astype("str").str.contains(pattern, case=False, regex=True, na=False)
+    hit = app["message"].astype("str").str.contains(regex, regex=True, na=False)
     rows = app[hit].copy()
     rows["client_ip"] = (
         rows["message"].astype("str").str.extract(_IP)["ip"].fillna("").astype("str")
@@ -362,11 +366,9 @@ def ip_timeline(frame: pd.DataFrame, ip: str, *, limit: int = 500) -> pd.DataFra
     return mine.assign(probe=mine["path"].map(classify_probe))[cols].reset_index(drop=True)
 
 
-def choose_suspect(suspect_ip: str, *rankings: pd.DataFrame) -> str:
-    """The IP to show a timeline for: the parameter if given, else the top-ranked one."""
+def choose_suspect(suspect_ip: str, candidates: Sequence[str]) -> str:
+    """The IP to show a timeline for: the parameter if given, else the first candidate
+    (the IPs the findings named, most severe first), else ``""``."""
     if str(suspect_ip).strip():
         return str(suspect_ip).strip()
-    for ranking in rankings:
-        if not ranking.empty and "client_ip" in ranking.columns:
-            return str(ranking.iloc[0]["client_ip"])
-    return ""
+    return str(candidates[0]) if len(candidates) else ""

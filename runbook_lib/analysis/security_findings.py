@@ -8,10 +8,12 @@ and 404s quiet. ``unknown`` when the access log could not be read.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pandas as pd
 
 from runbook_lib.collected import Collected
-from runbook_lib.findings import Finding, Severity, unknown
+from runbook_lib.findings import Finding, Severity, rank, unknown
 
 from .traffic_findings import name_list
 
@@ -151,12 +153,47 @@ def find_exfiltration(collected: Collected, ranked: pd.DataFrame) -> Finding:
 
 
 def suspicious_ips(*findings: Finding) -> list[str]:
-    """IPs named by the findings (``numbers['ips']``), in order, for containment text."""
+    """IPs named by the findings (``numbers['ips']``), most severe finding first, for the
+    timeline and the containment text."""
     seen: dict[str, None] = {}
-    for finding in findings:
+    for finding in rank(findings):
         for ip in finding.numbers.get("ips", []):
             seen.setdefault(str(ip), None)
     return list(seen)
+
+
+def security_next_steps(findings: Sequence[Finding]) -> list[str]:
+    """Runbook Incident 7 resolution steps, filled in with what this run found."""
+    steps = []
+    ips = suspicious_ips(*findings)
+    if ips:
+        steps.append(
+            f"Immediate: review and apply the containment rules for {', '.join(ips[:10])} "
+            "(nginx deny / iptables, shown as text in the report)."
+        )
+    if any(
+        f.kind == "credential_stuffing" and f.severity not in ("info", "unknown") for f in findings
+    ):
+        steps.append(
+            "Short-term: force password resets / revoke sessions for accounts that logged in "
+            "from the stuffing IPs; add login rate limiting and MFA."
+        )
+    vulnerable = [
+        f for f in findings if f.kind.startswith("vulnerabilities_") and f.numbers.get("packages")
+    ]
+    if vulnerable:
+        steps.append(
+            "Medium-term: patch vulnerable dependencies (npm audit fix / upgrade to the fix "
+            "versions listed), test, deploy to staging, then production."
+        )
+    if any(f.severity == "unknown" for f in findings):
+        steps.append(
+            "Some evidence could not be read (see the source table): fix the source and re-run."
+        )
+    steps.append(
+        "Long-term: security hardening per the runbook (allow-lists, MFA, monitoring, audits)."
+    )
+    return steps
 
 
 def find_app_auth_failures(

@@ -20,6 +20,7 @@ import re
 import numpy as np
 import pandas as pd
 
+from runbook_lib.errors import ParameterError
 from runbook_lib.timewindow import Window
 
 from .endpoints import with_endpoints
@@ -236,15 +237,28 @@ def detect_retry_storms(
     return out[cols].sort_values("retries", ascending=False, ignore_index=True)
 
 
-def detect_upstream_quota(app: pd.DataFrame, *, pattern: str = UPSTREAM_PATTERN) -> pd.DataFrame:
+def compile_pattern(pattern: str, default: str, *, key: str) -> re.Pattern[str]:
+    """A user-supplied regex parameter (empty = *default*), case-insensitive.
+
+    A broken regex is the caller's parameter mistake, reported as :class:`ParameterError`.
+    """
+    try:
+        return re.compile(pattern.strip() or default, re.IGNORECASE)
+    except re.error as err:
+        raise ParameterError(f"not a valid regular expression: {err}", key=key) from err
+
+
+def detect_upstream_quota(app: pd.DataFrame, *, pattern: str = "") -> pd.DataFrame:
     """App-log lines saying an upstream limited *us* (429, "rate limit", quota).
 
-    Input: the app-log frame (``logged_at``, ``level``, ``logger``, ``message``). Output:
-    those rows plus ``upstream``: the host of the first URL in the message, else the logger.
+    Input: the app-log frame (``logged_at``, ``level``, ``logger``, ``message``); *pattern*
+    defaults to :data:`UPSTREAM_PATTERN`. Output: those rows plus ``upstream``: the host of
+    the first URL in the message, else the logger.
     """
+    regex = compile_pattern(pattern, UPSTREAM_PATTERN, key="upstream_pattern")
     if app.empty:
         return app.assign(upstream=pd.Series(dtype="str", index=app.index))
-    hit = app["message"].astype("str").str.contains(pattern, case=False, regex=True, na=False)
+    hit = app["message"].astype("str").str.contains(regex, regex=True, na=False)
     rows = app[hit].copy()
     hosts = rows["message"].astype("str").str.extract(_HOST)["host"]
     rows["upstream"] = hosts.fillna(rows["logger"].astype("str")).astype("str")

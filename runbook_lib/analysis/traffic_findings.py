@@ -175,3 +175,37 @@ def find_upstream_quota(collected: Collected, upstream: pd.DataFrame) -> Finding
         numbers={"errors": len(upstream), "by_upstream": by_host.head(10).to_dict()},
         evidence=[f"upstream:{h}" for h in by_host.index[:5]],
     )
+
+
+def rate_limit_next_steps(findings: Sequence[Finding]) -> list[str]:
+    """Runbook Incident 4 resolution steps, filled in with what this run found."""
+    by_kind = {f.kind: f for f in findings}
+    steps = []
+    limited = by_kind.get("rate_limited_requests")
+    if limited is not None and limited.severity not in ("info", "unknown"):
+        clients = ", ".join(limited.numbers.get("driving_clients", [])[:5]) or "the top clients"
+        steps.append(
+            f"Immediate: check whether {clients} on `{limited.numbers.get('top_endpoint')}` are "
+            "legitimate; if abusive, apply the suggested limit_req (or block); if legitimate, "
+            "raise their limit or allow-list them."
+        )
+    storm = by_kind.get("retry_storm")
+    if storm is not None and storm.severity not in ("info", "unknown"):
+        steps.append(
+            "Ask the owners of the retrying clients to back off exponentially on 429 "
+            "(honour Retry-After)."
+        )
+    quota = by_kind.get("upstream_quota")
+    if quota is not None and quota.severity not in ("info", "unknown"):
+        steps.append(
+            "Short-term: we are limited by an upstream API: check its quota dashboard, "
+            "request a quota increase, and queue/cache calls to it."
+        )
+    if any(f.severity == "unknown" for f in findings):
+        steps.append(
+            "Some evidence could not be read (see the source table): fix the source and re-run."
+        )
+    steps.append(
+        "Long-term: cache, batch, and alert at 80% of quotas (runbook prevention measures)."
+    )
+    return steps

@@ -146,3 +146,11 @@ def find_vulnerabilities(collected: Collected) -> Finding:
         numbers=numbers,
         evidence=[f"package:{p}" for p in packages["package"].head(10)],
     )
+
+
+def audit_frame(*reports: Collected) -> pd.DataFrame:
+    """The rows of every usable audit report, one frame (npm and PyPI together)."""
+    frames = [r.frame for r in reports if r.usable and not r.frame.empty]
+    if not frames:
+        return reports[0].frame.head(0) if reports else pd.DataFrame()
+    return pd.concat(frames, ignore_index=True)

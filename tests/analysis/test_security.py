@@ -13,10 +13,12 @@ from runbook_lib.analysis.security_findings import (
     find_exfiltration,
     find_scanners,
     find_user_agents,
+    security_next_steps,
     suspicious_ips,
 )
 from runbook_lib.collected import Collected, empty_frame
 from runbook_lib.display import safe_table
+from runbook_lib.errors import ParameterError
 from runbook_lib.remedies_web import containment_text
 from tests.weblog import FRAME_SCHEMA, WebLog, generate
 
@@ -121,11 +123,13 @@ def test_control_log_stays_quiet(control: WebLog) -> None:
 
 def test_timeline_and_suspect_choice(attacked: WebLog) -> None:
     frame = attacked.frame()
-    scanners = security.rank_scanners(frame)
-    suspect = security.choose_suspect("", scanners)
+    named = suspicious_ips(*all_findings(frame))
+    # Most severe first: the scanner (traversal/SQLi probes) and stuffing/exfil are all high.
+    assert named[0] in {attacked.scanner_ip, attacked.exfil_ip, *attacked.stuffing_ips}
+    suspect = security.choose_suspect("", [attacked.scanner_ip, *named])
     assert suspect == attacked.scanner_ip
-    assert security.choose_suspect(" 203.0.113.66 ", scanners) == "203.0.113.66"
-    assert security.choose_suspect("", scanners.head(0)) == ""
+    assert security.choose_suspect(" 203.0.113.66 ", named) == "203.0.113.66"
+    assert security.choose_suspect("", []) == ""
     timeline = security.ip_timeline(frame, suspect)
     assert len(timeline) == (frame["client_ip"] == suspect).sum()
     assert timeline["requested_at"].is_monotonic_increasing
@@ -171,6 +175,17 @@ def test_app_log_auth_failures_and_per_minute_series(attacked: WebLog) -> None:
     assert {"status_401", "status_403", "app_log"} <= set(series.columns)
     assert int(series["app_log"].sum()) == 25
     assert int(series["status_401"].sum()) == int((attacked.frame()["status"] == 401).sum())
+
+
+def test_a_broken_pattern_parameter_is_a_parameter_error() -> None:
+    with pytest.raises(ParameterError, match="auth_pattern"):
+        security.detect_app_auth_failures(pd.DataFrame({"message": ["x"]}), pattern="failed (")
+
+
+def test_next_steps_name_the_ips(attacked: WebLog) -> None:
+    steps = security_next_steps(all_findings(attacked.frame()))
+    assert attacked.scanner_ip in steps[0] and "deny" in steps[0]
+    assert any("password resets" in s for s in steps)
 
 
 def test_unusable_source_is_unknown() -> None:

@@ -13,9 +13,11 @@ from runbook_lib.analysis.traffic_findings import (
     find_rate_limiting,
     find_retry_storms,
     find_upstream_quota,
+    rate_limit_next_steps,
 )
 from runbook_lib.collected import Collected, empty_frame
-from runbook_lib.remedies_web import containment_text, suggest_limit_req
+from runbook_lib.errors import ParameterError
+from runbook_lib.remedies_web import containment_text, limit_req_text, suggest_limit_req
 from tests.weblog import FRAME_SCHEMA, WebLog, generate
 
 QUIET = {"info"}
@@ -94,6 +96,25 @@ def test_we_are_limited_is_a_separate_series(storm: WebLog) -> None:
     assert int(side_by_side["we_limit_429"].sum()) == int((storm.frame()["status"] == 429).sum())
 
 
+def test_next_steps_and_pattern_parameter(storm: WebLog) -> None:
+    frame = storm.frame()
+    findings = [
+        find_rate_limiting(collected(frame)),
+        find_retry_storms(collected(frame), traffic.detect_retry_storms(frame)),
+        find_upstream_quota(
+            collected(storm.app_frame(), "app_log"),
+            traffic.detect_upstream_quota(storm.app_frame()),
+        ),
+    ]
+    steps = rate_limit_next_steps(findings)
+    assert storm.storm_endpoint in steps[0] and storm.storm_ips[0] in steps[0]
+    assert any("back off" in s for s in steps) and any("quota" in s for s in steps)
+    custom = traffic.detect_upstream_quota(storm.app_frame(), pattern=r"charges returned 4\d\d")
+    assert len(custom) == 80
+    with pytest.raises(ParameterError, match="upstream_pattern"):
+        traffic.detect_upstream_quota(storm.app_frame(), pattern="[unclosed")
+
+
 def test_control_log_stays_quiet(control: WebLog) -> None:
     frame = control.frame()
     assert (frame["status"] == 429).sum() > 0  # stray 429s exist in normal life
@@ -127,7 +148,8 @@ def test_limit_req_suggestion_from_normal_clients(storm: WebLog) -> None:
     assert "limit_req_zone $binary_remote_addr zone=api:" in suggestion.text
     assert f"limit_req zone=api burst={suggestion.burst} nodelay;" in suggestion.text
     assert "location /api/ {" in suggestion.text
-    assert suggest_limit_req(frame, exclude_ips=frame["client_ip"].unique()) is None
+    nobody = suggest_limit_req(frame, exclude_ips=frame["client_ip"].unique())
+    assert nobody is None and "no limit_req suggestion" in limit_req_text(nobody)
 
 
 def test_containment_text_only_holds_valid_addresses() -> None:
