@@ -18,7 +18,7 @@ _URL_USERINFO = re.compile(r"(?P<pre>[a-zA-Z][a-zA-Z0-9+.\-]*://[^/\s:@]*):(?P<s
 # password=..., passwd: ..., token=..., api_key=..., secret=... (DSN keywords, query strings, env dumps)
 _KEY_VALUE = re.compile(
     r"(?P<key>\b(?:password|passwd|pwd|pass|token|access_token|api[_-]?key|secret|"
-    r"client_secret|auth)\b\s*[=:]\s*)(?P<q>['\"]?)(?P<secret>[^\s'\"&;,]+)(?P=q)",
+    r"client_secret|auth)\b\s*[=:]\s*)(?P<secret>\"[^\"]*\"|'[^']*'|[^\s'\"&;,]+)",
     re.IGNORECASE,
 )
 _BEARER = re.compile(r"(?P<key>\b(?:Bearer|Basic)\s+)(?P<secret>[A-Za-z0-9._~+/=\-]{8,})")
@@ -29,7 +29,7 @@ def redact(text: str) -> str:
     if not text:
         return text
     text = _URL_USERINFO.sub(lambda m: f"{m['pre']}:{MASK}@", text)
-    text = _KEY_VALUE.sub(lambda m: f"{m['key']}{m['q']}{MASK}{m['q']}", text)
+    text = _KEY_VALUE.sub(lambda m: f"{m['key']}{MASK}", text)
     return _BEARER.sub(lambda m: f"{m['key']}{MASK}", text)
 
 
