@@ -56,6 +56,7 @@ import polars as pl
 
 from runbook_lib.collected import Collected, conform, empty_frame, guarded, skipped
 from runbook_lib.errors import SourceError, SourceUnavailable
+from runbook_lib.sources import logfiles
 from runbook_lib.sources.logfiles import FileRead, expand_paths, iter_chunks, line_series
 from runbook_lib.sources.logformat import Layout, extract_fields, layout_for
 from runbook_lib.timewindow import Window
@@ -146,7 +147,7 @@ def _read_file(
     if window is not None:
         start = (window.start - LOG_DISORDER).to_pydatetime()
         end = (window.end + LOG_DISORDER).to_pydatetime()
-    for chunk in iter_chunks(path, source=SOURCE, state=state):
+    for chunk in iter_chunks(path, source=SOURCE, state=state, chunk_bytes=logfiles.CHUNK_BYTES):
         lines = line_series(chunk, state)
         del chunk
         progress.update(done_before + state.position)

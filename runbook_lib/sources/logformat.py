@@ -58,6 +58,7 @@ _SHAPES = {
     "upstream_response_time": _TIMES,
     "upstream_connect_time": _TIMES,
     "upstream_header_time": _TIMES,
+    "upstream_addr": rf"[^ ,]+(?:{_LIST_SEP}[^ ,]+)*",
     "upstream_status": rf"(?:[0-9]{{3}}|-)(?:{_LIST_SEP}(?:[0-9]{{3}}|-))*",
 }
 _REQUEST_SPLIT = (
@@ -174,7 +175,7 @@ def combined_layout() -> Layout:
     tail_group = r"(?P<tail> [^\r\n]*)?"
     pattern = rf"^{core}(?:{agent}{tail_group})?{_END}"
     lead = r'(?P<lead>"[^"]*" |(?:[^ "\[]+ )*?)'
-    fallback = rf"^{lead}{whole}(?:{agent})?{tail_group}{_END}"
+    fallback = rf"^{lead}{whole}(?:{agent}{tail_group})?{_END}"
     xff, _ = _translate(' "$http_x_forwarded_for"', seen)
     tail = (
         rf"^(?P<matched>)(?:{xff})?(?: (?P<request_time>{_NUMBER}))?"
