@@ -109,9 +109,13 @@ class WebLog:
         return self.start + pd.Timedelta(minutes=self.minutes)
 
     def frame(self, source_file: str = "generated.log") -> pd.DataFrame:
-        """The records as the access-log reader's frame (same columns and dtypes)."""
+        """The records as the access-log reader gives them back from :meth:`write`'s file:
+        same columns and dtypes, ``-`` as ``""``, quotes and control bytes ``\\xHH``-escaped
+        as nginx writes them."""
         df = pd.DataFrame(self.records, columns=list(RECORD_COLUMNS))
         df["source_file"] = source_file
+        for col in ("remote_user", "referer", "user_agent", "forwarded_for"):
+            df[col] = df[col].map(lambda v: "" if v == "-" else _esc(v))
         df["requested_at"] = pd.to_datetime(df["requested_at"], utc=True).astype(
             "datetime64[ns, UTC]"
         )

@@ -164,7 +164,9 @@ def rank_auth_failures(frame: pd.DataFrame, *, top: int = 20) -> pd.DataFrame:
             "failures": groups.size(),
             "endpoints": groups["endpoint"].nunique(),
             "top_endpoint": groups["endpoint"].agg(lambda s: s.value_counts().index[0]),
-            "users": groups["remote_user"].agg(lambda s: s[s.astype("str") != "-"].nunique()),
+            "users": groups["remote_user"].agg(
+                lambda s: s[~s.astype("str").isin(["", "-"])].nunique()
+            ),
             "first_at": groups["requested_at"].min(),
             "last_at": groups["requested_at"].max(),
             "evidence": groups["user_agent"].agg(_evidence),

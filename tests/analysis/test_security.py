@@ -139,11 +139,14 @@ def test_timeline_and_suspect_choice(attacked: WebLog) -> None:
 def test_hostile_strings_are_cleaned_and_cut_for_display(attacked: WebLog) -> None:
     ranked = security.rank_user_agents(attacked.frame())
     raw = ranked.iloc[0]["user_agent"]
-    assert "\x1b[31m" in raw  # the frame keeps the evidence as it was
-    shown = safe_table(ranked, max_chars=40).iloc[0]["user_agent"]
-    assert "\x1b" not in shown and len(shown) <= 40
+    # nginx writes the ESC byte as the text \x1B; the script tag is kept as evidence.
+    assert "\\x1B[31m" in raw and "<script>" in raw
     html = safe_table(ranked).to_html()
     assert "<script>" not in html and "&lt;script&gt;" in html
+    # A real ESC byte (app logs, JSON-decoded fields) is stripped, long text is cut.
+    hostile = ranked.head(1).assign(user_agent="\x1b[31m" + "A" * 500)
+    shown = safe_table(hostile, max_chars=40).iloc[0]["user_agent"]
+    assert "\x1b" not in shown and len(shown) <= 40
 
 
 def test_containment_for_the_named_ips(attacked: WebLog) -> None:

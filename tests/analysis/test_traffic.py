@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -18,6 +19,8 @@ from runbook_lib.analysis.traffic_findings import (
 from runbook_lib.collected import Collected, empty_frame
 from runbook_lib.errors import ParameterError
 from runbook_lib.remedies_web import containment_text, limit_req_text, suggest_limit_req
+from runbook_lib.sources.access_log import ACCESS_SCHEMA, collect_access_log
+from runbook_lib.timewindow import Window
 from tests.weblog import FRAME_SCHEMA, WebLog, generate
 
 QUIET = {"info"}
@@ -150,6 +153,17 @@ def test_limit_req_suggestion_from_normal_clients(storm: WebLog) -> None:
     assert "location /api/ {" in suggestion.text
     nobody = suggest_limit_req(frame, exclude_ips=frame["client_ip"].unique())
     assert nobody is None and "no limit_req suggestion" in limit_req_text(nobody)
+
+
+def test_generated_frame_matches_the_reader_on_the_written_file(tmp_path: Path) -> None:
+    log = generate(seed=2, minutes=10, clients=20)
+    access, _ = log.write(tmp_path, request_time=True)
+    read = collect_access_log(
+        str(access), window=Window(log.start, log.end + pd.Timedelta(hours=1))
+    )
+    assert read.status == "ok" and FRAME_SCHEMA == ACCESS_SCHEMA
+    expected = log.frame(source_file=read.frame["source_file"].iloc[0])
+    pd.testing.assert_frame_equal(read.frame.reset_index(drop=True), expected, check_dtype=True)
 
 
 def test_containment_text_only_holds_valid_addresses() -> None:
