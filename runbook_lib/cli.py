@@ -113,6 +113,34 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0 if result.status == "ok" else 1
 
 
+def _cmd_record(args: argparse.Namespace) -> int:
+    from runbook_lib.incident import add_timeline_event, load_incident
+    from runbook_lib.recording import record_activity
+
+    if args.incident:
+        load_incident(args.incident)
+    if args.background:
+        argv = [sys.executable, "-m", "runbook_lib.cli", "record", "pg", "--duration", str(args.duration),
+                "--interval", str(args.interval), "--timeout", str(args.timeout)]
+        argv += ["--incident", args.incident] if args.incident else []
+        argv += ["--pg-service", args.pg_service] if args.pg_service else []
+        argv += ["--pg-dsn-env", args.pg_dsn_env] if args.pg_dsn_env else []
+        child = subprocess.Popen(argv, start_new_session=True, stdin=subprocess.DEVNULL,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        print(f"recording in the background (pid {child.pid}) for {args.duration:g} s")
+        return 0
+    if args.incident:
+        add_timeline_event(args.incident, f"pg_stat_activity recording started ({args.duration:g} s every "
+                           f"{args.interval:g} s)", kind="recording")
+    path = record_activity(args.incident or "", pg_service=args.pg_service or "", pg_dsn_env=args.pg_dsn_env or "",
+                           duration_s=args.duration, interval_s=args.interval, timeout_s=args.timeout)
+    if args.incident:
+        add_timeline_event(args.incident, f"pg_stat_activity recording finished: {path.name}", kind="recording",
+                           recording=str(path))
+    print(path)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="runbook", description=__doc__.splitlines()[0])
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
@@ -144,6 +172,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int)
     p.add_argument("--no-browser", action="store_true")
     p.set_defaults(func=_cmd_lab)
+
+    p = sub.add_parser("record", help="record evidence for later analysis (pg: pg_stat_activity samples)")
+    p.add_argument("what", choices=["pg"])
+    p.add_argument("--incident", help="incident id: the recording goes to reports/<id>/recordings/")
+    p.add_argument("--pg-service", help="libpq service name")
+    p.add_argument("--pg-dsn-env", help="name of an env var holding the DSN")
+    p.add_argument("--duration", type=float, default=600.0, help="seconds to record (default 600)")
+    p.add_argument("--interval", type=float, default=5.0, help="seconds between samples (default 5)")
+    p.add_argument("--timeout", type=float, default=5.0, help="connect/statement timeout in seconds")
+    p.add_argument("--background", action="store_true", help="detach and record in the background")
+    p.set_defaults(func=_cmd_record)
 
     p = sub.add_parser("demo", help="generate the demo incident and run triage on it")
     p.add_argument("--seed", type=int, default=7)
