@@ -162,22 +162,23 @@ class Incident:
 
 
 def stage_incident(cluster: PgCluster, *, idle: int = 24, app: str = "billing-worker",
-                   sleep_s: float = 60.0) -> Incident:
+                   sleep_s: float = 60.0, user: str = "postgres") -> Incident:
     """Open *idle* idle sessions from *app*, 2 idle in transaction (``checkout-api``), one
     ``pg_sleep`` (``report-job``) and a lock chain: ``migrate`` holds an ACCESS EXCLUSIVE
     lock in an open transaction, ``orders-writer`` waits on it, ``orders-reader`` waits on
-    both. Returns once every waiter is seen waiting."""
+    both. Sessions log in as *user*. Returns once every waiter is seen waiting."""
     setup = psycopg.connect(cluster.dsn(), autocommit=True)
     setup.execute("CREATE TABLE IF NOT EXISTS orders (id int)")
-    idle_pids = [cluster.connect(app).info.backend_pid for _ in range(idle)]
-    tx = [cluster.connect("checkout-api", autocommit=False) for _ in range(2)]
+    setup.execute("GRANT ALL ON orders TO PUBLIC")
+    idle_pids = [cluster.connect(app, user=user).info.backend_pid for _ in range(idle)]
+    tx = [cluster.connect("checkout-api", user=user, autocommit=False) for _ in range(2)]
     for conn in tx:
         conn.execute("SELECT 1")
-    sleeper = cluster.connect("report-job")
-    holder = cluster.connect("migrate", autocommit=False)
+    sleeper = cluster.connect("report-job", user=user)
+    holder = cluster.connect("migrate", user=user, autocommit=False)
     holder.execute("LOCK TABLE orders IN ACCESS EXCLUSIVE MODE")
-    writer = cluster.connect("orders-writer", autocommit=False)
-    reader = cluster.connect("orders-reader")
+    writer = cluster.connect("orders-writer", user=user, autocommit=False)
+    reader = cluster.connect("orders-reader", user=user)
     sleep_pid = sleeper.info.backend_pid
 
     def run(conn: psycopg.Connection[Any], sql: str) -> threading.Thread:
@@ -241,7 +242,7 @@ time.sleep(3600)
 
 
 def start_leaker(cluster: PgCluster, *, app: str = "billing-worker", per_s: float = 3.0,
-                 limit: int = 30) -> subprocess.Popen[bytes]:
+                 limit: int = 30, user: str = "postgres") -> subprocess.Popen[bytes]:
     """A child process that opens *per_s* connections a second and never closes them."""
-    return subprocess.Popen([sys.executable, "-c", LEAKER, cluster.dsn(), app, str(per_s),
+    return subprocess.Popen([sys.executable, "-c", LEAKER, cluster.dsn(user), app, str(per_s),
                              str(limit)])

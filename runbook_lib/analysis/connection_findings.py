@@ -191,20 +191,27 @@ def connection_next_steps(findings: Sequence[Finding]) -> list[str]:
     """The runbook's resolution steps that the findings call for, most urgent first."""
     kinds = {f.kind for f in findings}
     steps = []
-    if kinds & {"connections_exhausted", "connection_leak"}:
+    if kinds & {"connections_exhausted", "connection_leak", "pg_log_too_many_connections"}:
         steps.append("Immediate: terminate idle connections older than 10 minutes from the "
                      "leaking application (rerun with remediate=True and terminate_application).")
         steps.append("Short-term: restart the application to reset its connection pool, then "
                      "find where it checks connections out without returning them.")
+    if "pg_log_deadlock" in kinds:
+        steps.append("Deadlocks: make the application take its row locks in one consistent "
+                     "order (see the DETAIL lines of the deadlock reports).")
     if "blocking_chain" in kinds:
         steps.append("Terminate the blocking pid if its transaction cannot finish "
                      "(terminate_pids=<root pid>, remediate=True).")
-    if kinds & {"long_running_queries", "idle_in_transaction"}:
+    if kinds & {"long_running_queries", "idle_in_transaction", "pg_log_statement_timeout",
+                 "pg_log_slow_query"}:
         steps.append("Set statement_timeout / idle_in_transaction_session_timeout for the "
                      "application role; review the long-running queries' plans.")
     if kinds & {"connection_utilisation", "connections_exhausted"}:
         steps.append("Medium-term: put a pooler (PgBouncer) in front, or raise max_connections "
                      "with memory to match.")
+    if "db_connections" in kinds:
+        steps.append("Sample the live server (pg_service or pg_dsn_env) to see who holds the "
+                     "slots; if it refuses connections, use a superuser reserved slot.")
     if not steps or all(f.severity in ("info", "unknown") for f in findings):
         steps.append("Check the application's DB health endpoint and connection pool metrics.")
     return steps
