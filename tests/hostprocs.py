@@ -15,6 +15,8 @@ from contextlib import contextmanager, suppress
 _BURN = """
 import sys, time
 print("ready", flush=True)
+time.sleep({delay})
+{wait}
 end = time.time() + {seconds}
 x = 0
 while time.time() < end:
@@ -75,13 +77,9 @@ sys.stdin.read()
 """
 
 
-def _spawn(
-    program: str, *, marker: str, stdin: int = subprocess.DEVNULL
-) -> subprocess.Popen[bytes]:
+def _spawn(program: str, *, marker: str, stdin: int = subprocess.DEVNULL) -> subprocess.Popen[bytes]:
     # The marker is a harmless argv entry so a cmdline pattern can find this child.
-    proc = subprocess.Popen(
-        [sys.executable, "-c", program, marker], stdout=subprocess.PIPE, stdin=stdin
-    )
+    proc = subprocess.Popen([sys.executable, "-c", program, marker], stdout=subprocess.PIPE, stdin=stdin)
     assert proc.stdout is not None
     line = proc.stdout.readline()
     if line.strip() != b"ready":
@@ -90,9 +88,23 @@ def _spawn(
     return proc
 
 
-def cpu_burner(seconds: float = 30.0, *, marker: str = "rb-cpu-burner") -> subprocess.Popen[bytes]:
-    """A child that keeps one core busy for *seconds*, then exits."""
-    return _spawn(_BURN.format(seconds=seconds), marker=marker)
+def cpu_burner(
+    seconds: float = 30.0, *, delay_s: float = 0.0, marker: str = "rb-cpu-burner"
+) -> subprocess.Popen[bytes]:
+    """A child that idles *delay_s*, then keeps one core busy for *seconds*, then exits."""
+    return _spawn(_BURN.format(seconds=seconds, delay=delay_s, wait=""), marker=marker)
+
+
+def cpu_burner_on_release(seconds: float = 30.0, *, marker: str = "rb-cpu-burner") -> subprocess.Popen[bytes]:
+    """A child that idles until :func:`release_burner`, then burns one core for *seconds*."""
+    program = _BURN.format(seconds=seconds, delay=0, wait="sys.stdin.read()")
+    return _spawn(program, marker=marker, stdin=subprocess.PIPE)
+
+
+def release_burner(proc: subprocess.Popen[bytes]) -> None:
+    """Start an :func:`cpu_burner_on_release` child burning (closes its stdin)."""
+    if proc.stdin is not None and not proc.stdin.closed:
+        proc.stdin.close()
 
 
 def memory_leaker(
@@ -103,9 +115,7 @@ def memory_leaker(
     marker: str = "rb-mem-leaker",
 ) -> subprocess.Popen[bytes]:
     """A child whose RSS grows by *rate_mb_per_s* (touched pages, so it is resident)."""
-    program = _LEAK.format(
-        rate_bytes_per_s=rate_mb_per_s * 1024 * 1024, interval=interval, seconds=seconds
-    )
+    program = _LEAK.format(rate_bytes_per_s=rate_mb_per_s * 1024 * 1024, interval=interval, seconds=seconds)
     return _spawn(program, marker=marker)
 
 

@@ -8,6 +8,8 @@ a deploys frame (``deployed_at, sha``). Unusable inputs give "unknown" findings.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 
@@ -35,17 +37,20 @@ def _span(seconds: float) -> str:
     return f"{int(minutes // 60)} h {int(minutes % 60)} m"
 
 
-def cpu_series(system: Collected, metrics: Collected | None = None) -> tuple[pd.DataFrame, str]:
+def cpu_series(system: Collected, metrics: Sequence[Collected] = ()) -> tuple[pd.DataFrame, str]:
     """Whole-host CPU % over time: from metrics (longer history) when they have it, else samples.
 
-    Returns the frame (``CPU_SERIES_SCHEMA``) and where it came from.
+    *metrics* are tried in order (e.g. Prometheus, then a CSV export); the first with
+    ``cpu_busy_percent`` rows wins. Returns the frame (``CPU_SERIES_SCHEMA``) and its source.
     """
-    if metrics is not None and metrics.usable and not metrics.frame.empty:
-        rows = metrics.frame[metrics.frame["query"] == CPU_QUERY]
+    for source in metrics:
+        if not source.usable or source.frame.empty:
+            continue
+        rows = source.frame[source.frame["query"] == CPU_QUERY]
         if not rows.empty:
             mean = rows.groupby("sampled_at")["value"].mean()
             series = pd.DataFrame({"sampled_at": mean.index, "cpu_percent": mean.to_numpy(float)})
-            return series, metrics.source
+            return series, source.source
     frame = system.frame[["sampled_at", "cpu_percent"]].sort_values("sampled_at")
     return frame.reset_index(drop=True), system.source
 
@@ -85,9 +90,7 @@ def detect_high_cpu(
     at, cpu = frame["sampled_at"], frame["cpu_percent"].to_numpy(dtype=float)
     step = at.diff().dt.total_seconds().median() if len(frame) > 1 else 0.0
     step = 0.0 if pd.isna(step) else float(step)
-    runs = [
-        (i, j, (at[j] - at[i]).total_seconds() + step) for i, j in _runs(cpu >= threshold_percent)
-    ]
+    runs = [(i, j, (at[j] - at[i]).total_seconds() + step) for i, j in _runs(cpu >= threshold_percent)]
     numbers: dict[str, object] = {
         "threshold_percent": threshold_percent,
         "min_duration_s": min_duration_s,
@@ -184,7 +187,7 @@ def find_cpu_culprit(processes: Collected, *, busy_percent: float = 50.0) -> Fin
         "high" if top["mean_cpu_percent"] >= busy_percent else "medium",
         f"{label} uses {top['mean_cpu_percent']}% of a core on average "
         f"({top['share_percent']}% of sampled process CPU), busy since "
-        f"{_hhmmss(top['busy_since_at'])}; command: {str(top['cmdline'])[:120]}",
+        f"{_hhmmss(top['busy_since_at'])}; command: {' '.join(str(top['cmdline']).split())[:120]}",
         numbers,
         [f"pid:{int(top['pid'])}"],
     )
@@ -197,9 +200,7 @@ def process_share_over_time(processes: pd.DataFrame, *, top: int = 5) -> pd.Data
     ranked = rank_cpu_processes(processes).head(top)
     keep = processes[processes["pid"].isin(ranked["pid"])].copy()
     keep["process"] = keep["name"].astype(str) + " (" + keep["pid"].astype(str) + ")"
-    wide = keep.pivot_table(
-        index="sampled_at", columns="process", values="cpu_percent", aggfunc="mean"
-    )
+    wide = keep.pivot_table(index="sampled_at", columns="process", values="cpu_percent", aggfunc="mean")
     order = [f"{n} ({p})" for n, p in zip(ranked["name"], ranked["pid"], strict=True)]
     return wide[[c for c in order if c in wide.columns]].fillna(0.0).reset_index()
 
@@ -207,9 +208,7 @@ def process_share_over_time(processes: pd.DataFrame, *, top: int = 5) -> pd.Data
 def rank_threads(threads: pd.DataFrame, *, top: int = 10) -> pd.DataFrame:
     """Threads of the hottest process by mean CPU %: pid, tid, mean/peak CPU %, samples."""
     if threads.empty:
-        return pd.DataFrame(
-            columns=["pid", "tid", "mean_cpu_percent", "peak_cpu_percent", "samples"]
-        )
+        return pd.DataFrame(columns=["pid", "tid", "mean_cpu_percent", "peak_cpu_percent", "samples"])
     pid = threads.groupby("pid")["cpu_percent"].sum().idxmax()
     mine = threads[threads["pid"] == pid]
     out = mine.groupby(["pid", "tid"], as_index=False).agg(
@@ -217,9 +216,7 @@ def rank_threads(threads: pd.DataFrame, *, top: int = 10) -> pd.DataFrame:
         peak_cpu_percent=("cpu_percent", "max"),
         samples=("cpu_percent", "count"),
     )
-    return (
-        out.sort_values("mean_cpu_percent", ascending=False, ignore_index=True).head(top).round(1)
-    )
+    return out.sort_values("mean_cpu_percent", ascending=False, ignore_index=True).head(top).round(1)
 
 
 def correlate_cpu_with_traffic(
@@ -259,11 +256,7 @@ def correlate_cpu_with_traffic(
             {"overlapping_bins": len(both)},
             [f"source:{requests.source}"],
         )
-    r = (
-        float(both["cpu"].corr(both["rps"]))
-        if both["rps"].std() > 0 and both["cpu"].std() > 0
-        else 0.0
-    )
+    r = float(both["cpu"].corr(both["rps"])) if both["rps"].std() > 0 and both["cpu"].std() > 0 else 0.0
     half = len(both) // 2
     cpu_rise = float(both["cpu"].iloc[half:].mean() - both["cpu"].iloc[:half].mean())
     rps_ratio = float(both["rps"].iloc[half:].mean() / max(both["rps"].iloc[:half].mean(), 1e-9))
@@ -297,3 +290,8 @@ def correlate_cpu_with_traffic(
             numbers,
         )
     return Finding(kind, "info", f"CPU does not track request rate (r={r:.2f}){deploy}.", numbers)
+
+
+def busy_processes(ranked: pd.DataFrame) -> pd.DataFrame:
+    """The rows of :func:`rank_cpu_processes` that were busy at some sample (the culprits)."""
+    return ranked[ranked["busy_since_at"].notna()].reset_index(drop=True)

@@ -22,6 +22,8 @@ from runbook_lib.findings import Finding, Severity, unknown
 MB = 1024 * 1024
 #: Above this many points, slopes are taken over a deterministic subsample of pairs.
 MAX_PAIRS = 200_000
+#: R² from which growth is called steady (a straight line explains most of the variation).
+STEADY_R2 = 0.8
 #: z for a two-sided 95 % interval.
 Z95 = 1.959964
 
@@ -123,11 +125,7 @@ def classify_rss(
         if half >= 4:
             late = theil_sen(x[half:], y[half:])
             early = theil_sen(x[:half], y[:half])
-            if (
-                early.slope > 0
-                and (late.slope_low <= 0 <= late.slope_high)
-                and late.slope < 0.2 * early.slope
-            ):
+            if early.slope > 0 and (late.slope_low <= 0 <= late.slope_high) and late.slope < 0.2 * early.slope:
                 return "plateau", fit, extra
         return "leak", fit, extra
     if np.isfinite(fit.slope) and fit.slope_high < 0:
@@ -186,9 +184,7 @@ def find_rss_trends(
             min_growth_mb_per_h=min_growth_mb_per_h,
         )
         last = float(one["rss_bytes"].iloc[-1])
-        to_limit = (
-            (limit_bytes - last) / fit.slope if pattern == "leak" and fit.slope > 0 else np.inf
-        )
+        to_limit = (limit_bytes - last) / fit.slope if pattern == "leak" and fit.slope > 0 else np.inf
         rows.append(
             {
                 "pid": int(one["pid"].iloc[0]),
@@ -277,7 +273,8 @@ def find_memory_leaks(
                 Finding(
                     kind,
                     sev,
-                    f"{label} RSS grows {t['growth_mb_per_h']:.0f} MB/h (steady, R²={t['r2']:.2f}, "
+                    f"{label} RSS grows {t['growth_mb_per_h']:.0f} MB/h "
+                    f"({'steady' if t['r2'] >= STEADY_R2 else 'irregular'}, R²={t['r2']:.2f}, "
                     f"95% CI {t['growth_low_mb_per_h']:.0f}–{t['growth_high_mb_per_h']:.0f}); "
                     f"limit ({limit_txt}) reached in {format_duration(eta)}.",
                     numbers,
@@ -315,3 +312,53 @@ def find_memory_leaks(
                 )
             )
     return out
+
+
+def leaking(trends: pd.DataFrame) -> pd.DataFrame:
+    """The rows of :func:`find_rss_trends` classified as leaks (most growth first)."""
+    return trends[trends["pattern"] == "leak"].reset_index(drop=True)
+
+
+def metric_as_processes(metrics: pd.DataFrame, *, query: str) -> pd.DataFrame:
+    """A metrics query (e.g. ``process_resident_memory_bytes``) shaped like process samples.
+
+    Each series becomes a pseudo-process (``pid`` = its index, ``name`` = its labels) so
+    :func:`find_rss_trends` can judge remote processes exactly like sampled ones.
+    """
+    rows = metrics[metrics["query"] == query].dropna(subset=["value"])
+    codes = {s: i for i, s in enumerate(sorted(rows["series"].unique()))}
+    return pd.DataFrame(
+        {
+            "sampled_at": rows["sampled_at"],
+            "pid": rows["series"].map(codes).astype("int64"),
+            "name": rows["series"].astype("string"),
+            "rss_bytes": rows["value"].astype("float64"),
+        }
+    )
+
+
+def find_gc_activity(metrics: Collected, *, query: str = "nodejs_gc_runs_per_s") -> Finding:
+    """GC frequency per series from a rate query (Node.js ``nodejs_gc_duration_seconds_count``)."""
+    kind = "memory.gc_rate"
+    if not metrics.usable:
+        return unknown(kind, metrics, "how often the garbage collector runs")
+    rows = metrics.frame[metrics.frame["query"] == query]
+    if rows.empty:
+        return Finding(
+            kind,
+            "unknown",
+            f"Cannot tell how often GC runs: `{metrics.source}` has "
+            f"no `{query}` series (no Node.js GC metrics exported).",
+        )
+    per = rows.groupby("series")["value"].agg(["mean", "max"]).sort_values("mean", ascending=False)
+    top = per.index[0]
+    half = len(rows) // 2
+    ordered = rows.sort_values("sampled_at")["value"]
+    trend = float(ordered.iloc[half:].mean() - ordered.iloc[:half].mean()) if half else 0.0
+    return Finding(
+        kind,
+        "medium" if trend > 0 else "info",
+        f"GC runs {per['mean'].iloc[0] * 60:.1f} times/min on average for `{top}`"
+        f" ({'rising' if trend > 0 else 'not rising'} over the window).",
+        {"runs_per_min": round(float(per["mean"].iloc[0]) * 60, 2), "rising": trend > 0, "series": str(top)},
+    )

@@ -113,6 +113,33 @@ class HostSamples:
     def sources(self) -> list[Collected]:
         return [self.system, self.processes, self.threads, self.events]
 
+    @property
+    def main_pid(self) -> int | None:
+        """The sampled process with the largest RSS at the last sample (for its cgroup limit)."""
+        frame = self.processes.frame.dropna(subset=["rss_bytes"])
+        if frame.empty:
+            return None
+        last = frame[frame["sampled_at"] == frame["sampled_at"].max()]
+        return int(last.sort_values("rss_bytes").iloc[-1]["pid"])
+
+
+def progress_bar(interactive: bool) -> Callable[[int, int], None] | None:
+    """A tqdm progress callback for :func:`sample_host` in JupyterLab; ``None`` in batch."""
+    if not interactive:
+        return None
+    from tqdm.auto import tqdm  # papermill depends on tqdm; imported only when asked
+
+    bar: list[Any] = []
+
+    def update(done: int, total: int) -> None:
+        if not bar:
+            bar.append(tqdm(total=total, desc="sampling", unit="sample"))
+        bar[0].update(done - bar[0].n)
+        if done >= total:
+            bar[0].close()
+
+    return update
+
 
 class _Appender:
     """Append rows to ``<folder>/<part>.csv`` as they are taken (header on first write)."""
@@ -245,7 +272,10 @@ def sample_host(
         last = mono
         if progress is not None:
             progress(k, total)
-    return _assemble(parts, selector, folder, duration_s=duration_s, interval_s=interval)
+    result = _assemble(parts, selector, folder, duration_s=duration_s, interval_s=interval)
+    for part in (result.system, result.cores, result.processes, result.threads, result.events):
+        part.elapsed_s = time.monotonic() - started
+    return result
 
 
 def _frame(part: str, rows: list[dict[str, Any]]) -> pd.DataFrame:
@@ -274,9 +304,7 @@ def _assemble(
     samples = len(frames["system"])
 
     def col(source: str, part: str, st: Status = "ok", why: str = "") -> Collected:
-        return Collected(
-            source, target, frames[part], status=st, reason=why, lines_read=len(frames[part])
-        )
+        return Collected(source, target, frames[part], status=st, reason=why, lines_read=len(frames[part]))
 
     result = HostSamples(
         system=col("host.system_samples", "system"),

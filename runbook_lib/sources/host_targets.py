@@ -31,6 +31,7 @@ class TargetSelector:
         self.target = str(target).strip()
         self.exclude = set(exclude or ())
         self._seen: set[int] = set()  # pids ever sampled
+        self._baseline: set[int] = set()  # pids whose CPU counter has a previous reading
         self._current: dict[int, str] = {}  # pid -> name, in the previous sample
         self._denied: set[int] = set()
         self._threads: dict[tuple[int, int], float] = {}
@@ -64,9 +65,7 @@ class TargetSelector:
         return [p for p in procs if p.pid in wanted]
 
     def _scan(self) -> list[psutil.Process]:
-        return [
-            p for p in psutil.process_iter(_CHEAP_ATTRS, ad_value=None) if p.pid not in self.exclude
-        ]
+        return [p for p in psutil.process_iter(_CHEAP_ATTRS, ad_value=None) if p.pid not in self.exclude]
 
     def prime(self, at: pd.Timestamp) -> list[dict[str, Any]]:
         """Start the CPU counters of every candidate; report a target that matches nothing."""
@@ -76,6 +75,7 @@ class TargetSelector:
                 p.cpu_percent(None)
             except psutil.Error:
                 continue
+            self._baseline.add(p.pid)
         self._primed = True
         if self.target and not chosen:
             return [_event(at, None, "not_found", f"no process matches {self.target!r}")]
@@ -105,7 +105,8 @@ class TargetSelector:
             except psutil.AccessDenied:
                 value = float("nan")
             # A pid we never read before has no CPU baseline yet: NA, not a fake 0 %.
-            cpu[p.pid] = value if (p.pid in self._seen or not self.target) else float("nan")
+            cpu[p.pid] = value if (p.pid in self._baseline or not self.target) else float("nan")
+            self._baseline.add(p.pid)
             alive.append(p)
         if not self.target:
             if rank_by == "cpu":
@@ -178,9 +179,7 @@ class TargetSelector:
         self._seen.update(now)
         return events
 
-    def _thread_rows(
-        self, at: pd.Timestamp, elapsed_s: float, rows: list[dict[str, Any]]
-    ) -> list[dict[str, Any]]:
+    def _thread_rows(self, at: pd.Timestamp, elapsed_s: float, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Per-thread CPU % of the hottest process so far (its threads' CPU time deltas).
 
         "Hottest so far" (cumulative) rather than "in this sample" keeps following one
