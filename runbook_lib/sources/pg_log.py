@@ -94,9 +94,7 @@ def collect_pg_log(
         raise ParameterError(f"must be one of {LOG_FORMATS}, not {log_format!r}", key="log_format")
     if not str(paths).strip():
         return skipped(SOURCE, PG_LOG_SCHEMA)
-    return guarded(
-        SOURCE, paths, PG_LOG_SCHEMA, lambda: _collect(paths, window, log_line_prefix, log_format)
-    )
+    return guarded(SOURCE, paths, PG_LOG_SCHEMA, lambda: _collect(paths, window, log_line_prefix, log_format))
 
 
 def expand_paths(paths: str) -> list[Path]:
@@ -220,8 +218,7 @@ def _collect(paths: str, window: Window | None, prefix: str, log_format: str) ->
             problems.append(f"{path}: {blocks.truncated}")
         if result.fmt in ("csvlog", "jsonlog") and result.skipped * 2 > result.read:
             problems.append(
-                f"{path}: {result.skipped} of {result.read} records are not {result.fmt} "
-                "(wrong log_format?)"
+                f"{path}: {result.skipped} of {result.read} records are not {result.fmt} (wrong log_format?)"
             )
     if len(problems) == len(files) and not meta["files"]:
         error = SourceDenied if all("denied" in p for p in problems) else SourceUnavailable
@@ -236,7 +233,8 @@ def _collect(paths: str, window: Window | None, prefix: str, log_format: str) ->
         hint = suggest_prefix(unmatched[:2000])
         text = (
             f"log_line_prefix {prefix!r} does not match the log: it matches {matched} of "
-            f"{candidates} lines ({ratio:.0%}); set log_line_prefix to the server's setting"
+            f"{candidates} lines ({ratio:.0%}); set log_line_prefix to the server's setting "
+            "(levels are read in English: the server needs lc_messages 'C' or 'en')"
         )
         if hint:
             meta["suggested_prefix"] = hint[0]
@@ -245,6 +243,9 @@ def _collect(paths: str, window: Window | None, prefix: str, log_format: str) ->
         samples = unmatched[:3] + samples
     if unknown_zones:
         reasons.append(f"time zone(s) {sorted(unknown_zones)} unknown, read as UTC")
+    undated = int(frame["logged_at"].isna().sum())
+    if undated:
+        reasons.append(f"{undated} record(s) without a readable time (no %m/%t/%n in the prefix?)")
     for line in samples:
         out.add_sample(line)
     if meta["prefix_mismatch"] or problems:
@@ -306,11 +307,7 @@ def _parse_stderr_file(
 
 
 def _unmatched(lines: pl.Series, pattern: str, limit: int) -> list[str]:
-    bad = lines.filter(
-        ~lines.str.contains(pattern)
-        & ~lines.str.starts_with("\t")
-        & (lines.str.strip_chars() != "")
-    )
+    bad = lines.filter(~lines.str.contains(pattern) & ~lines.str.starts_with("\t") & (lines.str.strip_chars() != ""))
     return list(bad.head(limit).to_list())
 
 
@@ -325,14 +322,10 @@ def _parse_structured(
     return res
 
 
-def finish(
-    records: pl.DataFrame, window: Window | None, source_file: str, zones: set[str]
-) -> pl.DataFrame:
+def finish(records: pl.DataFrame, window: Window | None, source_file: str, zones: set[str]) -> pl.DataFrame:
     """Type the parsers' text columns into the schema's columns and keep *window* only."""
     parts = records.select(
-        pl.col("ts").str.extract_groups(
-            r"^(?P<dt>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?)(?: (?P<zone>\S+))?"
-        )
+        pl.col("ts").str.extract_groups(r"^(?P<dt>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?)(?: (?P<zone>\S+))?")
     ).unnest("ts")
     offsets: dict[str | None, float] = {}
     for zone in parts["zone"].unique().to_list():
@@ -342,9 +335,7 @@ def finish(
         offsets[zone] = off or 0.0
     naive = parts["dt"].str.to_datetime("%Y-%m-%d %H:%M:%S%.f", strict=False, time_unit="us")
     shift = parts["zone"].replace_strict(offsets, default=0.0, return_dtype=pl.Float64)
-    logged = (
-        naive - pl.Series((shift * 1e6).cast(pl.Int64)).cast(pl.Duration("us"))
-    ).dt.replace_time_zone("UTC")
+    logged = (naive - pl.Series((shift * 1e6).cast(pl.Int64)).cast(pl.Duration("us"))).dt.replace_time_zone("UTC")
     if "epoch" in records.columns:
         epoch = (records["epoch"].cast(pl.Float64, strict=False) * 1e6).cast(pl.Int64)
         logged = logged.fill_null(pl.from_epoch(epoch, time_unit="us").dt.replace_time_zone("UTC"))
@@ -360,12 +351,8 @@ def finish(
         .then(None)
         .otherwise(pl.col("client_addr").str.replace(r"\(\d+\)$", ""))
         .alias("client_addr"),
-        (pl.col("message").str.extract(_DURATION, 1).cast(pl.Float64, strict=False) / 1000.0).alias(
-            "duration_s"
-        ),
-        pl.coalesce(pl.col("statement"), pl.col("message").str.extract(_STATEMENT, 1)).alias(
-            "statement"
-        ),
+        (pl.col("message").str.extract(_DURATION, 1).cast(pl.Float64, strict=False) / 1000.0).alias("duration_s"),
+        pl.coalesce(pl.col("statement"), pl.col("message").str.extract(_STATEMENT, 1)).alias("statement"),
         pl.lit(source_file).alias("source_file"),
     )
     if window is not None:

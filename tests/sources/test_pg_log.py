@@ -70,9 +70,7 @@ def test_live_session_matches_pgbadger_in_every_format(fmt: str) -> None:
 def test_three_formats_give_the_same_records() -> None:
     # records of the same millisecond reach the destinations in different orders
     frames = {
-        fmt: collect_live(fmt)
-        .frame.sort_values(["logged_at", "pid", "message"], kind="stable")
-        .reset_index(drop=True)
+        fmt: collect_live(fmt).frame.sort_values(["logged_at", "pid", "message"], kind="stable").reset_index(drop=True)
         for fmt in LIVE
     }
     stderr, csv, js = frames["stderr"], frames["csvlog"], frames["jsonlog"]
@@ -210,20 +208,13 @@ def test_prefixes_with_unknown_escape_xid_and_tab_continued_detail() -> None:
     assert "76ae131687c458a8" in set(rng.frame["application_name"])
     assert rng.frame["detail"].str.startswith("parameters: $1 =").all()
 
-    multi = collect_pg_log(
-        str(DATA / "multiline_param.log"), log_line_prefix="%m [%p] user=%u,db=%d "
-    )
+    multi = collect_pg_log(str(DATA / "multiline_param.log"), log_line_prefix="%m [%p] user=%u,db=%d ")
     details = multi.frame["detail"].dropna()
     assert details.str.contains("'njchar\nhello'", regex=False).any()
 
-    begin = collect_pg_log(
-        str(DATA / "begin_end.log"), log_line_prefix="%t [%p]: db=%d,user=%u,app=%a,client=%h "
-    )
+    begin = collect_pg_log(str(DATA / "begin_end.log"), log_line_prefix="%t [%p]: db=%d,user=%u,app=%a,client=%h ")
     assert set(begin.frame["client_addr"]) == {"[local]"}
-    assert (
-        begin.frame["user"].isna().sum()
-        == (begin.frame["message"].str.startswith("connection received")).sum()
-    )
+    assert begin.frame["user"].isna().sum() == (begin.frame["message"].str.startswith("connection received")).sum()
 
 
 def test_wrong_prefix_is_partial_loud_and_suggests_the_right_one() -> None:
@@ -271,9 +262,7 @@ def test_one_missing_file_among_several_is_partial(tmp_path: Path) -> None:
 
 def test_window_filters_records() -> None:
     full = collect_live("stderr").frame
-    window = Window(
-        pd.Timestamp("2026-11-27 05:19:36", tz="UTC"), pd.Timestamp("2026-11-27 05:19:38", tz="UTC")
-    )
+    window = Window(pd.Timestamp("2026-11-27 05:19:36", tz="UTC"), pd.Timestamp("2026-11-27 05:19:38", tz="UTC"))
     got = collect_live("stderr", window=window)
     assert got.status == "ok"
     expected = full[(full["logged_at"] >= window.start) & (full["logged_at"] < window.end)]
@@ -326,9 +315,24 @@ def test_prefix_translation_covers_the_escapes() -> None:
     )
     match = pattern.compiled().match(line)
     assert match is not None
-    assert (
-        match["pid"] == "42"
-        and match["sqlstate"] == "57014"
-        and match["session_id"] == "6b0912de.616c"
-    )
+    assert match["pid"] == "42" and match["sqlstate"] == "57014" and match["session_id"] == "6b0912de.616c"
     assert match["user"] == "alice" and match["application_name"] == "web"
+
+
+def test_epoch_prefix_and_a_prefix_without_time(tmp_path: Path) -> None:
+    log = tmp_path / "epoch.log"
+    log.write_text(
+        "1767323045.678 [42] ERROR:  boom\n\tsecond line\n1767323046.000 [42] DETAIL:  why\n",
+        encoding="utf-8",
+    )
+    got = collect_pg_log(str(log), log_line_prefix="%n [%p] ")
+    assert got.status == "ok" and len(got.frame) == 1
+    row = got.frame.iloc[0]
+    assert row["logged_at"] == pd.Timestamp(1767323045678, unit="ms", tz="UTC")
+    assert (row["message"], row["detail"]) == ("boom\nsecond line", "why")
+
+    bare = tmp_path / "bare.log"
+    bare.write_text("[42] ERROR:  boom\n", encoding="utf-8")
+    undated = collect_pg_log(str(bare), log_line_prefix="[%p] ")
+    assert len(undated.frame) == 1 and undated.frame["logged_at"].isna().all()
+    assert "without a readable time" in undated.reason
