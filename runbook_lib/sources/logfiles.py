@@ -28,21 +28,26 @@ from __future__ import annotations
 import glob
 import re
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import numpy as np
+import pandas as pd
 import polars as pl
 import pyarrow as pa
 
-from runbook_lib.errors import SourceDenied, SourceUnavailable
+from runbook_lib.collected import Collected, conform, empty_frame
+from runbook_lib.errors import SourceDenied, SourceError, SourceUnavailable
 from runbook_lib.paths import resolve
+from runbook_lib.timewindow import Window
 
 __all__ = [
     "CHUNK_BYTES",
     "FileRead",
+    "LineResult",
+    "collect_line_records",
     "decode",
     "expand_paths",
     "iter_chunks",
@@ -274,3 +279,86 @@ def line_series(chunk: bytes, state: FileRead | None = None) -> pl.Series:
     array = pa.LargeStringArray.from_buffers(len(ends), pa.py_buffer(offsets), pa.py_buffer(chunk))
     series = pl.Series("line", array)
     return series if bool(keep.all()) else series.filter(pl.Series(keep))
+
+
+#: What a line parser returns: a new record, text continuing the previous record, or
+#: ``None`` for a malformed line.
+LineResult = dict[str, Any] | str | None
+
+
+def collect_line_records(
+    files: list[Path],
+    parse: Callable[[str, bool], LineResult],
+    *,
+    source: str,
+    schema: Mapping[str, str],
+    window: Window | None = None,
+    time_key: str = "logged_at",
+) -> Collected:
+    """Read line-oriented logs (error logs, app logs) record by record, oldest file first.
+
+    *parse(line, has_previous)* decides what each non-blank line is. A ``str`` result is
+    appended (after a newline) to the previous record's ``message`` — stack traces,
+    multi-line FastCGI output. Records outside *window* are dropped as soon as they are
+    complete, so memory follows the window. Raises the last ``SourceError`` only if no file
+    could be opened; otherwise missing files and damage make the result ``partial``.
+    """
+    rows: list[dict[str, Any]] = []
+    current: dict[str, Any] | None = None
+    keep_current = False
+    read = skipped_lines = outside = 0
+    samples: list[str] = []
+    problems: list[str] = []
+    last_error: SourceError | None = None
+    opened = 0
+
+    def finish() -> None:
+        nonlocal outside
+        if current is not None:
+            if keep_current:
+                rows.append(current)
+            else:
+                outside += 1
+
+    for path in files:
+        state = FileRead(path)
+        try:
+            for line in iter_lines(path, source=source, state=state):
+                if not line.strip():
+                    continue
+                read += 1
+                result = parse(line, current is not None)
+                if isinstance(result, dict):
+                    finish()
+                    result["source_file"] = str(path)
+                    current = result
+                    stamp = result.get(time_key)
+                    keep_current = window is None or (stamp is not None and window.start <= stamp < window.end)
+                elif isinstance(result, str) and current is not None:
+                    current["message"] = f"{current['message']}\n{result}"
+                else:
+                    skipped_lines += 1
+                    if len(samples) < 5:
+                        samples.append(line)
+            opened += 1
+        except SourceError as err:
+            last_error = err
+            problems.append(f"{path.name}: {str(err).rsplit(': ', 1)[-1]}")
+            continue
+        if state.damage:
+            problems.append(f"{path.name}: {state.damage}")
+    finish()
+    if opened == 0 and last_error is not None:
+        raise last_error
+    frame = conform(pd.DataFrame(rows) if rows else empty_frame(schema), schema)
+    result = Collected(source, ", ".join(str(p) for p in files), frame)
+    result.lines_read, result.lines_skipped = read, skipped_lines
+    for sample in samples:
+        result.add_sample(sample)
+    if skipped_lines:
+        problems.insert(0, f"{skipped_lines} malformed line(s) skipped")
+    if problems:
+        result.status = "partial"
+        result.reason = "; ".join(problems)
+    result.meta.update(files=[str(p) for p in files], records_outside_window=outside)
+    return result
