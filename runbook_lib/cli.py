@@ -93,8 +93,12 @@ def _cmd_lab(args: argparse.Namespace) -> int:
         cmd.append("--no-browser")
     if args.port:
         cmd.append(f"--port={args.port}")
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        cmd.append("--allow-root")  # on-call hosts and containers often run as root
+    cmd += [a for a in args.jupyter_args if a != "--"]
     env = {**os.environ, "RUNBOOK_HOME": str(project_root())}
-    return subprocess.call(cmd, env=env)
+    # exec, not a child: Ctrl-C and SIGTERM reach JupyterLab itself and nothing is orphaned.
+    os.execve(sys.executable, cmd, env)
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -171,6 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("lab", help="open JupyterLab on the notebooks")
     p.add_argument("--port", type=int)
     p.add_argument("--no-browser", action="store_true")
+    p.add_argument("jupyter_args", nargs=argparse.REMAINDER, help="after --: passed to jupyter lab")
     p.set_defaults(func=_cmd_lab)
 
     p = sub.add_parser("record", help="record evidence for later analysis (pg: pg_stat_activity samples)")

@@ -65,3 +65,34 @@ def test_show_unknown_incident_is_a_parameter_error(home: Path) -> None:
     p = _cli("show", "INC-2020-01-01-001")
     _, err = p.communicate(timeout=60)
     assert p.returncode == 2 and "runbook new" in err and err.count("\n") == 1
+
+
+def test_lab_serves_the_notebooks(tmp_path: Path) -> None:
+    import socket
+    import time
+
+    import httpx
+
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    proc = _cli("lab", "--no-browser", "--port", str(port), "--", "--IdentityProvider.token=rbtest",
+                "--ServerApp.ip=127.0.0.1",
+                env={"JUPYTER_RUNTIME_DIR": str(tmp_path / "rt"), "JUPYTER_CONFIG_DIR": str(tmp_path / "cfg")})
+    try:
+        listing = None
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and listing is None and proc.poll() is None:
+            try:
+                r = httpx.get(f"http://127.0.0.1:{port}/api/contents/notebooks", params={"token": "rbtest"}, timeout=2)
+                if r.status_code == 200:
+                    listing = r.json()
+            except httpx.TransportError:
+                time.sleep(0.5)
+        assert listing is not None, proc.stderr.read() if proc.poll() is not None else "lab did not answer"
+        names = {item["name"] for item in listing["content"]}
+        assert "triage.ipynb" in names
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=30)
