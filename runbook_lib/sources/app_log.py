@@ -114,7 +114,9 @@ def _lookup(obj: dict[str, Any], key: str) -> Any:
 
 
 def _first(obj: dict[str, Any], keys: tuple[str, ...]) -> Any:
-    for source in (obj, obj.get("@fields") if isinstance(obj.get("@fields"), dict) else {}):
+    nested = obj.get("@fields")
+    sources: list[dict[str, Any]] = [obj, nested] if isinstance(nested, dict) else [obj]
+    for source in sources:
         for key in keys:
             value = _lookup(source, key)
             if value is not None and value != "":

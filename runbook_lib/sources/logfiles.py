@@ -327,15 +327,15 @@ def collect_line_records(
                 if not line.strip():
                     continue
                 read += 1
-                result = parse(line, current is not None)
-                if isinstance(result, dict):
+                parsed = parse(line, current is not None)
+                if isinstance(parsed, dict):
                     finish()
-                    result["source_file"] = str(path)
-                    current = result
-                    stamp = result.get(time_key)
+                    parsed["source_file"] = str(path)
+                    current = parsed
+                    stamp = parsed.get(time_key)
                     keep_current = window is None or (stamp is not None and window.start <= stamp < window.end)
-                elif isinstance(result, str) and current is not None:
-                    current["message"] = f"{current['message']}\n{result}"
+                elif isinstance(parsed, str) and current is not None:
+                    current["message"] = f"{current['message']}\n{parsed}"
                 else:
                     skipped_lines += 1
                     if len(samples) < 5:
