@@ -1,8 +1,10 @@
 """Parse PostgreSQL stderr logs (any ``log_line_prefix``) into records, with polars.
 
-Why polars: a million-line log must parse in seconds (pgBadger needs about a minute);
-the prefix regex runs in Rust over a whole chunk at once and the record assembly is
-columnar. Lines come in three kinds:
+Why polars: a million-line log must parse in seconds (pgBadger needs about a minute).
+Measured on the 1M-line benchmark log: the prefix regex alone costs about the same in
+Python ``re`` (0.9 s), pyarrow/RE2 (1.3 s) and polars (1.1-1.9 s), but a Python loop that
+merely pulls the groups into lists already takes longer than polars' whole columnar
+assembly (continuations, per-pid attachment, joins). Lines come in three kinds:
 
 - a *header*: the prefix, ``SEVERITY:``, the message. ``LOG/ERROR/FATAL/…`` start a
   record; ``DETAIL/HINT/CONTEXT/STATEMENT/QUERY/LOCATION`` attach to the latest record of
