@@ -245,7 +245,7 @@ def correlate_cpu_with_traffic(
     freq = f"{max(int(bin_s), 1)}s"
     cpu = series.set_index("sampled_at")["cpu_percent"].resample(freq).mean()
     rate = times.to_frame("at").set_index("at").assign(n=1)["n"].resample(freq).sum() / bin_s
-    both = pd.concat({"cpu": cpu, "rps": rate}, axis=1).dropna()
+    both = pd.concat({"cpu": cpu, "rps": rate}, axis=1, sort=True).dropna()
     both = both[(both.index >= cpu.dropna().index.min()) & (both.index <= cpu.dropna().index.max())]
     if len(both) < 3:
         return Finding(
