@@ -29,6 +29,15 @@ import pyarrow as pa
 from runbook_lib.collected import Collected
 from runbook_lib.findings import Finding, Severity, unknown
 
+__all__ = [
+    "EVENTS_SCHEMA",
+    "EVENT_KINDS",
+    "classify_pg_log",
+    "find_pg_log_events",
+    "find_pg_log_findings",
+    "find_pg_log_totals",
+]
+
 EVENT_KINDS: tuple[str, ...] = (
     "too_many_connections", "statement_timeout", "deadlock", "terminated", "auth_failed",
     "error", "fatal", "slow_query",

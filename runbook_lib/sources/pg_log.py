@@ -52,6 +52,8 @@ from runbook_lib.sources.pg_log_stderr import lines_of, parse_stderr_chunk
 from runbook_lib.sources.pg_log_structured import looks_like_csvlog, read_csvlog, read_jsonlog
 from runbook_lib.timewindow import Window
 
+__all__ = ["LOG_FORMATS", "PG_LOG_SCHEMA", "collect_pg_log", "expand_paths"]
+
 SOURCE = "pg_log"
 PG_LOG_SCHEMA: dict[str, str] = {
     "logged_at": "datetime64[ns, UTC]",
