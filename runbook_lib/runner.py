@@ -140,6 +140,9 @@ def run_flow(
             papermill.execute_notebook(
                 str(nb_path), str(output), parameters=values, cwd=str(project_root()),
                 kernel_name="python3", progress_bar=False, execution_timeout=cell_timeout_s,
+                # ipykernel warns on stderr about loopback TCP on every start; it would bury
+                # the one line the CLI prints about the outcome.
+                extra_arguments=["--IPKernelApp.log_level=ERROR"],
             )
     except papermill.PapermillExecutionError as err:
         status, error = "failed", _cell_error(output, err.cell_index, f"{err.ename}: {err.evalue}")
@@ -184,8 +187,29 @@ def run_flow(
         root,
     )
     del record
+    _adopt_suggested_severity(incident_id, run_dir, root)
     index = archive.render_index(incident_id, root)
     return RunResult(incident_id, flow, run_dir, status, redact(error), elapsed, index)
+
+
+def _adopt_suggested_severity(incident_id: str, run_dir: Path, root: Path | None) -> None:
+    """An unassessed incident takes the severity a run suggested (triage), marked as such."""
+    path = run_dir / findings.FINDINGS_FILE
+    try:
+        level = ((json.loads(path.read_text(encoding="utf-8")).get("extra") or {}).get("severity") or {}).get("level")
+    except (OSError, json.JSONDecodeError, AttributeError):
+        return
+    if level not in incident.POLICIES:
+        return
+
+    def adopt(record: dict[str, Any]) -> None:
+        if not record.get("severity"):
+            record["severity"] = level
+            record["severity_source"] = f"suggested by {run_dir.name}"
+            record.setdefault("timeline", []).append(
+                {"at": utc_now().isoformat(), "kind": "severity", "event": f"severity {level} suggested by {run_dir.name}"})
+
+    incident.update_incident(incident_id, adopt, root)
 
 
 def _append_remediation(record: dict[str, Any], run_dir: Path) -> None:

@@ -14,6 +14,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from runbook_lib.flowparams import read_parameters
+
 NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("*.ipynb"))
 SHARED_NAMES = {"incident_id", "start", "end"}
 FORBIDDEN_NODES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.For, ast.AsyncFor, ast.While,
@@ -50,6 +52,9 @@ def test_layout_and_parameters(path: Path) -> None:
         assert match, f"{path.name}: parameter line must be `name: type = default  # help`: {line!r}"
         names.add(match[1])
     assert SHARED_NAMES <= names, f"{path.name} lacks shared parameters {SHARED_NAMES - names}"
+    # papermill (and so `runbook list`, `--help-notebook` and the runner) must parse every line;
+    # it silently drops a line whose help text holds "=" or ";".
+    assert set(read_parameters(path)) == names, f"{path.name}: papermill cannot parse {names - set(read_parameters(path))}"
     code_cells = [c for c in nb.cells[2:] if c.cell_type == "code"]
     assert "record_findings(" in code_cells[-1].source, "the last cell records findings.json"
 

@@ -75,6 +75,8 @@ def test_report_has_no_scripts_no_remote_resources_and_escapes_payloads(project:
     assert not re.search(r"<img[^>]*onerror", page, re.I)
     assert "\x1b" not in page
     assert "A" * 5000 not in page  # very long lines are cut
+    # Tables and headings survive sanitising as real markup (not escaped into text).
+    assert "<table" in page and "&lt;table" not in page and "&lt;style" not in page and "&lt;h1" not in page
 
 
 def _dump_dom(url: str, tmp_path: Path) -> str:
