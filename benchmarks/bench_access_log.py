@@ -48,14 +48,10 @@ print(json.dumps({"rows": len(got.frame), "lines_read": got.lines_read,
 """
 
 
-def run_child(
-    cmd: list[str], *, env: dict[str, str] | None = None, cwd: Path | None = None
-) -> dict:
+def run_child(cmd: list[str], *, env: dict[str, str] | None = None, cwd: Path | None = None) -> dict:
     """Run *cmd*, return wall seconds, peak RSS (MiB) of that child, exit code, stdout."""
     t0 = time.perf_counter()
-    proc = subprocess.Popen(
-        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=cwd, text=True
-    )
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=cwd, text=True)
     out, err = proc.communicate()
     return {
         "wall_s": time.perf_counter() - t0,
@@ -65,9 +61,7 @@ def run_child(
     }
 
 
-def run_measured(
-    cmd: list[str], *, env: dict[str, str] | None = None, cwd: Path | None = None
-) -> dict:
+def run_measured(cmd: list[str], *, env: dict[str, str] | None = None, cwd: Path | None = None) -> dict:
     """Like run_child, but read the child's own peak RSS with os.wait4."""
     t0 = time.perf_counter()
     out_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"bench-{os.getpid()}-{time.time_ns()}.out"
@@ -85,6 +79,15 @@ def run_measured(
         "code": proc.returncode,
         "stdout": text,
     }
+
+
+HEADER = f"{'contender':28s} {'wall s':>8s} {'cpu s':>7s} {'lines/s':>12s} {'peak RSS MiB':>13s}"
+
+
+def row(label: str, res: dict, lines: int) -> str:
+    rate = lines / res["wall_s"] if res["wall_s"] else 0.0
+    code = "" if res["code"] == 0 else f"  (exit {res['code']})"
+    return f"{label:28s} {res['wall_s']:8.2f} {res['cpu_s']:7.2f} {rate:12,.0f} {res['peak_rss_mib']:13,.0f}{code}"
 
 
 def main() -> int:
@@ -113,6 +116,7 @@ def main() -> int:
     )
 
     results: list[tuple[str, dict, int]] = []
+    print(HEADER, flush=True)
     start = "2026-11-20T12:00:00Z"
     end = "2026-11-20T14:24:00Z"  # 2.4 h = 10% of the generated day
     for label, window in (
@@ -123,6 +127,7 @@ def main() -> int:
         info = json.loads(res["stdout"].strip().splitlines()[-1]) if res["code"] == 0 else {}
         res["info"] = info
         results.append((label, res, total))
+        print(row(*results[-1]), flush=True)
 
     lnav = shutil.which("lnav")
     if lnav:
@@ -132,23 +137,14 @@ def main() -> int:
         query = ";SELECT sc_status, count(*) FROM access_log GROUP BY sc_status"
         res = run_measured([lnav, "-n", "-c", query, str(log)], env=env)
         results.append(("lnav (headless aggregate)", res, total))
+        print(row(*results[-1]), flush=True)
     goaccess = shutil.which("goaccess")
     if goaccess:
         report = args.workdir / "report.html"
-        res = run_measured(
-            [goaccess, str(log), "--log-format=COMBINED", "--no-global-config", "-o", str(report)]
-        )
+        res = run_measured([goaccess, str(log), "--log-format=COMBINED", "--no-global-config", "-o", str(report)])
         results.append(("goaccess (-o report.html)", res, total))
+        print(row(*results[-1]), flush=True)
 
-    print()
-    print(f"{'contender':28s} {'wall s':>8s} {'cpu s':>7s} {'lines/s':>12s} {'peak RSS MiB':>13s}")
-    for label, res, lines in results:
-        rate = lines / res["wall_s"] if res["wall_s"] else 0.0
-        print(
-            f"{label:28s} {res['wall_s']:8.2f} {res['cpu_s']:7.2f} {rate:12,.0f} "
-            f"{res['peak_rss_mib']:13,.0f}"
-            + ("" if res["code"] == 0 else f"  (exit {res['code']})")
-        )
     print("(lines/s = lines in the file / wall time of the whole process, start-up included)")
 
     whole = results[0][1]["info"]
@@ -156,16 +152,11 @@ def main() -> int:
     print()
     print(f"ours, whole file: {whole.get('rows', 0):,} rows, {whole.get('lines_skipped', 0):,} "
           f"malformed lines counted, status {whole.get('status')}")  # fmt: skip
-    print(
-        f"ours, 10% window: {windowed.get('rows', 0):,} rows, "
-        f"read {windowed.get('lines_read', 0):,} lines"
-    )
+    print(f"ours, 10% window: {windowed.get('rows', 0):,} rows, read {windowed.get('lines_read', 0):,} lines")
     lnav_out = next((r["stdout"] for label, r, _ in results if label.startswith("lnav")), "")
     if lnav_out:
         print("lnav says:", " ".join(lnav_out.split())[:300])
-    exact = (
-        whole.get("rows") == counts["valid"] and whole.get("lines_skipped") == counts["malformed"]
-    )
+    exact = whole.get("rows") == counts["valid"] and whole.get("lines_skipped") == counts["malformed"]
     print(
         "row count check:",
         "EXACT" if exact else "MISMATCH",
