@@ -30,15 +30,12 @@ import pandas as pd
 ALL = ("storm", "stuffing", "scanner", "exfil", "upstream")
 START = pd.Timestamp("2026-11-20T10:00:00Z")
 BROWSERS = (
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) "
-    "AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36",
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36",
     "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) "
     "AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Safari/605.1.15",
     "Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0",
-    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) "
-    "AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148",
-    "Mozilla/5.0 (Linux; Android 14; Pixel 8) "
-    "AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Mobile Safari/537.36",
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148",
+    "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Mobile Safari/537.36",
 )
 SCANNER_PROBES = (
     "/.env",
@@ -116,18 +113,15 @@ class WebLog:
         df["source_file"] = source_file
         for col in ("remote_user", "referer", "user_agent", "forwarded_for"):
             df[col] = df[col].map(lambda v: "" if v == "-" else _esc(v))
-        df["requested_at"] = pd.to_datetime(df["requested_at"], utc=True).astype(
-            "datetime64[ns, UTC]"
-        )
-        return df.astype({k: v for k, v in FRAME_SCHEMA.items() if k != "requested_at"})[
-            list(FRAME_SCHEMA)
-        ]
+        df["requested_at"] = pd.to_datetime(df["requested_at"], utc=True).astype("datetime64[ns, UTC]")
+        return df.astype({k: v for k, v in FRAME_SCHEMA.items() if k != "requested_at"})[list(FRAME_SCHEMA)]
 
     def app_frame(self) -> pd.DataFrame:
         """The app-log records as the app-log reader's frame."""
         df = pd.DataFrame(self.app_records, columns=["logged_at", "level", "logger", "message"])
         df["logged_at"] = pd.to_datetime(df["logged_at"], utc=True).astype("datetime64[ns, UTC]")
         df["source_file"] = "app.log"
+        df["level"] = df["level"].str.lower()  # the app-log reader lower-cases levels
         return df.astype({"level": "str", "logger": "str", "message": "str", "source_file": "str"})
 
     def access_lines(self, *, request_time: bool = False) -> list[str]:
@@ -164,9 +158,7 @@ class WebLog:
         """Write ``access.log`` and ``app.log`` into *folder*; return their paths."""
         folder.mkdir(parents=True, exist_ok=True)
         access, app = folder / "access.log", folder / "app.log"
-        access.write_text(
-            "\n".join(self.access_lines(request_time=request_time)) + "\n", encoding="utf-8"
-        )
+        access.write_text("\n".join(self.access_lines(request_time=request_time)) + "\n", encoding="utf-8")
         app.write_text("\n".join(self.app_lines()) + "\n", encoding="utf-8")
         return access, app
 

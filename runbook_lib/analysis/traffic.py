@@ -28,7 +28,13 @@ from .endpoints import with_endpoints
 LIMITED = 429
 MINUTE = "1min"
 #: Default app-log pattern for upstream quota errors (case-insensitive).
-UPSTREAM_PATTERN = r"\b429\b|rate[ _-]?limit|too many requests|quota (?:exceeded|exhausted)|throttl"
+#: A bare "429" is too loose (ids, amounts: "/api/products/429", "got 429.00"): the number
+#: must follow a word saying it is a status.
+UPSTREAM_PATTERN = (
+    r"too many requests|rate[ _-]?limit|quota (?:exceeded|exhausted)|throttl"
+    r"|(?:status|code|returned|responded|response|http|error)[\s:=]{0,3}429\b"
+)
+_OWN_REQUEST = re.compile(r"^\s*(?:\[[^\]]*\]\s*)?(?:GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS)\s+/\S*\s+\d{3}\b")
 _HOST = re.compile(r"https?://(?P<host>[^/\s:'\"]+)")
 
 
@@ -39,14 +45,10 @@ def _minute_index(times: pd.Series, window: Window | None) -> pd.DatetimeIndex:
         return pd.DatetimeIndex([], tz="UTC", name="minute_at")
     else:
         lo, hi = times.min().floor(MINUTE), times.max().floor(MINUTE)
-    return pd.date_range(
-        lo, hi, freq=MINUTE, name="minute_at", inclusive="both" if window is None else "left"
-    )
+    return pd.date_range(lo, hi, freq=MINUTE, name="minute_at", inclusive="both" if window is None else "left")
 
 
-def limited_per_minute(
-    frame: pd.DataFrame, *, window: Window | None = None, top: int = 5
-) -> pd.DataFrame:
+def limited_per_minute(frame: pd.DataFrame, *, window: Window | None = None, top: int = 5) -> pd.DataFrame:
     """Requests and 429s per minute, plus 429s per minute for the *top* limited endpoints.
 
     Columns: ``minute_at`` (UTC), ``requests``, ``limited``, then one column per endpoint
@@ -76,9 +78,7 @@ def rank_limited(frame: pd.DataFrame, *, by: str = "endpoint", top: int = 20) ->
     """
     frame = with_endpoints(frame)
     if frame.empty:
-        return pd.DataFrame(
-            columns=[by, "limited", "requests", "limited_share", "share_of_all_429"]
-        )
+        return pd.DataFrame(columns=[by, "limited", "requests", "limited_share", "share_of_all_429"])
     is_limited = frame["status"] == LIMITED
     total_limited = int(is_limited.sum())
     groups = frame.groupby(by, sort=False, observed=True)
@@ -90,18 +90,14 @@ def rank_limited(frame: pd.DataFrame, *, by: str = "endpoint", top: int = 20) ->
     )
     stats = stats[stats["limited"] > 0]
     if stats.empty:
-        return pd.DataFrame(
-            columns=[by, "limited", "requests", "limited_share", "share_of_all_429"]
-        )
+        return pd.DataFrame(columns=[by, "limited", "requests", "limited_share", "share_of_all_429"])
     stats["limited_share"] = (stats["limited"] / stats["requests"]).round(3)
     stats["share_of_all_429"] = (stats["limited"] / max(total_limited, 1)).round(3)
     hits = frame[is_limited]
     other = "client_ip" if by != "client_ip" else "endpoint"
     other_name = "top_client" if other == "client_ip" else "top_endpoint"
     stats[other_name] = hits.groupby(by, observed=True)[other].agg(_mode)
-    stats["clients" if other == "client_ip" else "endpoints"] = hits.groupby(by, observed=True)[
-        other
-    ].nunique()
+    stats["clients" if other == "client_ip" else "endpoints"] = hits.groupby(by, observed=True)[other].nunique()
     stats["first_at"] = hits.groupby(by, observed=True)["requested_at"].min()
     stats["last_at"] = hits.groupby(by, observed=True)["requested_at"].max()
     stats = stats.sort_values(["limited", "requests"], ascending=False).head(top)
@@ -161,9 +157,7 @@ def detect_bursts(
     for ip in candidates:
         per_minute = counts.loc[ip]
         # Zero-filled median without building the full matrix: minutes with no request count 0.
-        values = np.sort(
-            np.concatenate([per_minute.to_numpy(), np.zeros(max(n_minutes - len(per_minute), 0))])
-        )
+        values = np.sort(np.concatenate([per_minute.to_numpy(), np.zeros(max(n_minutes - len(per_minute), 0))]))
         baseline = float(np.median(values))
         peak = int(per_minute.max())
         if peak < max(min_per_minute, factor * baseline):
@@ -185,9 +179,7 @@ def detect_bursts(
     return out.sort_values("peak_per_minute", ascending=False, ignore_index=True)
 
 
-def detect_retry_storms(
-    frame: pd.DataFrame, *, within_s: float = 5.0, min_retries: int = 10
-) -> pd.DataFrame:
+def detect_retry_storms(frame: pd.DataFrame, *, within_s: float = 5.0, min_retries: int = 10) -> pd.DataFrame:
     """Clients retrying the same endpoint within *within_s* seconds after a 429.
 
     A retry is a request from the same client to the same endpoint template that follows
@@ -209,20 +201,14 @@ def detect_retry_storms(
     if frame.empty:
         return pd.DataFrame(columns=cols)
     ordered = frame.sort_values(["client_ip", "endpoint", "requested_at"], kind="stable")
-    same = ordered["client_ip"].eq(ordered["client_ip"].shift()) & ordered["endpoint"].eq(
-        ordered["endpoint"].shift()
-    )
+    same = ordered["client_ip"].eq(ordered["client_ip"].shift()) & ordered["endpoint"].eq(ordered["endpoint"].shift())
     gap = (ordered["requested_at"] - ordered["requested_at"].shift()).dt.total_seconds()
     retry = same & ordered["status"].shift().eq(LIMITED) & (gap <= within_s)
     hits = ordered[retry].assign(gap_s=gap[retry])
     if hits.empty:
         return pd.DataFrame(columns=cols)
     groups = hits.groupby(["client_ip", "endpoint"], observed=True)
-    limited = (
-        ordered[ordered["status"] == LIMITED]
-        .groupby(["client_ip", "endpoint"], observed=True)
-        .size()
-    )
+    limited = ordered[ordered["status"] == LIMITED].groupby(["client_ip", "endpoint"], observed=True).size()
     out = pd.DataFrame(
         {
             "retries": groups.size(),
@@ -252,22 +238,24 @@ def detect_upstream_quota(app: pd.DataFrame, *, pattern: str = "") -> pd.DataFra
     """App-log lines saying an upstream limited *us* (429, "rate limit", quota).
 
     Input: the app-log frame (``logged_at``, ``level``, ``logger``, ``message``); *pattern*
-    defaults to :data:`UPSTREAM_PATTERN`. Output: those rows plus ``upstream``: the host of
-    the first URL in the message, else the logger.
+    defaults to :data:`UPSTREAM_PATTERN`. Lines that are the app's own request log
+    (``GET /api/x 429 3ms``: a relative path and a status) are left out, since those 429s
+    are ours. Output: the matching rows plus ``upstream``: the host of the first URL in the
+    message, else the logger.
     """
     regex = compile_pattern(pattern, UPSTREAM_PATTERN, key="upstream_pattern")
     if app.empty:
         return app.assign(upstream=pd.Series(dtype="str", index=app.index))
-    hit = app["message"].astype("str").str.contains(regex, regex=True, na=False)
-    rows = app[hit].copy()
+    messages = app["message"].astype("str")
+    # The app's own request log ("GET /api/x 429 3ms") is us limiting, not an upstream.
+    own = messages.str.contains(_OWN_REQUEST, regex=True, na=False)
+    rows = app[messages.str.contains(regex, regex=True, na=False) & ~own].copy()
     hosts = rows["message"].astype("str").str.extract(_HOST)["host"]
     rows["upstream"] = hosts.fillna(rows["logger"].astype("str")).astype("str")
     return rows
 
 
-def quota_per_minute(
-    requests: pd.DataFrame, upstream: pd.DataFrame, *, window: Window | None = None
-) -> pd.DataFrame:
+def quota_per_minute(requests: pd.DataFrame, upstream: pd.DataFrame, *, window: Window | None = None) -> pd.DataFrame:
     """Side by side per minute: 429s we served vs upstream quota errors we received."""
     times = pd.concat([requests["requested_at"], upstream["logged_at"]], ignore_index=True)
     index = _minute_index(times, window)
@@ -276,11 +264,7 @@ def quota_per_minute(
     return pd.DataFrame(
         {
             "minute_at": index,
-            "we_limit_429": ours.value_counts()
-            .reindex(index, fill_value=0)
-            .to_numpy(dtype="int64"),
-            "upstream_limits_us": theirs.value_counts()
-            .reindex(index, fill_value=0)
-            .to_numpy(dtype="int64"),
+            "we_limit_429": ours.value_counts().reindex(index, fill_value=0).to_numpy(dtype="int64"),
+            "upstream_limits_us": theirs.value_counts().reindex(index, fill_value=0).to_numpy(dtype="int64"),
         }
     )

@@ -112,6 +112,21 @@ def test_next_steps_and_pattern_parameter(storm: WebLog) -> None:
     steps = rate_limit_next_steps(findings)
     assert storm.storm_endpoint in steps[0] and storm.storm_ips[0] in steps[0]
     assert any("back off" in s for s in steps) and any("quota" in s for s in steps)
+    own = (
+        storm.app_frame()
+        .head(4)
+        .assign(
+            message=[
+                "GET /api/search?q=1 429 3ms",  # our own request log: we limit, not them
+                "[http] POST /api/cart 429 1ms",
+                "[http] GET /api/products/429 200 16ms",  # an id, not a status
+                "Cart total mismatch: expected 495.00 got 429.00",
+            ]
+        )
+    )
+    assert traffic.detect_upstream_quota(own).empty
+    theirs = own.assign(message=["github api: status 429", "openai: Rate limit reached", "x", "y"])
+    assert len(traffic.detect_upstream_quota(theirs)) == 2
     custom = traffic.detect_upstream_quota(storm.app_frame(), pattern=r"charges returned 4\d\d")
     assert len(custom) == 80
     with pytest.raises(ParameterError, match="upstream_pattern"):
@@ -144,10 +159,7 @@ def test_limit_req_suggestion_from_normal_clients(storm: WebLog) -> None:
     assert suggestion.p_minute_rate / 60 <= per_second < 1
     # The partner integration (~45 req/min) is above p99: the text says it would be limited.
     assert suggestion.would_limit == ["192.0.2.200"]
-    assert (
-        "Would also limit 1 normal client(s)" in suggestion.text
-        and "192.0.2.200" in suggestion.text
-    )
+    assert "Would also limit 1 normal client(s)" in suggestion.text and "192.0.2.200" in suggestion.text
     assert "limit_req_zone $binary_remote_addr zone=api:" in suggestion.text
     assert f"limit_req zone=api burst={suggestion.burst} nodelay;" in suggestion.text
     assert "location /api/ {" in suggestion.text
@@ -158,18 +170,14 @@ def test_limit_req_suggestion_from_normal_clients(storm: WebLog) -> None:
 def test_generated_frame_matches_the_reader_on_the_written_file(tmp_path: Path) -> None:
     log = generate(seed=2, minutes=10, clients=20)
     access, _ = log.write(tmp_path, request_time=True)
-    read = collect_access_log(
-        str(access), window=Window(log.start, log.end + pd.Timedelta(hours=1))
-    )
+    read = collect_access_log(str(access), window=Window(log.start, log.end + pd.Timedelta(hours=1)))
     assert read.status == "ok" and FRAME_SCHEMA == ACCESS_SCHEMA
     expected = log.frame(source_file=read.frame["source_file"].iloc[0])
     pd.testing.assert_frame_equal(read.frame.reset_index(drop=True), expected, check_dtype=True)
 
 
 def test_containment_text_only_holds_valid_addresses() -> None:
-    text = containment_text(
-        ["203.0.113.7", "10.0.0.1", "2001:db8::1", "1.2.3.4; curl x|sh", "203.0.113.7"]
-    )
+    text = containment_text(["203.0.113.7", "10.0.0.1", "2001:db8::1", "1.2.3.4; curl x|sh", "203.0.113.7"])
     assert "deny 203.0.113.7;" in text and text.count("deny 203.0.113.7;") == 1
     assert "sudo ip6tables -I INPUT -s 2001:db8::1 -j DROP" in text
     assert "curl" not in text and "1 value(s) were not IP addresses" in text
@@ -198,13 +206,8 @@ def test_unusable_source_is_unknown_not_quiet() -> None:
     skipped = Collected(
         "app_log",
         "",
-        empty_frame(
-            {"logged_at": "datetime64[ns, UTC]", "level": "str", "logger": "str", "message": "str"}
-        ),
+        empty_frame({"logged_at": "datetime64[ns, UTC]", "level": "str", "logger": "str", "message": "str"}),
         status="skipped",
     )
-    assert (
-        find_upstream_quota(skipped, traffic.detect_upstream_quota(skipped.frame)).severity
-        == "unknown"
-    )
+    assert find_upstream_quota(skipped, traffic.detect_upstream_quota(skipped.frame)).severity == "unknown"
     assert traffic.limited_per_minute(down.frame).empty

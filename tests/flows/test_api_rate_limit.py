@@ -1,0 +1,60 @@
+"""The api_rate_limit notebook, executed for real on generated logs (tests/weblog.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.weblog import generate
+
+FLOW = "api_rate_limit"
+
+
+def params(log, folder: Path, **extra: object) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    access, app = log.write(folder, request_time=True)
+    return {
+        "access_log": str(access),
+        "app_log": str(app),
+        "start": log.start.isoformat(),
+        "end": log.end.isoformat(),
+        **extra,
+    }
+
+
+@pytest.mark.slow
+def test_storm_and_upstream_quota_are_named(run_flow, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    log = generate(seed=21, incidents=("storm", "upstream"))
+    findings = run_flow(FLOW, params(log, tmp_path / "logs"))
+    assert findings["flow"] == FLOW
+    assert {s["source"]: s["status"] for s in findings["sources"]} == {"access_log": "ok", "app_log": "ok"}
+    by_kind = {f["kind"]: f for f in findings["findings"]}
+    limited = by_kind["rate_limited_requests"]
+    assert limited["severity"] == "high"
+    assert limited["numbers"]["top_endpoint"] == log.storm_endpoint
+    assert sorted(limited["numbers"]["driving_clients"]) == sorted(log.storm_ips)
+    assert f"`{log.storm_endpoint}`" in limited["summary"]
+    assert sorted(by_kind["request_bursts"]["numbers"]["clients"]) == sorted(log.storm_ips)
+    assert sorted(by_kind["retry_storm"]["numbers"]["clients"]) == sorted(log.storm_ips)
+    quota = by_kind["upstream_quota"]
+    assert quota["severity"] == "high" and log.upstream_host in quota["summary"]
+    assert "limit_req_zone $binary_remote_addr" in findings["extra"]["limit_req_suggestion"]
+    assert any(log.storm_endpoint in step for step in findings["next_steps"])
+
+
+@pytest.mark.slow
+def test_control_log_is_quiet_and_a_missing_app_log_is_unknown(run_flow, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    log = generate(seed=21, incidents=())
+    findings = run_flow(FLOW, params(log, tmp_path / "logs", app_log=str(tmp_path / "missing-app.log")))
+    statuses = {s["source"]: s["status"] for s in findings["sources"]}
+    assert statuses == {"access_log": "ok", "app_log": "unavailable"}
+    severities = {f["kind"]: f["severity"] for f in findings["findings"]}
+    # Quiet on normal traffic (a few stray 429s included)...
+    assert {k: v for k, v in severities.items() if k != "upstream_quota"} == {
+        "rate_limited_requests": "info",
+        "request_bursts": "info",
+        "retry_storm": "info",
+    }, findings["findings"]
+    # ...but "is an upstream limiting us?" cannot be answered without the app log.
+    assert severities["upstream_quota"] == "unknown"
+    assert any("could not be read" in step for step in findings["next_steps"])
