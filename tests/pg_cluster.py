@@ -83,10 +83,26 @@ class PgCluster:
         self.conns.append(conn)
         return conn
 
-    def close_clients(self) -> None:
+    def close_clients(self, *, settle_s: float = 5.0) -> None:
+        """Close our sessions and wait until the server has no client backend left.
+
+        Backends exit asynchronously after their client goes, and a test that counts
+        connections must not see the previous test's sessions.
+        """
         for conn in self.conns:
             conn.close()
         self.conns.clear()
+        if not (self.data / "postmaster.pid").exists():
+            return
+        deadline = time.monotonic() + settle_s
+        with psycopg.connect(self.dsn(), autocommit=True) as admin:
+            while time.monotonic() < deadline:
+                row = admin.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'"
+                    " AND pid <> pg_backend_pid()").fetchone()
+                if row == (0,):
+                    return
+                time.sleep(0.02)
 
     def stop(self) -> None:
         self.close_clients()
@@ -127,6 +143,27 @@ def start_cluster(max_connections: int = 20, *, superuser_reserved: int = 3,
         cluster.stop()
         raise
     return cluster
+
+
+_SHARED: dict[str, PgCluster] = {}
+
+
+def shared_cluster(config: Any, max_connections: int = 40) -> PgCluster:
+    """One cluster for every test module that can share it (starting one costs seconds).
+
+    Stopped at the end of the pytest session (``config.add_cleanup``).
+    """
+    key = str(max_connections)
+    if key not in _SHARED:
+        cluster = start_cluster(max_connections)
+        _SHARED[key] = cluster
+
+        def stop() -> None:
+            _SHARED.pop(key, None)
+            cluster.stop()
+
+        config.add_cleanup(stop)
+    return _SHARED[key]
 
 
 def cluster_fixture(max_connections: int = 20, **kw: Any) -> Iterator[PgCluster]:
@@ -191,15 +228,11 @@ def stage_incident(cluster: PgCluster, *, idle: int = 24, app: str = "billing-wo
         return thread
 
     threads = [run(sleeper, f"SELECT pg_sleep({sleep_s})")]
+    _wait_for(setup, sleep_pid, "PgSleep")  # so the sleep is the oldest active query
     threads.append(run(writer, "LOCK TABLE orders IN ACCESS EXCLUSIVE MODE"))
     _wait_for(setup, writer.info.backend_pid)
     threads.append(run(reader, "SELECT count(*) FROM orders"))
     _wait_for(setup, reader.info.backend_pid)
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline and setup.execute(
-        "SELECT state FROM pg_stat_activity WHERE pid = %s", [sleep_pid]
-    ).fetchone() != ("active",):
-        time.sleep(0.02)
     setup.close()
 
     def release() -> None:
@@ -216,15 +249,16 @@ def stage_incident(cluster: PgCluster, *, idle: int = 24, app: str = "billing-wo
                     threads, [release])
 
 
-def _wait_for(admin: psycopg.Connection[Any], pid: int) -> None:
+def _wait_for(admin: psycopg.Connection[Any], pid: int, event: str = "") -> None:
+    """Until *pid* waits on a heavyweight lock (or on the wait_event *event*)."""
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline:
-        row = admin.execute("SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s",
-                            [pid]).fetchone()
-        if row == ("Lock",):
+        row = admin.execute("SELECT wait_event_type, wait_event FROM pg_stat_activity "
+                            "WHERE pid = %s", [pid]).fetchone()
+        if row and (row[1] == event if event else row[0] == "Lock"):
             return
         time.sleep(0.02)
-    raise RuntimeError(f"pid {pid} never waited on a lock")
+    raise RuntimeError(f"pid {pid} never waited on {event or 'a lock'}")
 
 
 LEAKER = """
@@ -246,3 +280,10 @@ def start_leaker(cluster: PgCluster, *, app: str = "billing-worker", per_s: floa
     """A child process that opens *per_s* connections a second and never closes them."""
     return subprocess.Popen([sys.executable, "-c", LEAKER, cluster.dsn(user), app, str(per_s),
                              str(limit)])
+
+
+def ensure_role(admin: psycopg.Connection[Any], name: str) -> None:
+    """CREATE ROLE … LOGIN unless it exists (clusters are shared between test modules)."""
+    exists = admin.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [name]).fetchone()
+    if not exists:
+        admin.execute(f'CREATE ROLE "{name}" LOGIN')

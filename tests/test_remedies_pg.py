@@ -19,13 +19,13 @@ ENV = "RUNBOOK_TEST_DSN_REMEDY"
 
 
 @pytest.fixture(scope="module")
-def cluster() -> Iterator[pg_cluster.PgCluster]:
-    for cluster in pg_cluster.cluster_fixture(30):
-        with psycopg.connect(cluster.dsn(), autocommit=True) as admin:
-            admin.execute("CREATE ROLE app LOGIN")
-            admin.execute("CREATE TABLE jobs (id int)")
-            admin.execute("GRANT ALL ON jobs TO app")
-        yield cluster
+def cluster(request: pytest.FixtureRequest) -> pg_cluster.PgCluster:
+    cluster = pg_cluster.shared_cluster(request.config)
+    with psycopg.connect(cluster.dsn(), autocommit=True) as admin:
+        pg_cluster.ensure_role(admin, "app")
+        admin.execute("CREATE TABLE IF NOT EXISTS jobs (id int)")
+        admin.execute("GRANT ALL ON jobs TO app")
+    return cluster
 
 
 @pytest.fixture

@@ -19,8 +19,8 @@ ENV = "RUNBOOK_TEST_DSN_ANALYSIS"
 
 
 @pytest.fixture(scope="module")
-def cluster() -> Iterator[pg_cluster.PgCluster]:
-    yield from pg_cluster.cluster_fixture(40)
+def cluster(request: pytest.FixtureRequest) -> pg_cluster.PgCluster:
+    return pg_cluster.shared_cluster(request.config)
 
 
 @pytest.fixture

@@ -66,11 +66,11 @@ def test_defaults_run_offline_on_the_demo(run_flow: Any, tmp_path: Path) -> None
 
 
 @pytest.fixture(scope="module")
-def cluster() -> Iterator[pg_cluster.PgCluster]:
-    for cluster in pg_cluster.cluster_fixture(40):
-        with psycopg.connect(cluster.dsn(), autocommit=True) as admin:
-            admin.execute("CREATE ROLE app LOGIN")
-        yield cluster
+def cluster(request: pytest.FixtureRequest) -> pg_cluster.PgCluster:
+    cluster = pg_cluster.shared_cluster(request.config)
+    with psycopg.connect(cluster.dsn(), autocommit=True) as admin:
+        pg_cluster.ensure_role(admin, "app")
+    return cluster
 
 
 def test_live_incident_with_leak(run_flow: Any, cluster: pg_cluster.PgCluster,

@@ -29,8 +29,8 @@ ENV = "RUNBOOK_TEST_DSN_SOURCES"
 
 
 @pytest.fixture(scope="module")
-def cluster() -> Iterator[pg_cluster.PgCluster]:
-    yield from pg_cluster.cluster_fixture(20)
+def cluster(request: pytest.FixtureRequest) -> pg_cluster.PgCluster:
+    return pg_cluster.shared_cluster(request.config)
 
 
 @pytest.fixture
@@ -51,9 +51,9 @@ def test_snapshot_has_schema_limits_and_excludes_own_session(
     assert list(frame.columns) == list(ACTIVITY_SCHEMA)
     assert str(frame["sampled_at"].dtype) == "datetime64[ns, UTC]"
     settings = result.meta["settings"]
-    assert settings["max_connections"] == 20
+    assert settings["max_connections"] == 40
     assert settings["superuser_reserved_connections"] == 3
-    assert settings["usable_connections"] == 20 - 3 - settings["reserved_connections"]
+    assert settings["usable_connections"] == 40 - 3 - settings["reserved_connections"]
     assert settings["own_pid"] not in set(frame["pid"])
     assert "runbook-kit" not in set(frame["application_name"].dropna())
     apps = frame[frame["application_name"] == "snapshot-app"]
