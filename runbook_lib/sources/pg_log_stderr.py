@@ -72,7 +72,7 @@ def parse_stderr_chunk(lines: pl.Series, prefix: PrefixPattern, *, final: bool) 
         is_header.alias("is_header"),
         is_primary.alias("is_primary"),
         pl.col("line").str.starts_with("\t").alias("is_cont"),
-        (pl.col("line").str.strip_chars() == "").alias("is_blank"),
+        pl.col("line").str.contains(r"^\s*$").alias("is_blank"),
     )
 
     carry: pl.Series | None = None
@@ -87,22 +87,20 @@ def parse_stderr_chunk(lines: pl.Series, prefix: PrefixPattern, *, final: bool) 
         (~pl.col("is_blank") & ~pl.col("is_cont")).sum().alias("candidates"),
         pl.col("is_header").sum().alias("matched"),
     ).row(0)
-    noise = frame.filter(
-        ~pl.col("is_header") & ~pl.col("is_blank") & (~pl.col("is_cont") | (pl.col("grp") == 0))
-    )
+    noise = frame.filter(~pl.col("is_header") & ~pl.col("is_blank") & (~pl.col("is_cont") | (pl.col("grp") == 0)))
 
     # continuation lines -> their header's message
     cont = (
         frame.filter(pl.col("is_cont") & (pl.col("grp") > 0))
-        .group_by("grp", maintain_order=True)
+        .group_by("grp")
         .agg(pl.col("line").str.slice(1).str.join("\n").alias("more"))
     )
     heads = frame.filter(pl.col("is_header")).with_columns(
-        pl.col("line").str.slice(pl.col("head").str.len_chars()).alias("message"),
+        pl.col("line").str.strip_prefix(pl.col("head")).alias("message"),
         pl.col("pid").fill_null("").alias("pid_key"),
     )
     if cont.height:
-        heads = heads.join(cont, on="grp", how="left").with_columns(
+        heads = heads.join(cont, on="grp", how="left", maintain_order="left").with_columns(
             pl.when(pl.col("more").is_null())
             .then(pl.col("message"))
             .otherwise(pl.col("message") + "\n" + pl.col("more"))
@@ -110,23 +108,25 @@ def parse_stderr_chunk(lines: pl.Series, prefix: PrefixPattern, *, final: bool) 
         )
     # DETAIL/HINT/… -> the latest primary record of the same pid
     heads = heads.with_columns(
-        pl.when(pl.col("is_primary"))
-        .then(pl.col("grp"))
-        .otherwise(None)
-        .forward_fill()
-        .over("pid_key")
-        .alias("parent")
+        pl.when(pl.col("is_primary")).then(pl.col("grp")).otherwise(None).forward_fill().over("pid_key").alias("parent")
     )
     records = heads.filter(pl.col("is_primary"))
     attached = heads.filter(~pl.col("is_primary"))
     orphans = attached.filter(pl.col("parent").is_null())
-    for severity, column in _ATTACHED.items():
-        part = (
-            attached.filter((pl.col("severity") == severity) & pl.col("parent").is_not_null())
-            .group_by("parent", maintain_order=True)
-            .agg(pl.col("message").str.join("\n").alias(column))
+    attached = attached.filter(pl.col("parent").is_not_null())
+    if attached.height:
+        # one pass: every DETAIL/HINT/CONTEXT/STATEMENT of a record, joined once
+        parts = attached.group_by("parent").agg(
+            *(
+                pl.col("message").filter(pl.col("severity") == severity).str.join("\n").alias(column)
+                for severity, column in _ATTACHED.items()
+            ),
+            *((pl.col("severity") == severity).any().alias(f"has_{column}") for severity, column in _ATTACHED.items()),
         )
-        records = records.join(part, left_on="grp", right_on="parent", how="left")
+        records = records.join(parts, left_on="grp", right_on="parent", how="left", maintain_order="left").with_columns(
+            pl.when(pl.col(f"has_{column}")).then(pl.col(column)).otherwise(None).alias(column)
+            for column in _ATTACHED.values()
+        )
 
     samples = [*noise["line"].head(5).to_list(), *orphans["line"].head(5).to_list()][:5]
     for name in RECORD_COLUMNS:
