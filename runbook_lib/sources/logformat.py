@@ -31,9 +31,7 @@ import polars as pl
 
 __all__ = ["COMBINED", "Layout", "combined_layout", "compile_log_format", "layout_for"]
 
-COMBINED = (
-    '$remote_addr $remote_ident $remote_user [$time_local] "$request" $status $body_bytes_sent'
-)
+COMBINED = '$remote_addr $remote_ident $remote_user [$time_local] "$request" $status $body_bytes_sent'
 
 _QUOTED = r'(?:[^"\\]|\\.)*'
 _NUMBER = r"[0-9]+(?:\.[0-9]+)?|-"
@@ -46,9 +44,7 @@ _SHAPES = {
     "remote_ident": r"[^ ]+",
     "remote_user": r"[^ ]+",
     "time_local": r"[0-9]{2}/[A-Za-z]{3}/[0-9]{4}:[0-9]{2}:[0-9]{2}:[0-9]{2} [+-][0-9]{4}",
-    "time_iso8601": (
-        r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?(?:Z|[+-][0-9]{2}:?[0-9]{2})"
-    ),
+    "time_iso8601": (r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?(?:Z|[+-][0-9]{2}:?[0-9]{2})"),
     "msec": r"[0-9]+(?:\.[0-9]+)?",
     "status": r"[0-9]{3}",
     "body_bytes_sent": r"[0-9]+|-",
@@ -66,9 +62,7 @@ _REQUEST_SPLIT = (
     r"(?P<req_protocol>HTTP/[0-9](?:\.[0-9])?)"
 )
 _UNCAPTURED = {"remote_ident"}  # matched but never used: a group costs time per line
-_VARIABLE = re.compile(
-    r"\$(?:\{(?P<braced>[A-Za-z_][A-Za-z0-9_]*)\}|(?P<plain>[A-Za-z_][A-Za-z0-9_]*))"
-)
+_VARIABLE = re.compile(r"\$(?:\{(?P<braced>[A-Za-z_][A-Za-z0-9_]*)\}|(?P<plain>[A-Za-z_][A-Za-z0-9_]*))")
 _CONF = re.compile(r"^\s*log_format\s+\S+\s+(?:escape=\S+\s+)?(?P<body>.*?);?\s*$", re.S)
 _CONF_STRING = re.compile(r"'((?:[^'\\]|\\.)*)'|\"((?:[^\"\\]|\\.)*)\"")
 
@@ -86,6 +80,9 @@ class Layout:
     fallback: str | None = None
     #: validates and splits the ``tail`` group (combined's optional trailing fields)
     tail: str | None = None
+    #: strict one-pass spellings of the layout; the one that fits a chunk's first lines
+    #: parses the chunk, the general patterns above only see the lines it rejects
+    variants: tuple[str, ...] = ()
 
 
 def _strip_conf(fmt: str) -> str:
@@ -126,9 +123,7 @@ def _translate(fmt: str, seen: set[str], *, split: bool = True) -> tuple[str, li
         else:
             # Inside quotes anything up to the closing quote (escape=json writes "" for an
             # empty number); only timestamps keep their shape there.
-            shape = (
-                _QUOTED if quoted and not name.startswith("time_") else _SHAPES.get(name, _TOKEN)
-            )
+            shape = _QUOTED if quoted and not name.startswith("time_") else _SHAPES.get(name, _TOKEN)
             out.append(f"(?P<{name}>{shape})")
         names.append(name)
         seen.add(name)
@@ -188,7 +183,14 @@ def combined_layout() -> Layout:
         "request_time",
         "upstream_response_time",
     )
-    return Layout("combined", pattern, variables, key="remote_addr", fallback=fallback, tail=tail)
+    rt = rf" (?P<request_time>{_NUMBER})"
+    urt = rf" (?P<upstream_response_time>{_TIMES})"
+    suffixes = ("", rt, xff, xff + rt, rt + urt, xff + rt + urt)
+    variants = tuple(rf"^{core}{agent}{suffix}{_END}" for suffix in suffixes)
+    return Layout(
+        "combined", pattern, variables, key="remote_addr", fallback=fallback, tail=tail,
+        variants=(*variants, rf"^{core}{_END}"),
+    )  # fmt: skip
 
 
 def layout_for(spec: str) -> Layout:
@@ -202,6 +204,7 @@ def layout_for(spec: str) -> Layout:
 # ---- from captured variables to the access frame's columns (polars, per chunk) ----------
 
 _PARALLEL_MIN = 200_000
+_PROBE = 200  # lines used to pick a chunk's strict variant
 _DASH_EMPTY = ("remote_user", "http_referer", "http_user_agent", "http_x_forwarded_for")
 _RENAMED = {
     "remote_addr": "client_ip",
@@ -250,14 +253,24 @@ def _matches(lines: pl.Series, pattern: str, key: str) -> tuple[pl.DataFrame, pl
     return fields, fields[key].is_not_null()
 
 
-def _keep(frame: pl.DataFrame, series: pl.Series, ok: pl.Series) -> tuple[pl.DataFrame, pl.Series]:
-    """Filter both by *ok*, without copying when nothing is dropped (the common case)."""
-    if bool(ok.all()):
-        return frame, series
-    return frame.filter(ok), series.filter(ok)
+def _mask(n: int, true_at: pl.Series) -> pl.Series:
+    return pl.Series("ok", [False] * n, dtype=pl.Boolean).scatter(true_at, True)
+
+
+def _merge(
+    fields: pl.DataFrame, ok: pl.Series, more: pl.DataFrame, more_at: pl.Series
+) -> tuple[pl.DataFrame, pl.Series]:
+    """Add rows *more* (matched at positions *more_at*) to *fields*, keeping file order."""
+    if more_at.is_empty():
+        return fields, ok
+    order = ok.arg_true().append(more_at).arg_sort()
+    merged = pl.concat([fields, more], how="diagonal_relaxed")[order]
+    return merged, ok | _mask(len(ok), more_at)
 
 
 def _apply_tail(fields: pl.DataFrame, tail: str) -> tuple[pl.DataFrame, pl.Series]:
+    if "tail" not in fields.columns:
+        return fields, pl.Series("ok", [True] * len(fields), dtype=pl.Boolean)
     parts = fields["tail"].fill_null("").str.extract_groups(tail).struct.unnest()
     ok = parts["matched"].is_not_null()
     return fields.drop("tail").hstack(parts.drop("matched")), ok
@@ -265,9 +278,7 @@ def _apply_tail(fields: pl.DataFrame, tail: str) -> tuple[pl.DataFrame, pl.Serie
 
 def _time_column(fields: pl.DataFrame) -> pl.Expr:
     if "time_local" in fields.columns:
-        return pl.col("time_local").str.to_datetime(
-            "%d/%b/%Y:%H:%M:%S %z", time_unit="ns", strict=False
-        )
+        return pl.col("time_local").str.to_datetime("%d/%b/%Y:%H:%M:%S %z", time_unit="ns", strict=False)
     if "time_iso8601" in fields.columns:
         return pl.col("time_iso8601").str.to_datetime("%+", time_unit="ns", strict=False)
     if "msec" in fields.columns:
@@ -287,9 +298,7 @@ def _seconds(name: str, fields: pl.DataFrame, *, micro_ints: bool) -> pl.Expr:
         value = pl.when(col.str.contains(".", literal=True)).then(value).otherwise(value / 1e6)
     elif name == "upstream_response_time":
         numbers = col.str.extract_all(r"[0-9]+(?:\.[0-9]+)?")
-        value = pl.when(numbers.list.len() > 0).then(
-            numbers.list.eval(pl.element().cast(pl.Float64)).list.sum()
-        )
+        value = pl.when(numbers.list.len() > 0).then(numbers.list.eval(pl.element().cast(pl.Float64)).list.sum())
     else:
         value = col.cast(pl.Float64, strict=False)
     return value.fill_null(float("nan"))
@@ -325,48 +334,62 @@ def _lead_xff(fields: pl.DataFrame) -> pl.Expr:
     return pl.when(is_chain).then(lead).otherwise(pl.lit(""))
 
 
-def extract_fields(
-    lines: pl.Series, layout: Layout, source_file: str
-) -> tuple[pl.DataFrame, pl.Series]:
-    """Parse a chunk of lines; return the access frame's columns and the malformed lines.
-
-    Every line ends up in exactly one of the two results (row counts are exact).
-    """
+def _match_general(lines: pl.Series, layout: Layout) -> tuple[pl.DataFrame, pl.Series]:
+    """Main pattern, then the tolerant fallback, then the tail check; matched rows + mask."""
     fields, ok = _matches(lines, layout.pattern, layout.key)
-    rest = lines.filter(~ok)
-    fields, lines = _keep(fields, lines, ok)
-    if layout.fallback is not None and len(rest):
-        more, more_ok = _matches(rest, layout.fallback, layout.key)
-        if bool(more_ok.any()):
-            # Put the rescued lines back in file order.
-            order = ok.arg_true().append((~ok).arg_true().filter(more_ok)).arg_sort()
-            fields = pl.concat([fields, more.filter(more_ok)], how="diagonal_relaxed")[order]
-            lines = lines.append(rest.filter(more_ok))[order]
-            rest = rest.filter(~more_ok)
+    fields = fields if bool(ok.all()) else fields.filter(ok)
+    if layout.fallback is not None and not bool(ok.all()):
+        rest_at = (~ok).arg_true()
+        more, more_ok = _matches(lines.filter(~ok), layout.fallback, layout.key)
+        fields, ok = _merge(fields, ok, more.filter(more_ok), rest_at.filter(more_ok))
     if layout.tail is not None:
         if "lead" not in fields.columns:
             fields = fields.with_columns(pl.lit(None, dtype=pl.String).alias("lead"))
         fields, tail_ok = _apply_tail(fields, layout.tail)
-        rest = rest.append(lines.filter(~tail_ok))
-        fields, lines = _keep(fields, lines, tail_ok)
+        if not bool(tail_ok.all()):
+            bad_at = ok.arg_true().filter(~tail_ok)
+            fields, ok = fields.filter(tail_ok), ok & ~_mask(len(ok), bad_at)
+    return fields, ok
+
+
+def _match_all(lines: pl.Series, layout: Layout) -> tuple[pl.DataFrame, pl.Series]:
+    """Fields of every line that fits the layout (file order) and the mask of those lines."""
+    if not layout.variants or lines.is_empty():
+        return _match_general(lines, layout)
+    probe = lines.head(_PROBE)
+    hits = [int(probe.str.contains(v).sum()) for v in layout.variants]
+    if max(hits) == 0:
+        return _match_general(lines, layout)
+    fields, ok = _matches(lines, layout.variants[hits.index(max(hits))], layout.key)
+    if bool(ok.all()):
+        return fields, ok
+    rest_at = (~ok).arg_true()
+    more, more_ok = _match_general(lines.filter(~ok), layout)
+    return _merge(fields.filter(ok), ok, more, rest_at.filter(more_ok))
+
+
+def extract_fields(lines: pl.Series, layout: Layout, source_file: str) -> tuple[pl.DataFrame, pl.Series]:
+    """Parse a chunk of lines; return the access frame's columns and the malformed lines.
+
+    Every line ends up in exactly one of the two results (row counts are exact).
+    """
+    fields, ok = _match_all(lines, layout)
+    rest = lines.filter(~ok)
+    if not bool(ok.all()):
+        lines = lines.filter(ok)
     stamp = fields.select(_time_column(fields).alias("requested_at"))["requested_at"]
     timed = stamp.is_not_null()
     if not bool(timed.all()):
         rest = rest.append(lines.filter(~timed))
         fields, stamp = fields.filter(timed), stamp.filter(timed)
     del lines
-    text = {
-        name: pl.col(name).fill_null("") if name in fields.columns else pl.lit("")
-        for name in _RENAMED
-    }
+    text = {name: pl.col(name).fill_null("") if name in fields.columns else pl.lit("") for name in _RENAMED}
     for name in _DASH_EMPTY:
         if name in fields.columns:
             text[name] = pl.when(pl.col(name) == "-").then(pl.lit("")).otherwise(text[name])
     if "lead" in fields.columns:
         text["http_x_forwarded_for"] = (
-            pl.when(text["http_x_forwarded_for"] == "")
-            .then(_lead_xff(fields))
-            .otherwise(text["http_x_forwarded_for"])
+            pl.when(text["http_x_forwarded_for"] == "").then(_lead_xff(fields)).otherwise(text["http_x_forwarded_for"])
         )
     size = next((c for c in ("body_bytes_sent", "bytes_sent") if c in fields.columns), None)
     method, path, protocol = _request_parts(fields)
@@ -376,18 +399,12 @@ def extract_fields(
         method.alias("method"),
         path.alias("path"),
         protocol.alias("protocol"),
-        (
-            pl.col("status").cast(pl.Int64, strict=False)
-            if "status" in fields.columns
-            else pl.lit(0, dtype=pl.Int64)
-        )
+        (pl.col("status").cast(pl.Int64, strict=False) if "status" in fields.columns else pl.lit(0, dtype=pl.Int64))
         .fill_null(0)
         .alias("status"),
-        (
-            pl.col(size).cast(pl.Int64, strict=False).fill_null(0)
-            if size
-            else pl.lit(0, dtype=pl.Int64)
-        ).alias("response_bytes"),
+        (pl.col(size).cast(pl.Int64, strict=False).fill_null(0) if size else pl.lit(0, dtype=pl.Int64)).alias(
+            "response_bytes"
+        ),
         _seconds("request_time", fields, micro_ints=micro).alias("request_time_s"),
         _seconds("upstream_response_time", fields, micro_ints=micro).alias("upstream_time_s"),
         *(pl.col(c) for c in fields.columns if c not in _INTERNAL and c not in _RENAMED),
