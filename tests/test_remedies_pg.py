@@ -7,6 +7,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -150,3 +151,26 @@ def test_unreachable_server_is_recorded_not_raised() -> None:
     assert "refused" in done.error.lower()
     assert done.terminated == [] and "'x'" in done.sql
     assert done.summary().startswith("terminate_backends: not done")
+
+
+def test_real_run_goes_into_the_incident_timeline(
+    cluster: pg_cluster.PgCluster, dsn_env: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from runbook_lib.incident import create_incident, load_incident
+    from runbook_lib.remedies_pg import remediate_connections
+
+    monkeypatch.setenv("RUNBOOK_HOME", str(tmp_path))
+    incident_id = create_incident("too many connections")["id"]
+    victim = cluster.connect("stuck-job", user="app")
+    time.sleep(1.1)
+    dry = remediate_connections(pg_dsn_env=dsn_env, application_name="stuck-job",
+                                min_idle_s=1, incident_id=incident_id)
+    assert dry.pids == [victim.info.backend_pid]
+    assert len(load_incident(incident_id)["timeline"]) == 1  # a dry run changes nothing
+    done = remediate_connections(pg_dsn_env=dsn_env, application_name="stuck-job",
+                                 min_idle_s=1, remediate=True, incident_id=incident_id)
+    assert done.terminated == [victim.info.backend_pid]
+    event = load_incident(incident_id)["timeline"][-1]
+    assert event["kind"] == "remediation"
+    assert event["terminated"] == [victim.info.backend_pid]
+    assert "pg_terminate_backend" in event["sql"]

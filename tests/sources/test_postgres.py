@@ -236,3 +236,43 @@ def test_pgbench_capture_loads(data_dir: Path, name: str) -> None:
     assert frame["sampled_at"].notna().all()
     assert frame["sampled_at"].iloc[0] >= frame["query_start_at"].max()
 
+
+
+def test_record_activity_writes_a_recording_the_flow_can_read(dsn_env: str, tmp_path: Path) -> None:
+    from runbook_lib.recording import record_activity
+
+    path = record_activity("INC-2026-11-27-001", pg_dsn_env=dsn_env, duration_s=1.0,
+                           interval_s=0.5, out_dir=tmp_path / "rec")
+    assert path.parent == tmp_path / "rec" and path.name.startswith("pg_activity-")
+    back = collect_activity(from_recording=str(path))
+    assert back.status == "ok" and back.meta["samples"] == 3
+    assert back.meta["settings"]["max_connections"] == 40
+
+
+def test_killed_recorder_keeps_what_it_saw(cluster: pg_cluster.PgCluster, dsn_env: str,
+                                           tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    cluster.connect("witness")
+    script = (
+        "import sys; from pathlib import Path; from runbook_lib.recording import record_activity;"
+        "record_activity('', pg_dsn_env=sys.argv[1], duration_s=60, interval_s=0.2,"
+        " out_dir=Path(sys.argv[2]))"
+    )
+    child = subprocess.Popen([sys.executable, "-c", script, dsn_env, str(tmp_path)])
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            files = list(tmp_path.glob("pg_activity-*.jsonl"))
+            if files and len(files[0].read_text().splitlines()) >= 4:
+                break
+            time.sleep(0.1)
+        child.send_signal(signal.SIGKILL)
+    finally:
+        child.kill()
+        child.wait(10)
+    back = read_activity_recording(files[0])
+    assert back.usable and back.meta["samples"] >= 3
+    assert "witness" in set(back.frame["application_name"].dropna())
