@@ -2,7 +2,7 @@
 
 Why: when the database refuses connections, its own log is the evidence that survives
 (FATAL "too many clients", statement timeouts, deadlocks, slow statements). The log is read
-as the server wrote it: gzip is opened transparently (a truncated archive keeps what was
+as the server wrote it: gzip and bzip2 are opened transparently (a truncated archive keeps what was
 readable), rotated sets and globs are read in name order, and the format is detected per
 file (``log_format="auto"``: a ``{`` opens jsonlog, 23+ CSV fields csvlog, else stderr).
 
@@ -29,10 +29,11 @@ chunk by chunk; csvlog/jsonlog files are read whole.
 
 from __future__ import annotations
 
+import bz2
 import glob
 import itertools
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -125,26 +126,28 @@ class _Blocks:
     def _raw(self) -> Iterator[bytes]:
         with self.path.open("rb") as fh:
             first = fh.read(_READ_BYTES)
-            if not first.startswith(b"\x1f\x8b"):
+            kind = "gzip" if first.startswith(b"\x1f\x8b") else "bzip2" if first.startswith(b"BZh") else ""
+            if not kind:
                 while first:
                     yield first
                     first = fh.read(_READ_BYTES)
                 return
-            inflater = zlib.decompressobj(wbits=47)
+            make: Callable[[], Any] = (lambda: zlib.decompressobj(wbits=47)) if kind == "gzip" else bz2.BZ2Decompressor
+            inflater = make()
             data = first
-            while data:
-                try:
+            try:
+                while data:
                     yield inflater.decompress(data)
-                except zlib.error as err:
-                    self.truncated = f"corrupt gzip data ({err})"
-                    return
-                while inflater.eof and inflater.unused_data:  # next gzip member
-                    rest = inflater.unused_data
-                    inflater = zlib.decompressobj(wbits=47)
-                    yield inflater.decompress(rest)
-                data = fh.read(_READ_BYTES)
+                    while inflater.eof and inflater.unused_data:  # next member (gzip -c a b > c)
+                        rest = inflater.unused_data
+                        inflater = make()
+                        yield inflater.decompress(rest)
+                    data = fh.read(_READ_BYTES)
+            except (zlib.error, OSError, EOFError) as err:  # bz2 says OSError("Invalid data stream")
+                self.truncated = f"corrupt {kind} data ({err}); read what was there"
+                return
             if not inflater.eof:
-                self.truncated = "gzip stream ends early (truncated file); read what was there"
+                self.truncated = f"{kind} stream ends early (truncated file); read what was there"
 
     def texts(self) -> Iterator[tuple[str, bool]]:
         """Yield ``(text, is_last)``; text holds whole lines without the final newline."""

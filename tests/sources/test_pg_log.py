@@ -336,3 +336,18 @@ def test_epoch_prefix_and_a_prefix_without_time(tmp_path: Path) -> None:
     undated = collect_pg_log(str(bare), log_line_prefix="[%p] ")
     assert len(undated.frame) == 1 and undated.frame["logged_at"].isna().all()
     assert "without a readable time" in undated.reason
+
+
+def test_bzip2_and_garbage_after_a_gzip_member(tmp_path: Path) -> None:
+    import bz2
+
+    raw = LIVE["stderr"].read_bytes()
+    packed = tmp_path / "postgresql.log.bz2"
+    packed.write_bytes(bz2.compress(raw))
+    got = collect_pg_log(str(packed), log_line_prefix=live_prefix())
+    assert got.status == "ok" and len(got.frame) == len(collect_live("stderr").frame)
+    dirty = tmp_path / "dirty.log.gz"
+    dirty.write_bytes(gzip.compress(raw) + b"\x1f\x8b\x08garbage")
+    broken = collect_pg_log(str(dirty), log_line_prefix=live_prefix())
+    assert broken.status == "partial" and "corrupt gzip" in broken.reason
+    assert len(broken.frame) == len(got.frame)
