@@ -135,7 +135,8 @@ def _raw_blocks(fh: IO[bytes], state: FileRead, plain_bytes: int) -> Iterator[by
     """Yield decompressed byte blocks; record damage instead of raising mid-file."""
     first = fh.read(len(_GZIP_MAGIC))
     if not first.startswith(_GZIP_MAGIC):
-        block = first + fh.read(plain_bytes)
+        yield first
+        block = fh.read(plain_bytes)
         while block:
             yield block
             try:
@@ -207,7 +208,7 @@ def iter_chunks(
             pending_bytes += len(block)
             if pending_bytes < chunk_bytes:
                 continue
-            data = carry + b"".join(pending)
+            data = b"".join([carry, *pending]) if carry or len(pending) > 1 else pending[0]
             pending, pending_bytes = [], 0
             cut = data.rfind(b"\n")
             if cut < 0:
@@ -243,10 +244,28 @@ def iter_lines(path: Path, *, source: str, state: FileRead | None = None) -> Ite
             yield line
 
 
+def _repair_utf8(chunk: bytes, starts: np.ndarray, ends: np.ndarray, high: np.ndarray) -> tuple[bytes, int]:
+    """Re-encode the lines holding invalid UTF-8 with U+FFFD; return the chunk and a count."""
+    pieces: list[bytes] = []
+    prev = 0
+    for idx in np.unique(np.searchsorted(ends, high)):
+        begin, stop = int(starts[idx]), int(ends[idx]) + 1
+        line = chunk[begin:stop]
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError:
+            pieces += [chunk[prev:begin], line.decode("utf-8", errors="replace").encode("utf-8")]
+            prev = stop
+    if not pieces:
+        return chunk, 0
+    pieces.append(chunk[prev:])
+    return b"".join(pieces), (len(pieces) - 1) // 2
+
+
 def line_series(chunk: bytes, state: FileRead | None = None) -> pl.Series:
     """The chunk's lines as a polars String series, without copying the text.
 
-    Each element keeps its trailing ``\\n`` (patterns end in ``\\r?\\n?$``): Arrow strings
+    Each element keeps its trailing ``\\n`` (patterns end in ``\\r?\\n$``): Arrow strings
     are views into one buffer, so dropping the newline would mean copying every line.
     Blank lines are dropped. Lines holding invalid UTF-8 (binary garbage, Latin-1) are
     re-encoded with U+FFFD replacement, counted in ``state.replaced_lines``, and kept, so
@@ -259,21 +278,13 @@ def line_series(chunk: bytes, state: FileRead | None = None) -> pl.Series:
     starts = np.concatenate(([0], ends[:-1] + 1))
     high = np.flatnonzero(buf >= 0x80)
     if high.size:
-        repaired: list[bytes] = []
-        prev = 0
-        for idx in np.unique(np.searchsorted(ends, high)):
-            line = chunk[starts[idx] : ends[idx] + 1]
-            try:
-                line.decode("utf-8")
-            except UnicodeDecodeError:
-                repaired.append(chunk[prev : starts[idx]])
-                repaired.append(line.decode("utf-8", errors="replace").encode("utf-8"))
-                prev = int(ends[idx]) + 1
-                if state is not None:
-                    state.replaced_lines += 1
-        if repaired:
-            repaired.append(chunk[prev:])
-            return line_series(b"".join(repaired))
+        chunk, replaced = _repair_utf8(chunk, starts, ends, high)
+        if replaced:
+            if state is not None:
+                state.replaced_lines += replaced
+            buf = np.frombuffer(chunk, dtype=np.uint8)
+            ends = np.flatnonzero(buf == 10)
+            starts = np.concatenate(([0], ends[:-1] + 1))
     keep = (ends - starts) > 0  # a lone "\n" is a blank line, not a record
     offsets = np.concatenate(([0], ends + 1)).astype(np.int64)
     array = pa.LargeStringArray.from_buffers(len(ends), pa.py_buffer(offsets), pa.py_buffer(chunk))
