@@ -320,10 +320,19 @@ def _parse_structured(
     texts: Iterator[tuple[str, bool]], fmt: str, window: Window | None, path: Path,
     zones: set[str],
 ) -> _FileResult:  # fmt: skip
-    text = "\n".join(t for t, _ in texts)
-    parsed = read_csvlog(text) if fmt == "csvlog" else read_jsonlog(text.split("\n"))
-    res = _FileResult(finish(parsed.records, window, str(path), zones), fmt)
-    res.read, res.skipped, res.samples = parsed.read, parsed.skipped, parsed.samples
+    # jsonlog has one record per line: chunk by chunk. A csvlog field may hold newlines,
+    # so a csvlog file is parsed whole.
+    chunks = ((t, last) for t, last in texts) if fmt == "jsonlog" else iter([("\n".join(t for t, _ in texts), True)])
+    res = _FileResult(None, fmt)
+    frames: list[pl.DataFrame] = []
+    for text, _ in chunks:
+        parsed = read_csvlog(text) if fmt == "csvlog" else read_jsonlog(text.split("\n"))
+        frames.append(finish(parsed.records, window, str(path), zones))
+        res.read += parsed.read
+        res.skipped += parsed.skipped
+        res.samples.extend(parsed.samples[: 5 - len(res.samples)])
+    res.frame = pl.concat(frames)
+    res.rows = res.frame.height
     return res
 
 

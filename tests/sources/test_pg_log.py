@@ -276,6 +276,7 @@ def test_small_chunks_give_the_same_records(monkeypatch: pytest.MonkeyPatch) -> 
     prefix = "%t [%p]: [%l-1] user=%u,db=%d,host=%h,app=%a "
     expected_live = collect_live("stderr").frame
     expected_vac = collect_pg_log(str(DATA / "pg_vacuums.log.gz"), log_line_prefix=prefix).frame
+    expected_structured = {fmt: collect_live(fmt).frame for fmt in ("csvlog", "jsonlog")}
     monkeypatch.setattr(pg_log, "CHUNK_BYTES", 3000)
     monkeypatch.setattr(pg_log, "_READ_BYTES", 1000)
     got_live = collect_live("stderr")
@@ -283,6 +284,8 @@ def test_small_chunks_give_the_same_records(monkeypatch: pytest.MonkeyPatch) -> 
     pd.testing.assert_frame_equal(got_live.frame, expected_live)
     pd.testing.assert_frame_equal(got_vac.frame, expected_vac)
     assert got_live.lines_read == len(LIVE["stderr"].read_text(encoding="utf-8").splitlines())
+    for fmt, expected in expected_structured.items():
+        pd.testing.assert_frame_equal(collect_live(fmt).frame, expected)
 
 
 def test_multi_member_gzip_and_explicit_wrong_format(tmp_path: Path) -> None:
