@@ -24,7 +24,7 @@ among several, a truncated gzip, or a ``log_line_prefix`` matching fewer than ha
 lines that should carry it -> ``partial`` with the reason and sample lines (the usual cause
 of an empty pgBadger report, so it is never silent). Non-log lines (pg_ctl chatter) are
 counted in ``lines_skipped``. Memory: stderr is read in chunks and filtered to the window
-chunk by chunk; csvlog/jsonlog files are read whole.
+chunk by chunk, jsonlog too; a csvlog file is read whole.
 """
 
 from __future__ import annotations
