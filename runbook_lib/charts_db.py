@@ -67,7 +67,7 @@ def plot_connections_by_application(
     title = "Connections by application"
     if not counts.empty:
         leader = counts.iloc[-1].idxmax()
-        title = f"Connections by application: `{leader}` holds {int(counts.iloc[-1].max())}"
+        title = f"Connections by application: {leader} holds {int(counts.iloc[-1].max())}"
     fig, (ax,) = new_figure(title)
     if counts.empty:
         ax.text(0.5, 0.5, "no sample", ha="center", va="center", transform=ax.transAxes)

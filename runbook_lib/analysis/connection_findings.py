@@ -32,6 +32,10 @@ def _apps(frame: pd.DataFrame) -> str:
     return ", ".join(f"`{name}` ({count})" for name, count in names.head(4).items())
 
 
+def _age_text(seconds: float) -> str:
+    return f"{seconds / 60:g} min" if seconds >= 60 else f"{seconds:g} s"
+
+
 def _minutes_text(minutes: float) -> str:
     if not np.isfinite(minutes):
         return "not at this rate"
@@ -85,7 +89,7 @@ def _utilisation(frame: pd.DataFrame, settings: dict[str, Any], idle_s: float) -
         n_old = int((cx._label(old["application_name"]) == app).sum())
         holder = f"; app `{app}` holds {int(top.iloc[0]['connections'])}"
         if n_old:
-            holder += f", {n_old} idle > {idle_s / 60:g} min"
+            holder += f", {n_old} idle > {_age_text(idle_s)}"
     return Finding(
         "connection_utilisation", severity,
         f"{int(last['connections'])} of {int(last['usable_connections'])} usable connection "
@@ -112,7 +116,7 @@ def _leaks(frame: pd.DataFrame, settings: dict[str, Any], idle_s: float) -> list
         out.append(Finding(
             "connection_leak", severity,
             f"app `{app}` holds {row['connections']} of {usable} usable slots, {n_old} idle > "
-            f"{idle_s / 60:g} min, growing {row['idle_per_min']:.1f}/min: connection leak likely; "
+            f"{_age_text(idle_s)}, growing {row['idle_per_min']:.1f}/min: connection leak likely; "
             f"slots exhausted {_minutes_text(minutes)}.",
             numbers={"application_name": app, "connections": int(row["connections"]),
                      "idle": int(row["idle"]), "idle_per_min": float(row["idle_per_min"]),

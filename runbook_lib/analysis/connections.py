@@ -206,11 +206,14 @@ def find_blocking_tree(frame: pd.DataFrame) -> pd.DataFrame:
     if waiting.empty:
         return pd.DataFrame(columns=cols)
     by_pid = last.set_index("pid")
+    waiting_pids = set(int(p) for p in waiting["pid"])
+    # A waiter queued behind several backends hangs under the one that waits itself (the
+    # queue ahead of it), so each pid appears once and the chain reads top-down.
     children: dict[int, list[int]] = {}
     for pid, blockers in zip(waiting["pid"], waiting["blocked_by"], strict=True):
-        for blocker in blockers:
-            children.setdefault(int(blocker), []).append(int(pid))
-    waiting_pids = set(int(p) for p in waiting["pid"])
+        queued = [int(b) for b in blockers if int(b) in waiting_pids and int(b) != int(pid)]
+        parent = queued[0] if queued else int(blockers[0])
+        children.setdefault(parent, []).append(int(pid))
     roots = sorted(p for p in children if p not in waiting_pids)
     rows: list[dict[str, Any]] = []
 
@@ -241,6 +244,11 @@ def find_blocking_tree(frame: pd.DataFrame) -> pd.DataFrame:
 
     for root in roots:
         walk(root, root, 0, frozenset({root}))
+    # Waiters in a cycle (a deadlock the server has not broken yet) have no root: start
+    # each such cycle at its lowest pid so that nobody waiting is left out.
+    for pid in sorted(waiting_pids):
+        if pid not in {row["pid"] for row in rows}:
+            walk(pid, pid, 0, frozenset({pid}))
     return pd.DataFrame(rows, columns=cols)
 
 

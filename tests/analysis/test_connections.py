@@ -153,3 +153,24 @@ def test_limit_pressure_names_role(cluster: pg_cluster.PgCluster, dsn_env: str,
     (f,) = by_kind(find_connection_findings(activity), "connection_limit_pressure")
     assert f.numbers == {"kind": "role", "name": "capped", "connections": 2, "limit": 2}
     assert f.severity == "high"
+
+
+def test_blocking_tree_from_a_recorded_frame_with_a_cycle() -> None:
+    from runbook_lib.sources.postgres import frame_from_rows
+
+    at = "2026-11-27T05:00:00+00:00"
+    base = {"sampled_at": at, "backend_type": "client backend", "state": "active",
+            "state_change_at": "2026-11-27T04:59:50+00:00",
+            "xact_start_at": "2026-11-27T04:59:00+00:00", "application_name": "app"}
+    rows = [
+        {**base, "pid": 1, "state": "idle in transaction", "blocked_by": None},
+        {**base, "pid": 2, "blocked_by": [1]},
+        {**base, "pid": 3, "blocked_by": [1, 2]},
+        {**base, "pid": 7, "blocked_by": [8]},  # 7 and 8 wait on each other
+        {**base, "pid": 8, "blocked_by": [7]},
+    ]
+    tree = cx.find_blocking_tree(frame_from_rows(rows))
+    assert tree["pid"].tolist() == [1, 2, 3, 7, 8]
+    assert tree["depth"].tolist() == [0, 1, 2, 0, 1]
+    assert tree.iloc[0]["wait_s"] == 60.0 and tree.iloc[1]["wait_s"] == 10.0
+    assert tree.iloc[0]["blocked_count"] == 2
