@@ -30,7 +30,6 @@ chunk by chunk, jsonlog too; a csvlog file is read whole.
 from __future__ import annotations
 
 import bz2
-import glob
 import itertools
 import zlib
 from collections.abc import Callable, Iterator
@@ -43,6 +42,7 @@ import polars as pl
 from runbook_lib.collected import Collected, conform, empty_frame, guarded, skipped
 from runbook_lib.errors import ParameterError, SourceDenied, SourceUnavailable
 from runbook_lib.paths import resolve
+from runbook_lib.sources import logfiles
 from runbook_lib.sources.pg_log_prefix import (
     PrefixPattern,
     suggest_prefix,
@@ -101,18 +101,21 @@ def collect_pg_log(
 
 
 def expand_paths(paths: str) -> list[Path]:
-    """Files named by *paths*: comma-separated paths, globs or directories, in name order."""
+    """Files named by *paths*: comma-separated paths, globs or directories.
+
+    Paths and globs follow the kit's rule for every log (``sources.logfiles``): a plain
+    path brings in its rotations (``postgresql.log.1``, ``….2.gz``), oldest first; a
+    directory (``log_directory``) means every file in it, in name order.
+    """
     found: list[Path] = []
     for part in (p.strip() for p in str(paths).split(",")):
         if not part:
             continue
         target = resolve(part)
-        if glob.has_magic(str(target)):
-            found.extend(Path(p) for p in sorted(glob.glob(str(target))) if Path(p).is_file())
-        elif target.is_dir():
+        if target.is_dir():
             found.extend(sorted(p for p in target.iterdir() if p.is_file()))
         else:
-            found.append(target)
+            found.extend(logfiles.expand_paths(part))
     return list(dict.fromkeys(found))
 
 

@@ -354,3 +354,12 @@ def test_bzip2_and_garbage_after_a_gzip_member(tmp_path: Path) -> None:
     broken = collect_pg_log(str(dirty), log_line_prefix=live_prefix())
     assert broken.status == "partial" and "corrupt gzip" in broken.reason
     assert len(broken.frame) == len(got.frame)
+
+
+def test_plain_path_brings_its_rotations(tmp_path: Path) -> None:
+    raw = LIVE["stderr"].read_bytes()
+    (tmp_path / "postgresql.log").write_bytes(raw)
+    (tmp_path / "postgresql.log.1.gz").write_bytes(gzip.compress(raw))
+    got = collect_pg_log(str(tmp_path / "postgresql.log"), log_line_prefix=live_prefix())
+    assert [Path(f["path"]).name for f in got.meta["files"]] == ["postgresql.log.1.gz", "postgresql.log"]
+    assert len(got.frame) == 2 * len(collect_live("stderr").frame)
