@@ -24,6 +24,8 @@ IDLE_IN_TX = ("idle in transaction", "idle in transaction (aborted)")
 #: The runbook's "idle connections older than 10 minutes".
 IDLE_TERMINATE_S = 600.0
 NONE_LABEL = "(none)"
+# Non-breaking, so the tree keeps its shape in an HTML table (which collapses spaces).
+_INDENT = "\u00a0" * 4
 STATE_COLUMNS = ["active", "idle", "idle_in_transaction", "other"]
 
 UTILISATION_SCHEMA: dict[str, str] = {
@@ -231,7 +233,7 @@ def find_blocking_tree(frame: pd.DataFrame) -> pd.DataFrame:
             "root_pid": root, "pid": pid, "depth": depth,
             "blocked_by": info["blocked_by"] if info is not None and isinstance(
                 info["blocked_by"], list) else [],
-            "tree": ("    " * (depth - 1) + "└─ " if depth else "") + f"pid {pid}",
+            "tree": (_INDENT * (depth - 1) + "└─ " if depth else "") + f"pid {pid}",
             "application_name": None if info is None else info["application_name"],
             "usename": None if info is None else info["usename"],
             "state": None if info is None else info["state"],
