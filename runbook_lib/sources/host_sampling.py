@@ -20,9 +20,9 @@ world: a vanished process is an ``exited`` event, a denied field is NA plus a
 
 from __future__ import annotations
 
+import csv
 import os
 import time
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -152,11 +152,29 @@ class _Appender:
                 (folder / f"{part}.csv").unlink(missing_ok=True)
 
     def write(self, part: str, rows: list[dict[str, Any]]) -> None:
+        # The csv module, not pandas: building a frame per sample would double the
+        # sampler's CPU cost (benchmarks/bench_host_sampling.py).
         if self.folder is None or not rows:
             return
         path = self.folder / f"{part}.csv"
-        frame = pd.DataFrame(rows, columns=list(SCHEMAS[part]))
-        frame.to_csv(path, mode="a", header=not path.exists(), index=False)
+        columns = list(SCHEMAS[part])
+        new = not path.exists()
+        with path.open("a", encoding="utf-8", newline="") as fh:
+            writer = csv.writer(fh)
+            if new:
+                writer.writerow(columns)
+            writer.writerows([_cell(row.get(c)) for c in columns] for row in rows)
+
+
+def _cell(value: Any) -> Any:
+    """A CSV cell: timestamps as ISO-8601, missing values empty."""
+    if value is None or value is pd.NaT:
+        return ""
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat()
+    if isinstance(value, float) and value != value:  # NaN
+        return ""
+    return value
 
 
 def _pct(value: float) -> float:
@@ -207,13 +225,6 @@ def _core_rows(now: pd.Timestamp) -> list[dict[str, Any]]:
     ]
 
 
-def _connections_by_pid() -> Counter[int] | None:
-    try:
-        return Counter(c.pid for c in psutil.net_connections(kind="inet") if c.pid)
-    except (psutil.AccessDenied, OSError):
-        return None  # the column stays NA; not worth failing the sample for
-
-
 def sample_host(
     duration_s: float = 5.0,
     interval_s: float = 1.0,
@@ -262,9 +273,8 @@ def sample_host(
         row, io_prev = _system_row(now, io_prev, mono - last)
         keep("system", [row])
         keep("cores", _core_rows(now))
-        conns = _connections_by_pid() if connections else None
         procs, threads, events = selector.sample(
-            now, mono - last, top_n=top_n, rank_by=rank_by, uss=uss, connections=conns
+            now, mono - last, top_n=top_n, rank_by=rank_by, uss=uss, connections=connections
         )
         keep("processes", procs)
         keep("threads", threads)

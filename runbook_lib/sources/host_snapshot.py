@@ -91,16 +91,12 @@ def _psutil_call(source: str, target: str, call: Callable[[], Any]) -> Any:
     except psutil.AccessDenied as err:
         raise SourceDenied(f"access denied: {err}", source=source, target=target) from err
     except (psutil.Error, OSError) as err:
-        raise SourceUnavailable(
-            f"{type(err).__name__}: {err}", source=source, target=target
-        ) from err
+        raise SourceUnavailable(f"{type(err).__name__}: {err}", source=source, target=target) from err
 
 
 def _established_tcp() -> int | None:
     try:
-        return sum(
-            1 for c in psutil.net_connections(kind="tcp") if c.status == psutil.CONN_ESTABLISHED
-        )
+        return sum(1 for c in psutil.net_connections(kind="tcp") if c.status == psutil.CONN_ESTABLISHED)
     except (psutil.AccessDenied, OSError):
         return None  # not fatal for the snapshot: the column is NA and the reason noted
 
@@ -191,9 +187,7 @@ def process_row(info: dict[str, Any], cpu_percent: float | None) -> dict[str, An
     }
 
 
-def collect_top_processes(
-    n: int = 10, *, by: str = "cpu", cpu_sample_s: float = CPU_SAMPLE_S
-) -> Collected:
+def collect_top_processes(n: int = 10, *, by: str = "cpu", cpu_sample_s: float = CPU_SAMPLE_S) -> Collected:
     """The *n* busiest processes ``by`` ``"cpu"`` (% of one core) or ``"rss"``.
 
     CPU % needs two readings: we prime every process, wait ``cpu_sample_s`` and read again.
@@ -220,18 +214,18 @@ def collect_top_processes(
                 continue
             except psutil.AccessDenied:
                 cpu = None
-            info = proc.as_dict(attrs=_PROC_ATTRS, ad_value=None)
-            if not proc.is_running():
+            try:
+                # as_dict turns AccessDenied into None but lets NoSuchProcess through.
+                info = proc.as_dict(attrs=_PROC_ATTRS, ad_value=None)
+            except psutil.NoSuchProcess:
+                info = None
+            if info is None or not proc.is_running():
                 gone += 1
                 continue
             if cpu is None or info.get("memory_info") is None or info.get("num_fds") is None:
                 denied += 1
             rows.append(process_row(info, cpu))
-        frame = (
-            conform(pd.DataFrame(rows), TOP_PROCESSES_SCHEMA)
-            if rows
-            else empty_frame(TOP_PROCESSES_SCHEMA)
-        )
+        frame = conform(pd.DataFrame(rows), TOP_PROCESSES_SCHEMA) if rows else empty_frame(TOP_PROCESSES_SCHEMA)
         key = "cpu_percent" if by == "cpu" else "rss_bytes"
         frame = frame.sort_values(key, ascending=False, na_position="last", ignore_index=True)
         result = Collected(
@@ -274,9 +268,7 @@ def collect_tcp_connections() -> Collected:
                 .size()
                 .rename(columns={"size": "connections"})
             )
-            frame = conform(grouped, TCP_SCHEMA).sort_values(
-                "connections", ascending=False, ignore_index=True
-            )
+            frame = conform(grouped, TCP_SCHEMA).sort_values("connections", ascending=False, ignore_index=True)
         return Collected(source, target, frame, lines_read=len(conns))
 
     return guarded(source, target, TCP_SCHEMA, read)

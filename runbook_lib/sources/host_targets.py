@@ -12,12 +12,27 @@ psutil errors never escape: ``NoSuchProcess`` becomes an ``exited`` event,
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pandas as pd
 import psutil
 
-_CHEAP_ATTRS = ["ppid", "name", "cmdline"]
+from runbook_lib.sources.host_procfs import (
+    ProcStat,
+    count_sockets,
+    fd_links,
+    inet_socket_inodes,
+    read_stat,
+    read_uss,
+)
+
+#: Most USS readings per sample (see :meth:`TargetSelector.sample`).
+USS_PER_SAMPLE = 50
+_CHEAP_ATTRS = ["ppid", "name", "cmdline", "create_time"]
+#: A process read this soon after it started may not have exec'd yet (fork, then exec):
+#: its name and cmdline are read again at the next sample.
+_YOUNG_S = 2.0
 
 
 def _event(at: pd.Timestamp, pid: int | None, event: str, detail: str) -> dict[str, Any]:
@@ -31,12 +46,13 @@ class TargetSelector:
         self.target = str(target).strip()
         self.exclude = set(exclude or ())
         self._seen: set[int] = set()  # pids ever sampled
-        self._baseline: set[int] = set()  # pids whose CPU counter has a previous reading
+        self._last_cpu: dict[int, tuple[float, float]] = {}  # pid -> (cpu_s, monotonic)
+        self._tick = 0
+        self._procs: dict[int, psutil.Process] = {}  # pid -> Process with cached .info
         self._current: dict[int, str] = {}  # pid -> name, in the previous sample
         self._denied: set[int] = set()
         self._threads: dict[tuple[int, int], float] = {}
         self._cpu_total: dict[int, float] = {}  # pid -> sum of its CPU % samples
-        self._primed = False
 
     def describe(self) -> str:
         return f"target {self.target!r}" if self.target else "top processes"
@@ -65,18 +81,44 @@ class TargetSelector:
         return [p for p in procs if p.pid in wanted]
 
     def _scan(self) -> list[psutil.Process]:
-        return [p for p in psutil.process_iter(_CHEAP_ATTRS, ad_value=None) if p.pid not in self.exclude]
+        """Every process, with ``.info`` (ppid, name, cmdline) read once per process.
+
+        Re-reading every cmdline each second is most of the sampler's cost on a busy host,
+        so only new (and very young) processes are read; vanished pids are dropped.
+        """
+        live = set(psutil.pids()) - self.exclude
+        for pid in [pid for pid in self._procs if pid not in live]:
+            del self._procs[pid]
+        now = time.time()
+        for pid in live:
+            known = self._procs.get(pid)
+            if known is not None and now - (known.info.get("create_time") or 0) > _YOUNG_S:
+                continue
+            try:
+                proc = known or psutil.Process(pid)
+                proc.info = proc.as_dict(_CHEAP_ATTRS, ad_value=None)
+            except psutil.NoSuchProcess:
+                self._procs.pop(pid, None)
+                continue
+            self._procs[pid] = proc
+        return list(self._procs.values())
+
+    def _cpu(self, pid: int, stat: ProcStat, mono: float) -> float:
+        """CPU % of one core since this pid's previous reading (NaN at the first)."""
+        before = self._last_cpu.get(pid)
+        self._last_cpu[pid] = (stat.cpu_s, mono)
+        if before is None or mono <= before[1]:
+            return float("nan")
+        return round(100.0 * (stat.cpu_s - before[0]) / (mono - before[1]), 2)
 
     def prime(self, at: pd.Timestamp) -> list[dict[str, Any]]:
         """Start the CPU counters of every candidate; report a target that matches nothing."""
         chosen = self._matches(self._scan())
+        mono = time.monotonic()
         for p in chosen:
-            try:
-                p.cpu_percent(None)
-            except psutil.Error:
-                continue
-            self._baseline.add(p.pid)
-        self._primed = True
+            stat = read_stat(p.pid)
+            if stat is not None:
+                self._cpu(p.pid, stat, mono)
         if self.target and not chosen:
             return [_event(at, None, "not_found", f"no process matches {self.target!r}")]
         return []
@@ -90,78 +132,78 @@ class TargetSelector:
         top_n: int,
         rank_by: str,
         uss: bool,
-        connections: Any,
+        connections: bool,
     ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
-        """Rows for the processes, threads and events parts of one sample."""
+        """Rows for the processes, threads and events parts of one sample.
+
+        USS (``smaps_rollup``) is the costliest reading: with more than ``USS_PER_SAMPLE``
+        processes, each sample reads it for a rotating subset (the rest are NA that sample).
+        Socket tables are read only when a sampled process holds a socket.
+        """
         events: list[dict[str, Any]] = []
+        self._tick += 1
         chosen = self._matches(self._scan())
-        cpu: dict[int, float] = {}
-        alive: list[psutil.Process] = []
+        mono = time.monotonic()
+        read: list[tuple[psutil.Process, ProcStat, float]] = []
         for p in chosen:
-            try:
-                value = p.cpu_percent(None)
-            except psutil.NoSuchProcess:
-                continue
-            except psutil.AccessDenied:
-                value = float("nan")
-            # A pid we never read before has no CPU baseline yet: NA, not a fake 0 %.
-            cpu[p.pid] = value if (p.pid in self._baseline or not self.target) else float("nan")
-            self._baseline.add(p.pid)
-            alive.append(p)
+            stat = read_stat(p.pid)
+            if stat is None or stat.state in ("Z", "X"):
+                continue  # gone: reported as "exited" by _changes
+            read.append((p, stat, self._cpu(p.pid, stat, mono)))
         if not self.target:
             if rank_by == "cpu":
-                alive.sort(key=lambda p: -(cpu.get(p.pid) or 0.0))
+                read.sort(key=lambda r: -(r[2] if r[2] == r[2] else 0.0))
             else:
-                alive.sort(key=lambda p: -_rss(p))
-            alive = alive[:top_n]
-        rows = []
-        for p in alive:
-            row = self._read(p, at, cpu[p.pid], uss=uss, connections=connections, events=events)
-            if row is not None:
-                rows.append(row)
+                read.sort(key=lambda r: -r[1].rss_bytes)
+            read = read[:top_n]
+        stride = max(1, -(-len(read) // USS_PER_SAMPLE))
+        sockets = _LazyInodes(connections)
+        rows = [
+            self._row(
+                p,
+                stat,
+                cpu,
+                at,
+                uss=uss and (i % stride == self._tick % stride),
+                connections=sockets,
+                events=events,
+            )
+            for i, (p, stat, cpu) in enumerate(read)
+        ]
         events.extend(self._changes(at, rows))
         threads = self._thread_rows(at, elapsed_s, rows)
         return rows, threads, events
 
-    def _read(
+    def _row(
         self,
         p: psutil.Process,
-        at: pd.Timestamp,
+        stat: ProcStat,
         cpu: float,
+        at: pd.Timestamp,
         *,
         uss: bool,
-        connections: Any,
+        connections: _LazyInodes,
         events: list[dict[str, Any]],
-    ) -> dict[str, Any] | None:
-        attrs = ["memory_info", "num_threads", "num_fds", "create_time"]
-        if uss and self.target:
-            attrs.append("memory_full_info")
-        info = p.as_dict(attrs=attrs, ad_value=None)
-        try:
-            running = p.is_running() and p.status() != psutil.STATUS_ZOMBIE
-        except psutil.Error:
-            running = False
-        if not running:
-            return None  # reported as "exited" by _changes
-        missing = [a for a in attrs if info.get(a) is None]
+    ) -> dict[str, Any]:
+        fds = fd_links(p.pid)
+        uss_bytes = read_uss(p.pid) if uss and self.target else None
+        missing = (["num_fds"] if fds is None else []) + (["uss"] if uss and self.target and uss_bytes is None else [])
         if missing and p.pid not in self._denied:
             self._denied.add(p.pid)
             events.append(_event(at, p.pid, "denied", "no access to " + ", ".join(missing)))
-        mem, full = info.get("memory_info"), info.get("memory_full_info")
-        created = info.get("create_time")
         return {
             "sampled_at": at,
             "pid": p.pid,
-            "ppid": p.info.get("ppid"),
+            "ppid": stat.ppid,
             "name": p.info.get("name") or "?",
             "cmdline": " ".join(p.info.get("cmdline") or []),
             "cpu_percent": cpu,
-            "rss_bytes": mem.rss if mem is not None else None,
-            "uss_bytes": getattr(full, "uss", None),
-            "num_threads": info.get("num_threads"),
-            "num_fds": info.get("num_fds"),
-            "num_connections": connections.get(p.pid, 0) if connections is not None else None,
-            "create_at": pd.Timestamp(created, unit="s", tz="UTC") if created else pd.NaT,
+            "rss_bytes": stat.rss_bytes,
+            "uss_bytes": uss_bytes,
+            "num_threads": stat.num_threads,
+            "num_fds": len(fds) if fds is not None else None,
+            "num_connections": count_sockets(fds, connections.get(fds)),
+            "create_at": pd.Timestamp(stat.create_time, unit="s", tz="UTC"),
         }
 
     def _changes(self, at: pd.Timestamp, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -207,8 +249,19 @@ class TargetSelector:
         return out
 
 
-def _rss(p: psutil.Process) -> int:
-    try:
-        return int(p.memory_info().rss)
-    except psutil.Error:
-        return 0
+class _LazyInodes:
+    """The host's socket inodes, read at most once per sample and only if a process has sockets."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self._inodes: set[str] | None = None
+        self._read = False
+
+    def get(self, fds: list[str] | None) -> set[str] | None:
+        if not self.enabled:
+            return None
+        if fds is not None and not any(f.startswith("socket:[") for f in fds):
+            return set()  # no socket at all: zero connections, no table read needed
+        if not self._read:
+            self._inodes, self._read = inet_socket_inodes(), True
+        return self._inodes

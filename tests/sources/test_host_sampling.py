@@ -124,7 +124,7 @@ def test_access_denied_is_recorded(tmp_path: Path) -> None:
     # venv's interpreter, which lives under /root).
     program = (
         "import json, os; from runbook_lib.sources.host import sample_host\n"
-        "import pandas, psutil\n"
+        "import pandas, psutil, encodings.ascii\n"
         "if os.geteuid() == 0:\n"
         "    os.setgroups([]); os.setgid(65534); os.setuid(65534)\n"
         f"got = sample_host(0.5, 0.25, '{os.getpid()}')\n"

