@@ -48,15 +48,13 @@ def plot_limited_per_minute(series: pd.DataFrame, *, window: Window | None = Non
         _empty(top, window)
     else:
         top.plot(series["minute_at"], series["requests"], lw=1.2, color="#4d4d4d", label="requests")
-        top.plot(
-            series["minute_at"], series["limited"], lw=1.4, color=_STATUS_COLORS["429"], label="429"
-        )
+        top.plot(series["minute_at"], series["limited"], lw=1.4, color=_STATUS_COLORS["429"], label="429")
         endpoints = [c for c in series.columns if c not in _BASE_COLUMNS]
         for col in endpoints:
             bottom.plot(series["minute_at"], series[col], lw=1.3, label=clean_text(col, 40))
         if endpoints:
             bottom.legend(loc="upper left", fontsize=8)
-    top.legend(loc="upper left", fontsize=8)
+        top.legend(loc="upper left", fontsize=8)
     decorate_time_axis(top, window=window, ylabel="per minute")
     decorate_time_axis(bottom, window=window, ylabel="429 per endpoint")
     return fig
@@ -81,9 +79,7 @@ def plot_limiting_vs_limited(side_by_side: pd.DataFrame, *, window: Window | Non
             color=_STATUS_COLORS["429"],
             lw=1.3,
         )
-        bottom.plot(
-            side_by_side["minute_at"], side_by_side["upstream_limits_us"], color="#2166ac", lw=1.3
-        )
+        bottom.plot(side_by_side["minute_at"], side_by_side["upstream_limits_us"], color="#2166ac", lw=1.3)
     decorate_time_axis(top, window=window, ylabel="we limit (429/min)")
     decorate_time_axis(bottom, window=window, ylabel="upstream limits us /min")
     return fig
@@ -126,9 +122,7 @@ def plot_ip_timeline(timeline: pd.DataFrame, ip: str, *, window: Window | None =
         for label, color in _STATUS_COLORS.items():
             rows = timeline[classes == label]
             if not rows.empty:
-                ax.scatter(
-                    rows["requested_at"], rows["status"], s=12, color=color, label=label, alpha=0.8
-                )
+                ax.scatter(rows["requested_at"], rows["status"], s=12, color=color, label=label, alpha=0.8)
         probes = timeline[timeline["probe"].astype("str") != ""]
         if not probes.empty:
             ax.scatter(

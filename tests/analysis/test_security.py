@@ -16,10 +16,12 @@ from runbook_lib.analysis.security_findings import (
     security_next_steps,
     suspicious_ips,
 )
+from runbook_lib.charts_web import plot_auth_failures, plot_ip_timeline
 from runbook_lib.collected import Collected, empty_frame
-from runbook_lib.display import safe_table
+from runbook_lib.display import figure_png, safe_table
 from runbook_lib.errors import ParameterError
 from runbook_lib.remedies_web import containment_text
+from runbook_lib.timewindow import Window
 from tests.weblog import FRAME_SCHEMA, WebLog, generate
 
 
@@ -219,3 +221,19 @@ def test_unusable_source_is_unknown() -> None:
     ]:
         assert finding.severity == "unknown" and "denied" in finding.summary
     assert security.ip_timeline(down.frame, "192.0.2.1").empty
+
+
+def test_auth_and_timeline_charts(attacked: WebLog) -> None:
+    frame = attacked.frame()
+    window = Window(attacked.start, attacked.end)
+    series = security.auth_failures_per_minute(frame, window=window)
+    failures = int(frame["status"].isin([401, 403]).sum())
+    assert (
+        plot_auth_failures(series, window=window).get_suptitle() == f"{failures} failed authentications in the window"
+    )
+    timeline = security.ip_timeline(frame, attacked.scanner_ip)
+    fig = plot_ip_timeline(timeline, attacked.scanner_ip, window=window)
+    assert fig.get_suptitle() == f"{len(timeline)} requests from {attacked.scanner_ip}"
+    assert "scanner probe" in [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    empty = plot_ip_timeline(timeline.head(0), "", window=window)
+    assert empty.get_suptitle() == "0 requests from no suspect IP" and len(figure_png(empty)) > 1000

@@ -16,7 +16,9 @@ from runbook_lib.analysis.traffic_findings import (
     find_upstream_quota,
     rate_limit_next_steps,
 )
+from runbook_lib.charts_web import plot_limited_per_minute, plot_limiting_vs_limited
 from runbook_lib.collected import Collected, empty_frame
+from runbook_lib.display import figure_png
 from runbook_lib.errors import ParameterError
 from runbook_lib.remedies_web import containment_text, limit_req_text, suggest_limit_req
 from runbook_lib.sources.access_log import ACCESS_SCHEMA, collect_access_log
@@ -211,3 +213,20 @@ def test_unusable_source_is_unknown_not_quiet() -> None:
     )
     assert find_upstream_quota(skipped, traffic.detect_upstream_quota(skipped.frame)).severity == "unknown"
     assert traffic.limited_per_minute(down.frame).empty
+
+
+def test_charts_state_the_finding_and_survive_empty_frames(storm: WebLog) -> None:
+    frame = storm.frame()
+    window = Window(storm.start, storm.end)
+    series = traffic.limited_per_minute(frame, window=window, top=3)
+    fig = plot_limited_per_minute(series, window=window)
+    limited = int((frame["status"] == 429).sum())
+    assert fig.get_suptitle().startswith(f"{limited} responses were 429; peak ")
+    assert storm.storm_endpoint in [t.get_text() for t in fig.axes[1].get_legend().get_texts()]
+    side = traffic.quota_per_minute(frame, traffic.detect_upstream_quota(storm.app_frame()), window=window)
+    assert plot_limiting_vs_limited(side, window=window).get_suptitle() == (
+        f"We limited clients {limited} times; upstreams limited us 80 times"
+    )
+    empty = traffic.limited_per_minute(frame.head(0))
+    assert plot_limited_per_minute(empty).get_suptitle() == "No 429 responses in the window"
+    assert len(figure_png(plot_limited_per_minute(empty, window=window))) > 1000
