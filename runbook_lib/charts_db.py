@@ -53,7 +53,8 @@ def plot_connections_by_state(util: pd.DataFrame, *, window: Window | None = Non
                          alpha=0.85)
     decorate_time_axis(ax, window=None if util.empty else window, thresholds=thresholds,
                        ylabel="connections")
-    ax.legend(loc="upper left", fontsize=8, ncols=3)
+    if not util.empty:
+        ax.legend(loc="upper left", fontsize=8, ncols=3)
     return fig
 
 
