@@ -200,6 +200,7 @@ def _collect(paths: str, window: Window | None, prefix: str, log_format: str) ->
     samples: list[str] = []
     unmatched: list[str] = []
     unknown_zones: set[str] = set()
+    mismatched: list[str] = []
     for path in files:
         blocks = _Blocks(path)
         try:
@@ -213,15 +214,21 @@ def _collect(paths: str, window: Window | None, prefix: str, log_format: str) ->
         except OSError as err:
             problems.append(f"{path}: cannot read ({err.strerror or err})")
             continue
-        meta["files"].append({"path": str(path), "format": result.fmt, "records": result.rows})
+        entry: dict[str, Any] = {"path": str(path), "format": result.fmt, "records": result.rows}
+        meta["files"].append(entry)
         if result.frame is not None:
             frames.append(result.frame)
         read += result.read
         skipped_lines += result.skipped
-        candidates += result.candidates
-        matched += result.matched
         samples.extend(result.samples)
-        unmatched.extend(result.unmatched)
+        if result.candidates:
+            entry["prefix_match_ratio"] = round(result.matched / result.candidates, 4)
+            # judged per file: one rotated file with another prefix must not hide in the total
+            if result.matched / result.candidates < MIN_PREFIX_MATCH:
+                candidates += result.candidates
+                matched += result.matched
+                unmatched.extend(result.unmatched)
+                mismatched.append(path.name)
         if blocks.truncated:
             problems.append(f"{path}: {blocks.truncated}")
         if result.fmt in ("csvlog", "jsonlog") and result.skipped * 2 > result.read:
@@ -236,11 +243,13 @@ def _collect(paths: str, window: Window | None, prefix: str, log_format: str) ->
     ratio = matched / candidates if candidates else 1.0
     meta.update(prefix_match_ratio=round(ratio, 4), prefix_mismatch=False, suggested_prefix="")
     reasons = list(problems)
-    if candidates and ratio < MIN_PREFIX_MATCH:
+    if mismatched:
         meta["prefix_mismatch"] = True
+        meta["mismatched_files"] = mismatched
         hint = suggest_prefix(unmatched[:2000])
         text = (
-            f"log_line_prefix {prefix!r} does not match the log: it matches {matched} of "
+            f"log_line_prefix {prefix!r} does not match {', '.join(mismatched[:3])}"
+            f"{' …' if len(mismatched) > 3 else ''}: it matches {matched} of "
             f"{candidates} lines ({ratio:.0%}); set log_line_prefix to the server's setting "
             "(levels are read in English: the server needs lc_messages 'C' or 'en')"
         )

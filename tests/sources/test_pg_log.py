@@ -363,3 +363,14 @@ def test_plain_path_brings_its_rotations(tmp_path: Path) -> None:
     got = collect_pg_log(str(tmp_path / "postgresql.log"), log_line_prefix=live_prefix())
     assert [Path(f["path"]).name for f in got.meta["files"]] == ["postgresql.log.1.gz", "postgresql.log"]
     assert len(got.frame) == 2 * len(collect_live("stderr").frame)
+
+
+def test_one_file_with_another_prefix_is_named(tmp_path: Path) -> None:
+    shutil.copy(LIVE["stderr"], tmp_path / "a.log")
+    # another server's prefix: '%t [%p]: [%l-1] user=%u,…' has no milliseconds, no user@db/app
+    (tmp_path / "b.log").write_text((DATA / "light.postgres.log").read_text(encoding="utf-8"), encoding="utf-8")
+    got = collect_pg_log(f"{tmp_path / 'a.log'},{tmp_path / 'b.log'}", log_line_prefix=live_prefix())
+    assert got.status == "partial"
+    assert got.meta["mismatched_files"] == ["b.log"]
+    assert "does not match b.log" in got.reason
+    assert got.meta["files"][0]["prefix_match_ratio"] == 1.0
