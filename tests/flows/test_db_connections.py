@@ -3,6 +3,7 @@ exhaustion with the server log as evidence, and a server that is down or hangs."
 
 from __future__ import annotations
 
+import http.server
 import os
 import socket
 import threading
@@ -116,17 +117,40 @@ def test_live_incident_with_leak(run_flow: Any, cluster: pg_cluster.PgCluster,
     assert recording.exists() and len(recording.read_text().splitlines()) == 1 + 9
 
 
+class _DbHealth(http.server.BaseHTTPRequestHandler):
+    """The application's DB health endpoint while its pool cannot get a connection."""
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+        body = b'{"db": "down", "error": "sorry, too many clients already"}'
+        self.send_response(503 if self.path == "/health/db" else 404)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
 def test_exhausted_server_is_stated_with_log_evidence(run_flow: Any, dsn_env: str) -> None:
-    for full in pg_cluster.cluster_fixture(6, superuser_reserved=1):
-        os.environ[dsn_env] = full.dsn()
-        for _ in range(6):
-            full.connect("billing-worker")
-        for _ in range(3):  # what the application sees, and what the server logs
-            with pytest.raises(psycopg.OperationalError, match="too many clients"):
-                psycopg.connect(full.dsn(), connect_timeout=3)
-        findings = run_flow("db_connections", {
-            "pg_dsn_env": dsn_env, "pg_log": str(full.log_path), "start": "-15m", "timeout_s": 3,
-        })
+    app = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _DbHealth)
+    threading.Thread(target=app.serve_forever, daemon=True).start()
+    health = f"http://127.0.0.1:{app.server_address[1]}/health/db"
+    try:
+        for full in pg_cluster.cluster_fixture(6, superuser_reserved=1):
+            os.environ[dsn_env] = full.dsn()
+            for _ in range(6):
+                full.connect("billing-worker")
+            for _ in range(3):  # what the application sees, and what the server logs
+                with pytest.raises(psycopg.OperationalError, match="too many clients"):
+                    psycopg.connect(full.dsn(), connect_timeout=3)
+            findings = run_flow("db_connections", {
+                "pg_dsn_env": dsn_env, "pg_log": str(full.log_path), "start": "-15m",
+                "timeout_s": 3, "db_health_url": health,
+            })
+    finally:
+        app.shutdown()
+        app.server_close()
     postgres = source(findings, "postgres")
     assert postgres["status"] == "unavailable"
     assert "all slots are taken" in postgres["reason"]
@@ -135,6 +159,9 @@ def test_exhausted_server_is_stated_with_log_evidence(run_flow: Any, dsn_env: st
     refusals = found["pg_log_too_many_connections"][0]
     assert refusals["severity"] == "critical" and refusals["numbers"]["count"] >= 3
     assert "too many clients" in findings["extra"]["remediation"]["error"]
+    health_down = [f for f in found["dependency"] if health in f["summary"]]
+    assert health_down and "returned 503" in health_down[0]["summary"]
+    assert health_down[0]["severity"] == "high"
 
 
 def _closed_port() -> int:
