@@ -51,8 +51,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import polars as pl
+import pyarrow as pa
 
 from runbook_lib.collected import Collected, conform, empty_frame, guarded, skipped
 from runbook_lib.errors import SourceError, SourceUnavailable
@@ -119,15 +121,13 @@ class _Tally:
     samples: list[str] = field(default_factory=list)
     damaged: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
-    frames: list[pl.DataFrame] = field(default_factory=list)
+    tables: list[pa.Table] = field(default_factory=list)
 
 
 def _peek_span(lines: pl.Series, layout: Layout) -> tuple[Any, Any]:
     """Earliest/latest time among the chunk's first and last few parseable lines."""
     n = len(lines)
-    probe = (
-        lines.head(_PEEK) if n <= 2 * _PEEK else pl.concat([lines.head(_PEEK), lines.tail(_PEEK)])
-    )
+    probe = lines.head(_PEEK) if n <= 2 * _PEEK else pl.concat([lines.head(_PEEK), lines.tail(_PEEK)])
     stamps = extract_fields(probe, layout, "")[0]["requested_at"].drop_nulls()
     if stamps.is_empty():
         return None, None
@@ -172,10 +172,21 @@ def _read_file(
             tally.outside_window += len(frame) - len(inside)
             frame = inside
         if len(frame):
-            tally.frames.append(frame)
+            # Arrow copies out just these rows' bytes; polars' string views would keep
+            # the whole chunk's text alive for as long as the frame lives.
+            tally.tables.append(frame.to_arrow())
     tally.replaced += state.replaced_lines
     if state.damage:
         tally.damaged.append(f"{path.name}: {state.damage}")
+
+
+def _to_pandas(tables: list[pa.Table]) -> pd.DataFrame:
+    """One pandas frame from the chunks' Arrow tables, strings staying Arrow-backed."""
+    table = pa.concat_tables(tables, promote_options="permissive")
+    tables.clear()
+    text = pd.StringDtype("pyarrow", na_value=np.nan)  # what pandas >= 3 calls "str"
+    mapping = {pa.string(): text, pa.large_string(): text, pa.string_view(): text}
+    return table.to_pandas(types_mapper=mapping.get, self_destruct=True, split_blocks=True)
 
 
 def read_access_frame(
@@ -204,14 +215,11 @@ def read_access_frame(
     bar.close()
     if last_error is not None and len(tally.missing) == len(files):
         raise last_error
-    pl_frame = pl.concat(tally.frames, how="vertical_relaxed") if tally.frames else None
-    frame = pl_frame.to_pandas() if pl_frame is not None else empty_frame(ACCESS_SCHEMA)
-    del tally.frames[:], pl_frame
+    frame = _to_pandas(tally.tables) if tally.tables else empty_frame(ACCESS_SCHEMA)
+    tally.tables.clear()
     frame = conform(frame, ACCESS_SCHEMA)
     target = ", ".join(str(p) for p in files)
-    result = Collected(
-        SOURCE, target, frame, lines_read=tally.lines_read, lines_skipped=tally.lines_skipped
-    )
+    result = Collected(SOURCE, target, frame, lines_read=tally.lines_read, lines_skipped=tally.lines_skipped)
     for sample in tally.samples:
         result.add_sample(sample)
     problems = []

