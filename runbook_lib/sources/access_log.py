@@ -186,7 +186,8 @@ def _to_pandas(tables: list[pa.Table]) -> pd.DataFrame:
     tables.clear()
     text = pd.StringDtype("pyarrow", na_value=np.nan)  # what pandas >= 3 calls "str"
     mapping = {pa.string(): text, pa.large_string(): text, pa.string_view(): text}
-    return table.to_pandas(types_mapper=mapping.get, self_destruct=True, split_blocks=True)
+    frame: pd.DataFrame = table.to_pandas(types_mapper=mapping.get, self_destruct=True, split_blocks=True)
+    return frame
 
 
 def read_access_frame(
