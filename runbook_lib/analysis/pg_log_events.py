@@ -104,7 +104,7 @@ def find_pg_log_events(
     if frame.empty:
         return pd.DataFrame({c: pd.Series(dtype=t) for c, t in EVENTS_SCHEMA.items()})
     flags = classify_pg_log(frame, slow_query_s=slow_query_s).astype("int64")
-    flags["bucket_at"] = frame["logged_at"].dt.floor(freq).to_numpy()
+    flags["bucket_at"] = frame["logged_at"].dt.floor(freq)  # aligned on the index, stays datetime64
     flags = flags.dropna(subset=["bucket_at"])
     counts = flags.groupby("bucket_at").sum()
     full = pd.date_range(counts.index.min(), counts.index.max(), freq=freq, name="bucket_at")
