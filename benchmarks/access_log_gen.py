@@ -51,8 +51,7 @@ METHOD_P = [86, 8, 2, 1, 2, 1]
 STATUSES = [200, 201, 204, 301, 302, 304, 400, 401, 403, 404, 429, 499, 500, 502, 503, 504]
 STATUS_P = [7000, 200, 100, 80, 150, 600, 60, 90, 40, 700, 500, 40, 120, 160, 80, 60]
 AGENTS = [
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
-    "Chrome/120.0.0.0 Safari/537.36",
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36",
     "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) "
     "Version/17.1 Safari/605.1.15",
     "Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0",
@@ -89,9 +88,7 @@ def _malformed(rng: np.random.Generator, good: str, kind: int) -> bytes:
         ua_len = good.rindex('"') - ua_open
         return good[: ua_open + int(rng.integers(0, max(ua_len, 1)))].encode()
     if kind == 1:  # binary garbage
-        return bytes(rng.integers(0, 256, size=int(rng.integers(10, 80)), dtype=np.uint8)).replace(
-            b"\n", b" "
-        )
+        return bytes(rng.integers(0, 256, size=int(rng.integers(10, 80)), dtype=np.uint8)).replace(b"\n", b" ")
     if kind == 2:  # missing ident/user fields
         return good.replace(" - - [", " [", 1).encode()
     # non-UTF-8 bytes and a stray quote that break the layout

@@ -38,9 +38,7 @@ def _goaccess_status_counts(path: Path) -> tuple[dict[str, int], dict[int, int]]
     return report["general"], counts
 
 
-def _line(
-    ts: str, ip: str = "10.0.0.1", status: int = 200, path: str = "/a", ua: str = "ua/1"
-) -> str:
+def _line(ts: str, ip: str = "10.0.0.1", status: int = 200, path: str = "/a", ua: str = "ua/1") -> str:
     return f'{ip} - - [{ts}] "GET {path} HTTP/1.1" {status} 12 "-" "{ua}" 0.005'
 
 
@@ -70,9 +68,7 @@ def test_counts_match_goaccess(log: Path) -> None:
 def test_three_nginx_layouts_of_the_same_requests_agree() -> None:
     combined = collect_access_log(str(NGINX / "access.log"))
     timed = collect_access_log(str(NGINX / "access_timed.log"), log_format=_nginx_format("timed"))
-    as_json = collect_access_log(
-        str(NGINX / "access_json.log"), log_format=_nginx_format("json_combined")
-    )
+    as_json = collect_access_log(str(NGINX / "access_json.log"), log_format=_nginx_format("json_combined"))
     for got in (timed, as_json):
         assert got.status == "ok", got.reason
         assert_schema(got.frame)
@@ -237,14 +233,9 @@ def test_window_filters_while_reading(tmp_path: Path, monkeypatch: pytest.Monkey
     stamps = [start + pd.Timedelta(seconds=20 * i) for i in range(4320)]  # one day
     log = tmp_path / "access.log"
     log.write_text(
-        "\n".join(
-            _line(t.strftime("%d/%b/%Y:%H:%M:%S +0000"), path=f"/{i}") for i, t in enumerate(stamps)
-        )
-        + "\n"
+        "\n".join(_line(t.strftime("%d/%b/%Y:%H:%M:%S +0000"), path=f"/{i}") for i, t in enumerate(stamps)) + "\n"
     )
-    window = Window(
-        pd.Timestamp("2026-11-20 06:00", tz="UTC"), pd.Timestamp("2026-11-20 07:00", tz="UTC")
-    )
+    window = Window(pd.Timestamp("2026-11-20 06:00", tz="UTC"), pd.Timestamp("2026-11-20 07:00", tz="UTC"))
     got = collect_access_log(str(log), window=window)
     expected = [t for t in stamps if window.start <= t < window.end]
     assert got.status == "ok"
