@@ -59,8 +59,9 @@ import pyarrow as pa
 from runbook_lib.collected import Collected, conform, empty_frame, guarded, skipped
 from runbook_lib.errors import SourceError, SourceUnavailable
 from runbook_lib.sources import logfiles
+from runbook_lib.sources.access_fields import extract_fields
 from runbook_lib.sources.logfiles import FileRead, expand_paths, iter_chunks, line_series
-from runbook_lib.sources.logformat import Layout, extract_fields, layout_for
+from runbook_lib.sources.logformat import Layout, layout_for
 from runbook_lib.timewindow import Window
 
 __all__ = ["ACCESS_SCHEMA", "LOG_DISORDER", "collect_access_log", "read_access_frame"]
