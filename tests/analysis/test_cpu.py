@@ -149,3 +149,27 @@ def test_traffic_unknown_when_missing_or_not_overlapping() -> None:
     later["sampled_at"] += pd.Timedelta(days=1)
     apart = correlate_cpu_with_traffic(later, _requests([5, 5, 5, 5]))
     assert apart.severity == "unknown" and apart.numbers["overlapping_bins"] == 0
+
+
+def _app(messages: list[str]) -> Collected:
+    at = T0 + pd.to_timedelta(np.arange(len(messages)) * 10, unit="s")
+    frame = pd.DataFrame(
+        {"logged_at": at, "level": "warn", "logger": "", "message": messages, "source_file": "app.log"}
+    )
+    return Collected("app_log", "app.log", frame)
+
+
+def test_slow_and_timeout_lines_grouped_by_shape() -> None:
+    from runbook_lib.analysis.host_logs import find_log_signals, rank_log_shapes
+
+    messages = [f"[http] Slow request GET /api/products took {900 + i}ms" for i in range(12)]
+    messages += ["upstream timeout after 30000 ms", "GET /health 200 3ms", "cache hit"]
+    app = _app(messages)
+    shapes = rank_log_shapes(app.frame, r"(?i)slow|timeout")
+    assert shapes["lines"].tolist() == [12, 1]
+    assert shapes["shape"].iloc[0] == "[http] Slow request GET /api/products took Nms"
+    found = find_log_signals(app, kind="cpu")
+    assert found.severity == "medium" and found.numbers["lines"] == 13
+    assert "×12" in found.summary and "04:00 UTC" in found.summary
+    quiet = find_log_signals(_app(["GET / 200 1ms"]), kind="cpu")
+    assert quiet.severity == "info" and quiet.numbers["lines"] == 0

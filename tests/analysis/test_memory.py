@@ -146,3 +146,33 @@ def test_format_duration() -> None:
     assert format_duration(30) == "~30 s"
     assert format_duration(float("inf")) == "never"
     assert format_duration(3 * 86400 + 7200) == "~3 d 2 h"
+
+
+def test_memory_lines_and_gc_frequency_from_the_app_log() -> None:
+    from runbook_lib.analysis.host_logs import find_gc_runs, find_log_signals
+
+    # Node's --trace-gc output and heap warnings, one line every 6 s over ~2 minutes.
+    messages = [
+        f"[4242:0x5581]  {1000 + i * 6000} ms: Scavenge {40 + i}.1 (52.3) -> {39 + i}.8 (53.3) MB, "
+        "1.2 / 0.0 ms  (average mu = 0.99) allocation failure"
+        for i in range(18)
+    ]
+    messages += [
+        "[4242:0x5581]  120000 ms: Mark-sweep 250.1 (260.0) -> 240.2 (261.0) MB",
+        "WARN heap usage 91% of max-old-space-size",
+        "GET /api 200 4ms",
+    ]
+    at = T0 + pd.to_timedelta(np.arange(len(messages)) * 6, unit="s")
+    app = Collected(
+        "app_log",
+        "app.log",
+        pd.DataFrame({"logged_at": at, "level": "info", "logger": "", "message": messages, "source_file": "a"}),
+    )
+    gc = find_gc_runs(app.frame)
+    assert gc["runs"] == 19
+    assert abs(gc["per_min"] - 19 / (18 * 6 / 60)) < 0.01
+    found = find_log_signals(app, kind="memory")
+    assert found.numbers["lines"] == 20 and found.numbers["gc_runs"] == 19
+    assert "GC ran 19 times" in found.summary
+    down = Collected("app_log", "x", app.frame.iloc[0:0], status="unavailable", reason="gone")
+    assert find_log_signals(down, kind="memory").severity == "unknown"

@@ -22,6 +22,17 @@ def _source(findings: dict[str, Any], name: str) -> dict[str, Any]:
 
 
 def test_flow_names_the_burner_and_when_it_started(run_flow: Any, tmp_path: Path) -> None:
+    now = pd.Timestamp.now(tz="UTC")
+    app_log = tmp_path / "app.log"
+    app_log.write_text(
+        "".join(
+            f"{(now - pd.Timedelta(seconds=60 - i)).isoformat()} WARN [http] "
+            f"Slow request GET /api/search took {900 + i}ms\n"
+            for i in range(30)
+        )
+        + f"{now.isoformat()} INFO [http] GET /health 200 2ms\n",
+        encoding="utf-8",
+    )
     burner = hostprocs.cpu_burner_on_release(30, marker="rb-flow-burner")
     system_csv = tmp_path / "run-high_cpu" / "host_samples" / "system.csv"
     released: list[pd.Timestamp] = []
@@ -50,6 +61,7 @@ def test_flow_names_the_burner_and_when_it_started(run_flow: Any, tmp_path: Path
                 "busy_process_percent": 25.0,
                 "access_log": "",
                 "repo": "",
+                "app_log": str(app_log),
             },
         )
         still_running = burner.poll() is None
@@ -67,6 +79,8 @@ def test_flow_names_the_burner_and_when_it_started(run_flow: Any, tmp_path: Path
     assert _source(findings, "host.process_samples")["status"] == "ok"
     assert _source(findings, "access_log")["status"] == "skipped"
     assert _finding(findings, "cpu.traffic_correlation")["severity"] == "unknown"
+    slow = _finding(findings, "cpu.app_log")
+    assert slow["numbers"]["lines"] == 30 and "Slow request GET /api/search took Nms" in slow["summary"]
     steps = findings["next_steps"]
     assert f"sudo timeout 30 strace -c -f -p {burner.pid}" in steps
     assert f"sudo py-spy dump --pid {burner.pid}" in steps
@@ -88,6 +102,7 @@ def test_remediate_sends_the_signal_and_records_it(run_flow: Any) -> None:
                 "interval_s": 0.5,
                 "access_log": "",
                 "repo": "",
+                "app_log": "",
                 "remediate": True,
                 "busy_process_percent": 20.0,
                 "prometheus_url": "http://127.0.0.1:19097",

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
+
+import pandas as pd
 
 from tests import hostprocs
 
@@ -11,14 +14,30 @@ RATE_MB_S = 8.0
 LIMIT_MB = 4096.0
 
 
-def test_flow_measures_the_leak_and_spares_flat_and_sawtooth(run_flow: Any) -> None:
+def test_flow_measures_the_leak_and_spares_flat_and_sawtooth(run_flow: Any, tmp_path: Path) -> None:
+    now = pd.Timestamp.now(tz="UTC")
+    app_log = tmp_path / "app.log"
+    app_log.write_text(
+        "".join(
+            f"{(now - pd.Timedelta(seconds=120 - 6 * i)).isoformat()} INFO [gc] [77:0x55]  {i * 6000} ms: "
+            f"Scavenge {40 + i}.1 (52.3) -> {39 + i}.8 (53.3) MB, 1.2 / 0.0 ms  allocation failure\n"
+            for i in range(20)
+        ),
+        encoding="utf-8",
+    )
     leaker = hostprocs.memory_leaker(RATE_MB_S, 60, marker="rb-memflow-leak")
     flat = hostprocs.flat_memory(40, marker="rb-memflow-flat")
     saw = hostprocs.sawtooth_memory(5, 6, 0.1, marker="rb-memflow-saw")
     try:
         findings = run_flow(
             "memory_leak",
-            {"target": "rb-memflow", "duration_s": 4.0, "interval_s": 0.25, "memory_limit_mb": LIMIT_MB},
+            {
+                "target": "rb-memflow",
+                "duration_s": 4.0,
+                "interval_s": 0.25,
+                "memory_limit_mb": LIMIT_MB,
+                "app_log": str(app_log),
+            },
         )
     finally:
         for proc in (leaker, flat, saw):
@@ -44,6 +63,8 @@ def test_flow_measures_the_leak_and_spares_flat_and_sawtooth(run_flow: Any) -> N
     for pid in (flat.pid, saw.pid):
         assert by_pid[pid]["severity"] == "info" and "not a leak" in by_pid[pid]["summary"]
     assert findings["extra"]["memory_limit_bytes"] == LIMIT_MB * MB
+    gc = next(f for f in findings["findings"] if f["kind"] == "memory.app_log")
+    assert gc["numbers"]["gc_runs"] == 20 and "GC ran 20 times" in gc["summary"]
     remedy = findings["extra"]["remedy"]
     assert remedy["command"] == f"kill -TERM {leaker.pid}" and remedy["executed"] is False
     assert f"sudo py-spy dump --pid {leaker.pid}" in findings["next_steps"]  # a Python leaker
