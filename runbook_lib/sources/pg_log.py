@@ -11,7 +11,8 @@ and tab-continued lines folded into their record):
 
     logged_at          datetime64[ns, UTC]  %m/%t/%n (zone abbreviation converted to UTC)
     pid                Int64
-    user, database, application_name, client_addr, session_id   string ("[unknown]" -> NA)
+    user, database, application_name, client_addr, session_id   string ("[unknown]" -> NA;
+                       from the session's connection lines when the prefix lacks them)
     severity           string  LOG, ERROR, FATAL, PANIC, WARNING, NOTICE, …
     sqlstate           string  %e / csvlog / jsonlog
     message, detail, hint, context, statement   string (statement also from
@@ -36,18 +37,17 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 import polars as pl
 
-from runbook_lib.collected import Collected, conform, empty_frame, guarded, skipped
+from runbook_lib.collected import Collected, guarded, skipped
 from runbook_lib.errors import ParameterError, SourceDenied, SourceUnavailable
 from runbook_lib.paths import resolve
 from runbook_lib.sources import logfiles
+from runbook_lib.sources.pg_log_frame import PG_LOG_SCHEMA, FinishState, finish, to_pandas
 from runbook_lib.sources.pg_log_prefix import (
     PrefixPattern,
     suggest_prefix,
     translate_prefix,
-    zone_offset_s,
 )
 from runbook_lib.sources.pg_log_stderr import lines_of, parse_stderr_chunk
 from runbook_lib.sources.pg_log_structured import looks_like_csvlog, read_csvlog, read_jsonlog
@@ -56,33 +56,12 @@ from runbook_lib.timewindow import Window
 __all__ = ["LOG_FORMATS", "PG_LOG_SCHEMA", "collect_pg_log", "expand_paths"]
 
 SOURCE = "pg_log"
-PG_LOG_SCHEMA: dict[str, str] = {
-    "logged_at": "datetime64[ns, UTC]",
-    "pid": "Int64",
-    "user": "string",
-    "database": "string",
-    "application_name": "string",
-    "client_addr": "string",
-    "session_id": "string",
-    "severity": "string",
-    "sqlstate": "string",
-    "message": "string",
-    "detail": "string",
-    "hint": "string",
-    "context": "string",
-    "statement": "string",
-    "duration_s": "float64",
-    "source_file": "string",
-}
 LOG_FORMATS = ("auto", "stderr", "csvlog", "jsonlog")
 #: Below this share of matching lines the prefix is declared wrong (status partial).
 MIN_PREFIX_MATCH = 0.5
 #: Bytes of text parsed at once: bounds memory, large enough for polars to be efficient.
 CHUNK_BYTES = 32 << 20
 _READ_BYTES = 4 << 20
-
-_DURATION = r"^duration: ([0-9.]+) ms"
-_STATEMENT = r"(?s)^(?:duration: [0-9.]+ ms +)?(?:statement|(?:execute|parse|bind) [^:]*): (.*)$"
 
 
 def collect_pg_log(
@@ -199,12 +178,12 @@ def _collect(paths: str, window: Window | None, prefix: str, log_format: str) ->
     read = skipped_lines = candidates = matched = 0
     samples: list[str] = []
     unmatched: list[str] = []
-    unknown_zones: set[str] = set()
+    state = FinishState()
     mismatched: list[str] = []
     for path in files:
         blocks = _Blocks(path)
         try:
-            result = _read_file(blocks, log_format, pattern, window, unknown_zones)
+            result = _read_file(blocks, log_format, pattern, window, state)
         except FileNotFoundError as err:
             problems.append(f"{path}: missing ({err.strerror})")
             continue
@@ -238,7 +217,7 @@ def _collect(paths: str, window: Window | None, prefix: str, log_format: str) ->
     if len(problems) == len(files) and not meta["files"]:
         error = SourceDenied if all("denied" in p for p in problems) else SourceUnavailable
         raise error("; ".join(problems), source=SOURCE, target=paths)
-    frame = _to_pandas(frames)
+    frame = to_pandas(frames)
     out = Collected(SOURCE, paths, frame, lines_read=read, lines_skipped=skipped_lines, meta=meta)
     ratio = matched / candidates if candidates else 1.0
     meta.update(prefix_match_ratio=round(ratio, 4), prefix_mismatch=False, suggested_prefix="")
@@ -258,8 +237,8 @@ def _collect(paths: str, window: Window | None, prefix: str, log_format: str) ->
             text += f" (the lines look like log_line_prefix={hint[0]!r}, {hint[1]:.0%} match)"
         reasons.insert(0, text)
         samples = unmatched[:3] + samples
-    if unknown_zones:
-        reasons.append(f"time zone(s) {sorted(unknown_zones)} unknown, read as UTC")
+    if state.zones:
+        reasons.append(f"time zone(s) {sorted(state.zones)} unknown, read as UTC")
     undated = int(frame["logged_at"].isna().sum())
     if undated:
         reasons.append(f"{undated} record(s) without a readable time (no %m/%t/%n in the prefix?)")
@@ -284,7 +263,7 @@ class _FileResult:
 
 def _read_file(
     blocks: _Blocks, log_format: str, pattern: PrefixPattern, window: Window | None,
-    zones: set[str],
+    state: FinishState,
 ) -> _FileResult:  # fmt: skip
     texts = blocks.texts()
     first = next(texts, None)
@@ -293,13 +272,13 @@ def _read_file(
     fmt = log_format if log_format != "auto" else _detect(first[0][:65536])
     stream = itertools.chain([first], texts)
     if fmt == "stderr":
-        return _parse_stderr_file(stream, pattern, window, blocks.path, zones)
-    return _parse_structured(stream, fmt, window, blocks.path, zones)
+        return _parse_stderr_file(stream, pattern, window, blocks.path, state)
+    return _parse_structured(stream, fmt, window, blocks.path, state)
 
 
 def _parse_stderr_file(
     texts: Iterator[tuple[str, bool]], pattern: PrefixPattern, window: Window | None,
-    path: Path, zones: set[str],
+    path: Path, state: FinishState,
 ) -> _FileResult:  # fmt: skip
     out: list[pl.DataFrame] = []
     res = _FileResult(None, "stderr")
@@ -317,7 +296,7 @@ def _parse_stderr_file(
         res.samples.extend(chunk.samples[: 5 - len(res.samples)])
         if chunk.matched < chunk.candidates and len(res.unmatched) < 2000:
             res.unmatched.extend(_unmatched(lines, pattern.pattern, 2000 - len(res.unmatched)))
-        out.append(finish(chunk.records, window, str(path), zones))
+        out.append(finish(chunk.records, window, str(path), state))
     res.frame = pl.concat(out) if out else None
     res.rows = 0 if res.frame is None else res.frame.height
     return res
@@ -330,7 +309,7 @@ def _unmatched(lines: pl.Series, pattern: str, limit: int) -> list[str]:
 
 def _parse_structured(
     texts: Iterator[tuple[str, bool]], fmt: str, window: Window | None, path: Path,
-    zones: set[str],
+    state: FinishState,
 ) -> _FileResult:  # fmt: skip
     # jsonlog has one record per line: chunk by chunk. A csvlog field may hold newlines,
     # so a csvlog file is parsed whole.
@@ -339,59 +318,10 @@ def _parse_structured(
     frames: list[pl.DataFrame] = []
     for text, _ in chunks:
         parsed = read_csvlog(text) if fmt == "csvlog" else read_jsonlog(text.split("\n"))
-        frames.append(finish(parsed.records, window, str(path), zones))
+        frames.append(finish(parsed.records, window, str(path), state))
         res.read += parsed.read
         res.skipped += parsed.skipped
         res.samples.extend(parsed.samples[: 5 - len(res.samples)])
     res.frame = pl.concat(frames)
     res.rows = res.frame.height
     return res
-
-
-def finish(records: pl.DataFrame, window: Window | None, source_file: str, zones: set[str]) -> pl.DataFrame:
-    """Type the parsers' text columns into the schema's columns and keep *window* only."""
-    parts = records.select(
-        pl.col("ts").str.extract_groups(r"^(?P<dt>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?)(?: (?P<zone>\S+))?")
-    ).unnest("ts")
-    offsets: dict[str | None, float] = {}
-    for zone in parts["zone"].unique().to_list():
-        off = zone_offset_s(zone)
-        if off is None:
-            zones.add(str(zone))
-        offsets[zone] = off or 0.0
-    naive = parts["dt"].str.to_datetime("%Y-%m-%d %H:%M:%S%.f", strict=False, time_unit="us")
-    shift = parts["zone"].replace_strict(offsets, default=0.0, return_dtype=pl.Float64)
-    logged = (naive - pl.Series((shift * 1e6).cast(pl.Int64)).cast(pl.Duration("us"))).dt.replace_time_zone("UTC")
-    if "epoch" in records.columns:
-        epoch = (records["epoch"].cast(pl.Float64, strict=False) * 1e6).cast(pl.Int64)
-        logged = logged.fill_null(pl.from_epoch(epoch, time_unit="us").dt.replace_time_zone("UTC"))
-    unknown = ("[unknown]", "")
-    frame = records.with_columns(
-        logged.alias("logged_at"),
-        pl.col("pid").cast(pl.Int64, strict=False),
-        *(
-            pl.when(pl.col(c).is_in(unknown)).then(None).otherwise(pl.col(c)).alias(c)
-            for c in ("user", "database", "application_name", "session_id")
-        ),
-        pl.when(pl.col("client_addr").is_in(unknown))
-        .then(None)
-        .otherwise(pl.col("client_addr").str.replace(r"\(\d+\)$", ""))
-        .alias("client_addr"),
-        (pl.col("message").str.extract(_DURATION, 1).cast(pl.Float64, strict=False) / 1000.0).alias("duration_s"),
-        pl.coalesce(pl.col("statement"), pl.col("message").str.extract(_STATEMENT, 1)).alias("statement"),
-        pl.lit(source_file).alias("source_file"),
-    )
-    if window is not None:
-        start = window.start.to_pydatetime()
-        end = window.end.to_pydatetime()
-        frame = frame.filter((pl.col("logged_at") >= start) & (pl.col("logged_at") < end))
-    return frame.select(list(PG_LOG_SCHEMA))
-
-
-def _to_pandas(frames: list[pl.DataFrame]) -> pd.DataFrame:
-    if not frames:
-        return empty_frame(PG_LOG_SCHEMA)
-    merged = pl.concat(frames, how="vertical_relaxed").sort("logged_at", maintain_order=True)
-    if merged.height == 0:
-        return empty_frame(PG_LOG_SCHEMA)
-    return conform(merged.to_pandas(), PG_LOG_SCHEMA)

@@ -374,3 +374,21 @@ def test_one_file_with_another_prefix_is_named(tmp_path: Path) -> None:
     assert got.meta["mismatched_files"] == ["b.log"]
     assert "does not match b.log" in got.reason
     assert got.meta["files"][0]["prefix_match_ratio"] == 1.0
+
+
+def test_session_fields_come_from_connection_lines_when_the_prefix_lacks_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    got = collect_pg_log(str(DATA / "lnav_postgres.0"), log_line_prefix="%m [%p] ")
+    error = got.frame[got.frame["severity"] == "ERROR"].iloc[0]
+    assert (error["user"], error["database"], error["client_addr"]) == ("appuser", "maindb", "192.168.1.100")
+    admin = got.frame[got.frame["pid"] == 12401]
+    assert set(admin["client_addr"]) == {"192.168.1.102"}
+    assert admin["user"].isna().sum() == 1  # "connection received" comes before authorization
+    assert got.frame[got.frame["pid"] == 12345]["user"].isna().all()  # the postmaster has no session
+    # a session that straddles chunks keeps its fields
+    expected = got.frame
+    monkeypatch.setattr(pg_log, "CHUNK_BYTES", 600)
+    monkeypatch.setattr(pg_log, "_READ_BYTES", 300)
+    again = collect_pg_log(str(DATA / "lnav_postgres.0"), log_line_prefix="%m [%p] ")
+    pd.testing.assert_frame_equal(again.frame, expected)
