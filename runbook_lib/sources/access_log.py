@@ -232,6 +232,14 @@ def read_access_frame(
     if problems:
         result.status = "partial"
         result.reason = "; ".join(problems)
+    if tally.lines_read and tally.lines_skipped == tally.lines_read:
+        # Not one line fits: the layout is wrong (or the file is not an access log).
+        # An empty frame here must not read as "no errors, no traffic".
+        result.status = "unavailable"
+        result.reason = (
+            f"none of {tally.lines_read} line(s) matches the log format {log_format[:80]!r} "
+            "(set access_log_format to the server's log_format)"
+        )
     result.meta.update(
         files=[str(p) for p in files],
         layout=layout.name,

@@ -372,5 +372,8 @@ def collect_line_records(
     if problems:
         result.status = "partial"
         result.reason = "; ".join(problems)
+    if read and skipped_lines == read:  # not one record: wrong file or wrong layout
+        result.status = "unavailable"
+        result.reason = f"none of {read} line(s) could be read as {source} records"
     result.meta.update(files=[str(p) for p in files], records_outside_window=outside)
     return result

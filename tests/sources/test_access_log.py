@@ -279,3 +279,13 @@ def test_progress_bar_does_not_change_the_result() -> None:
     plain = collect_access_log(str(NGINX / "access.log"))
     shown = collect_access_log(str(NGINX / "access.log"), progress=True)
     pd.testing.assert_frame_equal(plain.frame, shown.frame)
+
+
+def test_wrong_layout_is_unavailable_not_empty(tmp_path: Path) -> None:
+    log = tmp_path / "access.log"
+    log.write_bytes(bytes(range(256)) * 40)  # a binary file given as the access log
+    got = collect_access_log(str(log))
+    assert got.status == "unavailable" and "matches the log format 'combined'" in got.reason
+    assert got.lines_skipped == got.lines_read > 0 and got.samples
+    json_as_combined = collect_access_log(str(NGINX / "access_json.log"))
+    assert json_as_combined.status == "unavailable" and json_as_combined.lines_read == 917

@@ -133,3 +133,11 @@ def test_missing_and_unset() -> None:
     assert gone.status == "unavailable" and "file not found" in gone.reason
     _schema_ok(gone.frame)
     assert collect_app_log("").status == "skipped"
+
+
+def test_nothing_readable_is_unavailable(tmp_path: Path) -> None:
+    log = tmp_path / "app.log"
+    log.write_text("no timestamps here\nnor here\n")
+    got = collect_app_log(str(log))
+    assert got.status == "unavailable" and got.lines_skipped == 2
+    assert "could be read as app_log records" in got.reason
