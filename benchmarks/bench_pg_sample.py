@@ -44,8 +44,9 @@ def main() -> None:
     parser.add_argument("--backends", type=int, default=500)
     parser.add_argument("--samples", type=int, default=30)
     args = parser.parse_args()
-    cluster = pg_cluster.start_cluster(args.backends + 20, superuser_reserved=3,
-                                       settings={"max_locks_per_transaction": "64"})
+    cluster = pg_cluster.start_cluster(
+        args.backends + 20, superuser_reserved=3, settings={"max_locks_per_transaction": "64"}
+    )
     try:
         run(cluster, args.backends, args.samples)
     finally:
@@ -61,16 +62,15 @@ def run(cluster: pg_cluster.PgCluster, backends: int, samples: int) -> None:
     waiters = []
     for i in range(20):
         conn = cluster.connect(f"worker-{i % 4}")
-        thread = threading.Thread(target=_quietly, args=(conn, "SELECT count(*) FROM hot"),
-                                  daemon=True)
+        thread = threading.Thread(target=_quietly, args=(conn, "SELECT count(*) FROM hot"), daemon=True)
         thread.start()
         waiters.append(thread)
     for i in range(30):
-        cluster.connect("checkout-api", autocommit=False).execute(
-            "SELECT 'card 4111111111111111', %s", [i])
+        cluster.connect("checkout-api", autocommit=False).execute("SELECT 'card 4111111111111111', %s", [i])
     while len(cluster.conns) < backends:
         cluster.connect(f"billing-worker-{len(cluster.conns) % 8}").execute(
-            "SELECT * FROM pg_class WHERE relname = 'pg_proc' AND oid > 42")
+            "SELECT * FROM pg_class WHERE relname = 'pg_proc' AND oid > 42"
+        )
     opened_s = time.perf_counter() - t0
     version = admin.execute("SHOW server_version_num").fetchone()
     query = load_query(activity_query_for(int(str(version[0]) if version else "0")))
@@ -79,8 +79,7 @@ def run(cluster: pg_cluster.PgCluster, backends: int, samples: int) -> None:
     server, trip, full = [], [], []
     rows = 0
     for _ in range(samples):
-        plan = admin.execute("EXPLAIN (ANALYZE, TIMING OFF, FORMAT JSON) " + query,
-                             params).fetchone()
+        plan = admin.execute("EXPLAIN (ANALYZE, TIMING OFF, FORMAT JSON) " + query, params).fetchone()
         timing = _plan(plan)
         server.append(float(str(timing["Planning Time"])) + float(str(timing["Execution Time"])))
         t = time.perf_counter()
@@ -91,14 +90,17 @@ def run(cluster: pg_cluster.PgCluster, backends: int, samples: int) -> None:
         full.append((time.perf_counter() - t) * 1000)
         rows = len(got)
     blocked = sum(1 for r in got if r["blocked_by"])
-    print(f"PostgreSQL {version[0] if version else '?'}: {count[0] if count else '?'} backends "
-          f"in pg_stat_activity ({len(cluster.conns)} client sessions opened in {opened_s:.1f} s, "
-          f"{blocked} waiting on a lock), {rows} rows per sample, {samples} samples")
-    for label, values in (("server time (plan + execute)", server),
-                          ("round trip (sample_activity)", trip),
-                          ("sample + typed frame", full)):
-        print(f"  {label:32s} median {statistics.median(values):7.2f} ms   "
-              f"max {max(values):7.2f} ms")
+    print(
+        f"PostgreSQL {version[0] if version else '?'}: {count[0] if count else '?'} backends "
+        f"in pg_stat_activity ({len(cluster.conns)} client sessions opened in {opened_s:.1f} s, "
+        f"{blocked} waiting on a lock), {rows} rows per sample, {samples} samples"
+    )
+    for label, values in (
+        ("server time (plan + execute)", server),
+        ("round trip (sample_activity)", trip),
+        ("sample + typed frame", full),
+    ):
+        print(f"  {label:32s} median {statistics.median(values):7.2f} ms   max {max(values):7.2f} ms")
     target = "met" if statistics.median(server) < 10 else "MISSED"
     print(f"target: under 10 ms of server time at 500 backends: {target}")
     admin.close()

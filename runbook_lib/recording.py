@@ -48,8 +48,9 @@ def record_activity(
     if incident_id:
         validate_incident_id(incident_id)
     path = recording_path(incident_id or "_scratch", out_dir)
-    result = collect_activity(pg_service, pg_dsn_env, duration_s=duration_s,
-                              interval_s=interval_s, timeout_s=timeout_s, record_to=path)
+    result = collect_activity(
+        pg_service, pg_dsn_env, duration_s=duration_s, interval_s=interval_s, timeout_s=timeout_s, record_to=path
+    )
     if result.status == "skipped":
         raise SourceUnavailable("give pg_service or pg_dsn_env to record", source="postgres")
     if not result.usable:

@@ -32,8 +32,17 @@ from runbook_lib.redact import redact
 from runbook_lib.sources import pgconn
 from runbook_lib.timewindow import utc_now
 
-CANDIDATE_COLUMNS = ["pid", "application_name", "usename", "datname", "client_addr", "state",
-                     "idle_s", "usesuper", "query"]
+CANDIDATE_COLUMNS = [
+    "pid",
+    "application_name",
+    "usename",
+    "datname",
+    "client_addr",
+    "state",
+    "idle_s",
+    "usesuper",
+    "query",
+]
 
 _SELECT = """SELECT a.pid, a.application_name, a.usename, a.datname, host(a.client_addr),
        a.state, extract(epoch FROM clock_timestamp() - a.state_change)::float8 AS idle_s,
@@ -68,25 +77,36 @@ class RemedyResult:
         if self.error:
             return f"{self.action}: not done: {self.error}"
         if self.dry_run:
-            return (f"dry run: {self.action} would terminate {len(self.pids)} backend(s): "
-                    f"pids {self.pids}")
-        return (f"{self.action}: terminated {len(self.terminated)} backend(s): pids "
-                f"{self.terminated}" + (f"; not terminated {self.not_terminated}"
-                                        if self.not_terminated else ""))
+            return f"dry run: {self.action} would terminate {len(self.pids)} backend(s): pids {self.pids}"
+        return f"{self.action}: terminated {len(self.terminated)} backend(s): pids {self.terminated}" + (
+            f"; not terminated {self.not_terminated}" if self.not_terminated else ""
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready, for findings.json ``extra``."""
-        return jsonable({  # type: ignore[no-any-return]
-            "action": self.action, "dry_run": self.dry_run, "sql": self.sql,
-            "filters": self.filters, "candidates": self.candidates.to_dict("records"),
-            "terminated": self.terminated, "not_terminated": self.not_terminated,
-            "error": self.error, "at": self.at, "summary": self.summary(),
-        })
+        record: dict[str, Any] = jsonable(
+            {
+                "action": self.action,
+                "dry_run": self.dry_run,
+                "sql": self.sql,
+                "filters": self.filters,
+                "candidates": self.candidates.to_dict("records"),
+                "terminated": self.terminated,
+                "not_terminated": self.not_terminated,
+                "error": self.error,
+                "at": self.at,
+                "summary": self.summary(),
+            }
+        )
+        return record
 
     def timeline_entry(self) -> dict[str, Any]:
         """One event for the incident timeline."""
-        return {"at": self.at.isoformat(), "kind": "remediation" if not self.dry_run
-                else "remediation_dry_run", "summary": self.summary()}
+        return {
+            "at": self.at.isoformat(),
+            "kind": "remediation" if not self.dry_run else "remediation_dry_run",
+            "summary": self.summary(),
+        }
 
 
 def build_filter(
@@ -105,16 +125,17 @@ def build_filter(
     if state:
         parts.append(sql.SQL("\n  AND a.state = {}").format(sql.Literal(state)))
     if min_idle_s > 0:
-        parts.append(sql.SQL("\n  AND a.state_change < clock_timestamp() - make_interval("
-                             "secs => {})").format(sql.Literal(float(min_idle_s))))
+        parts.append(
+            sql.SQL("\n  AND a.state_change < clock_timestamp() - make_interval(secs => {})").format(
+                sql.Literal(float(min_idle_s))
+            )
+        )
     if application_name:
-        parts.append(sql.SQL("\n  AND a.application_name = {}").format(
-            sql.Literal(application_name)))
+        parts.append(sql.SQL("\n  AND a.application_name = {}").format(sql.Literal(application_name)))
     if usename:
         parts.append(sql.SQL("\n  AND a.usename = {}").format(sql.Literal(usename)))
     if pids:
-        parts.append(sql.SQL("\n  AND a.pid = ANY({})").format(
-            sql.Literal([int(p) for p in pids])))
+        parts.append(sql.SQL("\n  AND a.pid = ANY({})").format(sql.Literal([int(p) for p in pids])))
     return sql.Composed(parts)
 
 
@@ -136,17 +157,28 @@ def terminate_backends(
     To terminate a blocking pid: ``pids=[pid], state="", min_idle_s=0``.
     Raises :class:`ParameterError` when ``remediate=True`` comes without any filter.
     """
-    filters = {"application_name": application_name, "usename": usename, "state": state,
-               "min_idle_s": min_idle_s, "pids": [int(p) for p in pids],
-               "include_superusers": include_superusers}
+    filters = {
+        "application_name": application_name,
+        "usename": usename,
+        "state": state,
+        "min_idle_s": min_idle_s,
+        "pids": [int(p) for p in pids],
+        "include_superusers": include_superusers,
+    }
     if remediate and not (application_name or usename or pids or min_idle_s > 0):
-        raise ParameterError("remediate=True needs a filter: application_name, usename, pids "
-                             "or a minimum idle age", key="remediate")
-    where = build_filter(application_name=application_name, usename=usename, state=state,
-                         min_idle_s=min_idle_s, pids=pids, include_superusers=include_superusers)
+        raise ParameterError(
+            "remediate=True needs a filter: application_name, usename, pids or a minimum idle age", key="remediate"
+        )
+    where = build_filter(
+        application_name=application_name,
+        usename=usename,
+        state=state,
+        min_idle_s=min_idle_s,
+        pids=pids,
+        include_superusers=include_superusers,
+    )
     listing = sql.Composed([sql.SQL(_SELECT), where, sql.SQL("\nORDER BY a.pid")])
-    result = RemedyResult("terminate_backends", not remediate, "", filters,
-                          pd.DataFrame(columns=CANDIDATE_COLUMNS))
+    result = RemedyResult("terminate_backends", not remediate, "", filters, pd.DataFrame(columns=CANDIDATE_COLUMNS))
     target = pgconn.resolve_target(pg_service, pg_dsn_env)
     if target is None:
         result.sql = _render(listing)
@@ -158,10 +190,13 @@ def terminate_backends(
             rows = conn.execute(listing).fetchall()
             result.candidates = pd.DataFrame(rows, columns=CANDIDATE_COLUMNS)
             if remediate and rows:
-                action = sql.Composed([
-                    sql.SQL("SELECT a.pid, pg_terminate_backend(a.pid)"), where,
-                    sql.SQL("\n  AND a.pid = ANY({})").format(sql.Literal(result.pids)),
-                ])
+                action = sql.Composed(
+                    [
+                        sql.SQL("SELECT a.pid, pg_terminate_backend(a.pid)"),
+                        where,
+                        sql.SQL("\n  AND a.pid = ANY({})").format(sql.Literal(result.pids)),
+                    ]
+                )
                 result.sql = action.as_string(conn)
                 done = conn.execute(action).fetchall()
                 result.terminated = sorted(int(str(row[0])) for row in done if row[1])
@@ -203,9 +238,15 @@ def remediate_connections(
     """
     chosen = parse_pids(pids)
     result = terminate_backends(
-        pg_service, pg_dsn_env, application_name=application_name, usename=usename,
-        state="" if chosen else "idle", min_idle_s=0.0 if chosen else min_idle_s, pids=chosen,
-        remediate=remediate, timeout_s=timeout_s,
+        pg_service,
+        pg_dsn_env,
+        application_name=application_name,
+        usename=usename,
+        state="" if chosen else "idle",
+        min_idle_s=0.0 if chosen else min_idle_s,
+        pids=chosen,
+        remediate=remediate,
+        timeout_s=timeout_s,
     )
     if incident_id and not result.dry_run:
         record_in_timeline(incident_id, result)
@@ -219,8 +260,14 @@ def record_in_timeline(incident_id: str, result: RemedyResult) -> bool:
     if not (incident_dir(incident_id) / INCIDENT_FILE).exists():
         return False
     entry = result.timeline_entry()
-    add_timeline_event(incident_id, entry["summary"], kind=entry["kind"], sql=result.sql,
-                       terminated=result.terminated, error=result.error)
+    add_timeline_event(
+        incident_id,
+        entry["summary"],
+        kind=entry["kind"],
+        sql=result.sql,
+        terminated=result.terminated,
+        error=result.error,
+    )
     return True
 
 

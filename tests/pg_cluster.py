@@ -54,8 +54,7 @@ def free_port() -> int:
 
 
 def _as_postgres(*args: str) -> None:
-    subprocess.run(["runuser", "-u", "postgres", "--", *args], check=True,
-                   capture_output=True, timeout=120)
+    subprocess.run(["runuser", "-u", "postgres", "--", *args], check=True, capture_output=True, timeout=120)
 
 
 @dataclass
@@ -75,11 +74,13 @@ class PgCluster:
     def dsn(self, user: str = "postgres", dbname: str = "postgres") -> str:
         return f"host=127.0.0.1 port={self.port} user={user} dbname={dbname}"
 
-    def connect(self, application_name: str = "pytest", *, user: str = "postgres",
-                autocommit: bool = True) -> psycopg.Connection[Any]:
+    def connect(
+        self, application_name: str = "pytest", *, user: str = "postgres", autocommit: bool = True
+    ) -> psycopg.Connection[Any]:
         """A client session that the cluster closes on stop (kept in ``conns``)."""
-        conn = psycopg.connect(self.dsn(user), application_name=application_name,
-                               autocommit=autocommit, connect_timeout=5)
+        conn = psycopg.connect(
+            self.dsn(user), application_name=application_name, autocommit=autocommit, connect_timeout=5
+        )
         self.conns.append(conn)
         return conn
 
@@ -99,7 +100,8 @@ class PgCluster:
             while time.monotonic() < deadline:
                 row = admin.execute(
                     "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'"
-                    " AND pid <> pg_backend_pid()").fetchone()
+                    " AND pid <> pg_backend_pid()"
+                ).fetchone()
                 if row == (0,):
                     return
                 time.sleep(0.02)
@@ -111,15 +113,26 @@ class PgCluster:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-def start_cluster(max_connections: int = 20, *, superuser_reserved: int = 3,
-                  settings: dict[str, str] | None = None) -> PgCluster:
+def start_cluster(
+    max_connections: int = 20, *, superuser_reserved: int = 3, settings: dict[str, str] | None = None
+) -> PgCluster:
     """initdb + start a cluster; its stderr log goes to ``log_path`` with prefix ``%m [%p] ``."""
     root = Path(tempfile.mkdtemp(prefix="runbook-pg-"))
     shutil.chown(root, "postgres", "postgres")
     os.chmod(root, 0o755)
     data, log = root / "data", root / "postgresql.log"
-    _as_postgres(_bin("initdb"), "-D", str(data), "-U", "postgres", "--auth=trust",
-                 "-E", "UTF8", "--no-sync", "--no-instructions")
+    _as_postgres(
+        _bin("initdb"),
+        "-D",
+        str(data),
+        "-U",
+        "postgres",
+        "--auth=trust",
+        "-E",
+        "UTF8",
+        "--no-sync",
+        "--no-instructions",
+    )
     port = free_port()
     conf = {
         "port": str(port),
@@ -198,8 +211,9 @@ class Incident:
             thread.join(10)
 
 
-def stage_incident(cluster: PgCluster, *, idle: int = 24, app: str = "billing-worker",
-                   sleep_s: float = 60.0, user: str = "postgres") -> Incident:
+def stage_incident(
+    cluster: PgCluster, *, idle: int = 24, app: str = "billing-worker", sleep_s: float = 60.0, user: str = "postgres"
+) -> Incident:
     """Open *idle* idle sessions from *app*, 2 idle in transaction (``checkout-api``), one
     ``pg_sleep`` (``report-job``) and a lock chain: ``migrate`` holds an ACCESS EXCLUSIVE
     lock in an open transaction, ``orders-writer`` waits on it, ``orders-reader`` waits on
@@ -223,6 +237,7 @@ def stage_incident(cluster: PgCluster, *, idle: int = 24, app: str = "billing-wo
             # cancelled or terminated when the test cleans up
             with contextlib.suppress(psycopg.Error):
                 conn.execute(sql)
+
         thread = threading.Thread(target=target, daemon=True)
         thread.start()
         return thread
@@ -244,17 +259,22 @@ def stage_incident(cluster: PgCluster, *, idle: int = 24, app: str = "billing-wo
             if not conn.closed:
                 conn.rollback()
 
-    return Incident(idle_pids, [c.info.backend_pid for c in tx], sleep_pid,
-                    holder.info.backend_pid, [writer.info.backend_pid, reader.info.backend_pid],
-                    threads, [release])
+    return Incident(
+        idle_pids,
+        [c.info.backend_pid for c in tx],
+        sleep_pid,
+        holder.info.backend_pid,
+        [writer.info.backend_pid, reader.info.backend_pid],
+        threads,
+        [release],
+    )
 
 
 def _wait_for(admin: psycopg.Connection[Any], pid: int, event: str = "") -> None:
     """Until *pid* waits on a heavyweight lock (or on the wait_event *event*)."""
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline:
-        row = admin.execute("SELECT wait_event_type, wait_event FROM pg_stat_activity "
-                            "WHERE pid = %s", [pid]).fetchone()
+        row = admin.execute("SELECT wait_event_type, wait_event FROM pg_stat_activity WHERE pid = %s", [pid]).fetchone()
         if row and (row[1] == event if event else row[0] == "Lock"):
             return
         time.sleep(0.02)
@@ -275,11 +295,11 @@ time.sleep(3600)
 """
 
 
-def start_leaker(cluster: PgCluster, *, app: str = "billing-worker", per_s: float = 3.0,
-                 limit: int = 30, user: str = "postgres") -> subprocess.Popen[bytes]:
+def start_leaker(
+    cluster: PgCluster, *, app: str = "billing-worker", per_s: float = 3.0, limit: int = 30, user: str = "postgres"
+) -> subprocess.Popen[bytes]:
     """A child process that opens *per_s* connections a second and never closes them."""
-    return subprocess.Popen([sys.executable, "-c", LEAKER, cluster.dsn(user), app, str(per_s),
-                             str(limit)])
+    return subprocess.Popen([sys.executable, "-c", LEAKER, cluster.dsn(user), app, str(per_s), str(limit)])
 
 
 def ensure_role(admin: psycopg.Connection[Any], name: str) -> None:

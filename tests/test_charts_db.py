@@ -17,10 +17,25 @@ def _series() -> tuple:  # type: ignore[type-arg]
     rows = []
     for i in range(4):
         at = f"2026-11-27T05:00:{i * 10:02d}+00:00"
-        rows += [{"sampled_at": at, "pid": 100 + n, "backend_type": "client backend",
-                  "state": "idle", "application_name": "billing-worker"} for n in range(3 + 2 * i)]
-        rows.append({"sampled_at": at, "pid": 99, "backend_type": "client backend",
-                     "state": "active", "application_name": "checkout-api"})
+        rows += [
+            {
+                "sampled_at": at,
+                "pid": 100 + n,
+                "backend_type": "client backend",
+                "state": "idle",
+                "application_name": "billing-worker",
+            }
+            for n in range(3 + 2 * i)
+        ]
+        rows.append(
+            {
+                "sampled_at": at,
+                "pid": 99,
+                "backend_type": "client backend",
+                "state": "active",
+                "application_name": "checkout-api",
+            }
+        )
     frame = frame_from_rows(rows)
     return frame, cx.find_utilisation(frame, SETTINGS)
 
@@ -43,8 +58,7 @@ def test_application_chart_names_the_leader() -> None:
 
 
 def test_snapshot_and_empty_frames_draw(data_dir: Path) -> None:
-    snap = read_activity_export(data_dir / "postgres_activity" /
-                                "pg_stat_activity_during_pgbench.json").frame
+    snap = read_activity_export(data_dir / "postgres_activity" / "pg_stat_activity_during_pgbench.json").frame
     util = cx.find_utilisation(snap, SETTINGS)
     fig = plot_connections_by_state(util)
     assert len(fig.axes[0].patches) == 4  # one stacked bar per state group

@@ -51,9 +51,7 @@ def gone(cluster: pg_cluster.PgCluster, pids: list[int]) -> bool:
     return False
 
 
-def test_dry_run_lists_then_run_terminates_only_those(
-    cluster: pg_cluster.PgCluster, dsn_env: str
-) -> None:
+def test_dry_run_lists_then_run_terminates_only_those(cluster: pg_cluster.PgCluster, dsn_env: str) -> None:
     leaked = [cluster.connect("billing-worker", user="app") for _ in range(4)]
     superuser_owned = [cluster.connect("billing-worker") for _ in range(2)]
     others = [cluster.connect("checkout-api", user="app") for _ in range(2)]
@@ -64,8 +62,7 @@ def test_dry_run_lists_then_run_terminates_only_those(
     time.sleep(1.2)
     expected = sorted(c.info.backend_pid for c in leaked)
 
-    plan = terminate_backends(pg_dsn_env=dsn_env, application_name="billing-worker",
-                              min_idle_s=1)
+    plan = terminate_backends(pg_dsn_env=dsn_env, application_name="billing-worker", min_idle_s=1)
     assert plan.dry_run and not plan.error
     assert plan.pids == expected
     assert "'billing-worker'" in plan.sql and "pg_stat_activity" in plan.sql
@@ -75,8 +72,7 @@ def test_dry_run_lists_then_run_terminates_only_those(
     assert set(expected) <= live_pids(cluster), "a dry run must not terminate anything"
     assert plan.timeline_entry()["kind"] == "remediation_dry_run"
 
-    done = terminate_backends(pg_dsn_env=dsn_env, application_name="billing-worker",
-                              min_idle_s=1, remediate=True)
+    done = terminate_backends(pg_dsn_env=dsn_env, application_name="billing-worker", min_idle_s=1, remediate=True)
     assert not done.dry_run and not done.error
     assert done.terminated == expected and done.not_terminated == []
     assert "pg_terminate_backend" in done.sql
@@ -95,8 +91,7 @@ def test_superusers_only_when_asked(cluster: pg_cluster.PgCluster, dsn_env: str)
     time.sleep(1.1)
     plain = terminate_backends(pg_dsn_env=dsn_env, application_name="batch", min_idle_s=1)
     assert plain.pids == [app.info.backend_pid]
-    wide = terminate_backends(pg_dsn_env=dsn_env, application_name="batch", min_idle_s=1,
-                              include_superusers=True)
+    wide = terminate_backends(pg_dsn_env=dsn_env, application_name="batch", min_idle_s=1, include_superusers=True)
     assert wide.pids == sorted(c.info.backend_pid for c in [*su, app])
 
 
@@ -104,13 +99,11 @@ def test_terminate_the_blocking_pid(cluster: pg_cluster.PgCluster, dsn_env: str)
     holder = cluster.connect("migrate", user="app", autocommit=False)
     holder.execute("LOCK TABLE jobs IN ACCESS EXCLUSIVE MODE")
     waiter = cluster.connect("worker", user="app")
-    thread = threading.Thread(target=lambda: waiter.execute("SELECT count(*) FROM jobs"),
-                              daemon=True)
+    thread = threading.Thread(target=lambda: waiter.execute("SELECT count(*) FROM jobs"), daemon=True)
     thread.start()
     time.sleep(0.3)
     root = holder.info.backend_pid
-    done = terminate_backends(pg_dsn_env=dsn_env, pids=[root], state="", min_idle_s=0,
-                              remediate=True)
+    done = terminate_backends(pg_dsn_env=dsn_env, pids=[root], state="", min_idle_s=0, remediate=True)
     assert done.terminated == [root]
     thread.join(5)
     assert not thread.is_alive(), "the waiter got its lock once the blocker was gone"
@@ -118,18 +111,20 @@ def test_terminate_the_blocking_pid(cluster: pg_cluster.PgCluster, dsn_env: str)
     assert waiter.info.backend_pid in live_pids(cluster)
 
 
-def test_never_background_processes_nor_itself(cluster: pg_cluster.PgCluster,
-                                               dsn_env: str) -> None:
+def test_never_background_processes_nor_itself(cluster: pg_cluster.PgCluster, dsn_env: str) -> None:
     with psycopg.connect(cluster.dsn(), autocommit=True) as admin:
-        background = [r[0] for r in admin.execute(
-            "SELECT pid FROM pg_stat_activity WHERE backend_type <> 'client backend'")]
+        background = [
+            r[0] for r in admin.execute("SELECT pid FROM pg_stat_activity WHERE backend_type <> 'client backend'")
+        ]
     assert background  # checkpointer, autovacuum launcher, walwriter…
-    done = terminate_backends(pg_dsn_env=dsn_env, pids=background, state="", min_idle_s=0,
-                              include_superusers=True, remediate=True)
+    done = terminate_backends(
+        pg_dsn_env=dsn_env, pids=background, state="", min_idle_s=0, include_superusers=True, remediate=True
+    )
     assert done.pids == [] and done.terminated == []
     assert set(background) <= live_pids(cluster)
-    mine = terminate_backends(pg_dsn_env=dsn_env, application_name="runbook-kit", state="",
-                              min_idle_s=0, include_superusers=True)
+    mine = terminate_backends(
+        pg_dsn_env=dsn_env, application_name="runbook-kit", state="", min_idle_s=0, include_superusers=True
+    )
     assert mine.pids == []
 
 
@@ -144,8 +139,7 @@ def test_unreachable_server_is_recorded_not_raised() -> None:
         port = s.getsockname()[1]
     os.environ[ENV] = f"host=127.0.0.1 port={port} user=postgres"
     try:
-        done = terminate_backends(pg_dsn_env=ENV, application_name="x", remediate=True,
-                                  timeout_s=2)
+        done = terminate_backends(pg_dsn_env=ENV, application_name="x", remediate=True, timeout_s=2)
     finally:
         os.environ.pop(ENV)
     assert "refused" in done.error.lower()
@@ -163,12 +157,12 @@ def test_real_run_goes_into_the_incident_timeline(
     incident_id = create_incident("too many connections")["id"]
     victim = cluster.connect("stuck-job", user="app")
     time.sleep(1.1)
-    dry = remediate_connections(pg_dsn_env=dsn_env, application_name="stuck-job",
-                                min_idle_s=1, incident_id=incident_id)
+    dry = remediate_connections(pg_dsn_env=dsn_env, application_name="stuck-job", min_idle_s=1, incident_id=incident_id)
     assert dry.pids == [victim.info.backend_pid]
     assert len(load_incident(incident_id)["timeline"]) == 1  # a dry run changes nothing
-    done = remediate_connections(pg_dsn_env=dsn_env, application_name="stuck-job",
-                                 min_idle_s=1, remediate=True, incident_id=incident_id)
+    done = remediate_connections(
+        pg_dsn_env=dsn_env, application_name="stuck-job", min_idle_s=1, remediate=True, incident_id=incident_id
+    )
     assert done.terminated == [victim.info.backend_pid]
     event = load_incident(incident_id)["timeline"][-1]
     assert event["kind"] == "remediation"

@@ -54,21 +54,23 @@ def find_connection_findings(
     """Every connection finding: exhaustion, utilisation, leaks, long queries, idle, locks."""
     if not activity.usable:
         if activity.meta.get("slots_exhausted"):
-            return [Finding(
-                "connections_exhausted", "critical",
-                f"PostgreSQL ({activity.target}) refuses new connections: every slot is "
-                "taken, so pg_stat_activity could not be read; see the server log evidence.",
-                numbers={"refused": True}, evidence=[f"source:{activity.source}",
-                                                     activity.reason],
-            )]
+            return [
+                Finding(
+                    "connections_exhausted",
+                    "critical",
+                    f"PostgreSQL ({activity.target}) refuses new connections: every slot is "
+                    "taken, so pg_stat_activity could not be read; see the server log evidence.",
+                    numbers={"refused": True},
+                    evidence=[f"source:{activity.source}", activity.reason],
+                )
+            ]
         return [unknown(KIND, activity, "how the database's connection slots are used")]
     frame, meta = activity.frame, activity.meta
     settings: dict[str, Any] = dict(meta.get("settings") or {})
     found = [_utilisation(frame, settings, idle_s)]
     found += _leaks(frame, settings, idle_s)
     found += _long_running(cx.find_long_running(frame, threshold_s=long_query_s), long_query_s)
-    found += _idle_in_tx(cx.find_idle_in_transaction(frame, threshold_s=idle_in_transaction_s),
-                         idle_in_transaction_s)
+    found += _idle_in_tx(cx.find_idle_in_transaction(frame, threshold_s=idle_in_transaction_s), idle_in_transaction_s)
     found += _idle(cx.find_idle_candidates(frame, min_idle_s=idle_s), idle_s)
     found += _blocking(cx.find_blocking_tree(frame))
     found += _limits(cx.find_limit_pressure(frame, meta))
@@ -79,8 +81,7 @@ def _utilisation(frame: pd.DataFrame, settings: dict[str, Any], idle_s: float) -
     util = cx.find_utilisation(frame, settings)
     last = util.iloc[-1]
     pct = float(last["utilisation_pct"])
-    severity: Severity = ("critical" if pct >= 90 else "high" if pct >= 75
-                          else "medium" if pct >= 50 else "info")
+    severity: Severity = "critical" if pct >= 90 else "high" if pct >= 75 else "medium" if pct >= 50 else "info"
     top = cx.breakdown(frame, "application_name").head(1)
     holder = ""
     if not top.empty:
@@ -91,14 +92,18 @@ def _utilisation(frame: pd.DataFrame, settings: dict[str, Any], idle_s: float) -
         if n_old:
             holder += f", {n_old} idle > {_age_text(idle_s)}"
     return Finding(
-        "connection_utilisation", severity,
+        "connection_utilisation",
+        severity,
         f"{int(last['connections'])} of {int(last['usable_connections'])} usable connection "
         f"slots in use ({pct:.0f}%, max_connections {int(last['max_connections'])}){holder}.",
-        numbers={"connections": int(last["connections"]),
-                 "usable_connections": int(last["usable_connections"]),
-                 "max_connections": int(last["max_connections"]), "utilisation_pct": pct,
-                 "peak_utilisation_pct": float(util["utilisation_pct"].max()),
-                 "samples": len(util)},
+        numbers={
+            "connections": int(last["connections"]),
+            "usable_connections": int(last["usable_connections"]),
+            "max_connections": int(last["max_connections"]),
+            "utilisation_pct": pct,
+            "peak_utilisation_pct": float(util["utilisation_pct"].max()),
+            "samples": len(util),
+        },
         evidence=["source:postgres"],
     )
 
@@ -113,49 +118,70 @@ def _leaks(frame: pd.DataFrame, settings: dict[str, Any], idle_s: float) -> list
         n_old = int((cx._label(old["application_name"]) == app).sum())
         minutes = float(row["projected_exhaustion_min"])
         severity: Severity = "critical" if np.isfinite(minutes) and minutes < 15 else "high"
-        out.append(Finding(
-            "connection_leak", severity,
-            f"app `{app}` holds {row['connections']} of {usable} usable slots, {n_old} idle > "
-            f"{_age_text(idle_s)}, growing {row['idle_per_min']:.1f}/min: connection leak likely; "
-            f"slots exhausted {_minutes_text(minutes)}.",
-            numbers={"application_name": app, "connections": int(row["connections"]),
-                     "idle": int(row["idle"]), "idle_per_min": float(row["idle_per_min"]),
-                     "active_per_min": float(row["active_per_min"]),
-                     "projected_exhaustion_min": minutes, "usable_connections": usable},
-            evidence=["source:postgres", f"application_name:{app}"],
-        ))
+        out.append(
+            Finding(
+                "connection_leak",
+                severity,
+                f"app `{app}` holds {row['connections']} of {usable} usable slots, {n_old} idle > "
+                f"{_age_text(idle_s)}, growing {row['idle_per_min']:.1f}/min: connection leak likely; "
+                f"slots exhausted {_minutes_text(minutes)}.",
+                numbers={
+                    "application_name": app,
+                    "connections": int(row["connections"]),
+                    "idle": int(row["idle"]),
+                    "idle_per_min": float(row["idle_per_min"]),
+                    "active_per_min": float(row["active_per_min"]),
+                    "projected_exhaustion_min": minutes,
+                    "usable_connections": usable,
+                },
+                evidence=["source:postgres", f"application_name:{app}"],
+            )
+        )
     return out
 
 
-def _listing(kind: str, rows: pd.DataFrame, age: str, what: str,
-             severity: Severity, numbers_extra: dict[str, Any] | None = None) -> list[Finding]:
+def _listing(
+    kind: str, rows: pd.DataFrame, age: str, what: str, severity: Severity, numbers_extra: dict[str, Any] | None = None
+) -> list[Finding]:
     if rows.empty:
         return []
     worst = rows.iloc[0]
-    return [Finding(
-        kind, severity,
-        f"{len(rows)} {what}: pid {_pids(rows)} (apps {_apps(rows)}); longest pid "
-        f"{int(worst['pid'])} at {float(worst[age]):.0f} s.",
-        numbers={"count": len(rows), "pids": [int(p) for p in rows["pid"]],
-                 "applications": sorted(set(cx._label(rows["application_name"]))),
-                 f"max_{age}": float(worst[age]), **(numbers_extra or {})},
-        evidence=["source:postgres"] + [f"pid:{int(p)}" for p in rows["pid"].head(20)],
-    )]
+    return [
+        Finding(
+            kind,
+            severity,
+            f"{len(rows)} {what}: pid {_pids(rows)} (apps {_apps(rows)}); longest pid "
+            f"{int(worst['pid'])} at {float(worst[age]):.0f} s.",
+            numbers={
+                "count": len(rows),
+                "pids": [int(p) for p in rows["pid"]],
+                "applications": sorted(set(cx._label(rows["application_name"]))),
+                f"max_{age}": float(worst[age]),
+                **(numbers_extra or {}),
+            },
+            evidence=["source:postgres"] + [f"pid:{int(p)}" for p in rows["pid"].head(20)],
+        )
+    ]
 
 
 def _long_running(rows: pd.DataFrame, threshold_s: float) -> list[Finding]:
-    return _listing("long_running_queries", rows, "age_s",
-                    f"queries running longer than {threshold_s:g} s", "high")
+    return _listing("long_running_queries", rows, "age_s", f"queries running longer than {threshold_s:g} s", "high")
 
 
 def _idle_in_tx(rows: pd.DataFrame, threshold_s: float) -> list[Finding]:
-    return _listing("idle_in_transaction", rows, "idle_s",
-                    f"sessions idle in transaction for more than {threshold_s:g} s", "high")
+    return _listing(
+        "idle_in_transaction", rows, "idle_s", f"sessions idle in transaction for more than {threshold_s:g} s", "high"
+    )
 
 
 def _idle(rows: pd.DataFrame, idle_s: float) -> list[Finding]:
-    return _listing("idle_terminate_candidates", rows, "idle_s",
-                    f"connections idle longer than {idle_s:g} s (terminate candidates)", "medium")
+    return _listing(
+        "idle_terminate_candidates",
+        rows,
+        "idle_s",
+        f"connections idle longer than {idle_s:g} s (terminate candidates)",
+        "medium",
+    )
 
 
 def _blocking(tree: pd.DataFrame) -> list[Finding]:
@@ -164,31 +190,45 @@ def _blocking(tree: pd.DataFrame) -> list[Finding]:
         root = int(str(root_key))
         head = chain.iloc[0]
         blocked = chain[chain["depth"] > 0].drop_duplicates("pid")
-        edges = [[int(b), int(p)] for p, bs in zip(chain["pid"], chain["blocked_by"], strict=True)
-                 for b in bs]
+        edges = [[int(b), int(p)] for p, bs in zip(chain["pid"], chain["blocked_by"], strict=True) for b in bs]
         longest = float(blocked["wait_s"].max()) if blocked["wait_s"].notna().any() else np.nan
-        out.append(Finding(
-            "blocking_chain", "high",
-            f"pid {root} (`{head['application_name']}`, {head['state']}) blocks "
-            f"{len(blocked)} session(s): pid {_pids(blocked)}; chain depth "
-            f"{int(chain['depth'].max())}, longest wait {longest:.0f} s.",
-            numbers={"root_pid": root, "blocked_pids": [int(p) for p in blocked["pid"]],
-                     "depth": int(chain["depth"].max()), "longest_wait_s": longest,
-                     "edges": sorted(map(list, {tuple(e) for e in edges}))},
-            evidence=["source:postgres", f"pid:{root}"],
-        ))
+        out.append(
+            Finding(
+                "blocking_chain",
+                "high",
+                f"pid {root} (`{head['application_name']}`, {head['state']}) blocks "
+                f"{len(blocked)} session(s): pid {_pids(blocked)}; chain depth "
+                f"{int(chain['depth'].max())}, longest wait {longest:.0f} s.",
+                numbers={
+                    "root_pid": root,
+                    "blocked_pids": [int(p) for p in blocked["pid"]],
+                    "depth": int(chain["depth"].max()),
+                    "longest_wait_s": longest,
+                    "edges": sorted(map(list, {tuple(e) for e in edges})),
+                },
+                evidence=["source:postgres", f"pid:{root}"],
+            )
+        )
     return out
 
 
 def _limits(rows: pd.DataFrame) -> Sequence[Finding]:
-    return [Finding(
-        "connection_limit_pressure", "high" if row["used_pct"] >= 100 else "medium",
-        f"{row['kind']} `{row['name']}` uses {row['connections']} of its {row['limit']} "
-        f"connection limit ({row['used_pct']:.0f}%).",
-        numbers={"kind": row["kind"], "name": row["name"], "connections": int(row["connections"]),
-                 "limit": int(row["limit"])},
-        evidence=["source:postgres"],
-    ) for row in rows.to_dict("records")]
+    return [
+        Finding(
+            "connection_limit_pressure",
+            "high" if row["used_pct"] >= 100 else "medium",
+            f"{row['kind']} `{row['name']}` uses {row['connections']} of its {row['limit']} "
+            f"connection limit ({row['used_pct']:.0f}%).",
+            numbers={
+                "kind": row["kind"],
+                "name": row["name"],
+                "connections": int(row["connections"]),
+                "limit": int(row["limit"]),
+            },
+            evidence=["source:postgres"],
+        )
+        for row in rows.to_dict("records")
+    ]
 
 
 def connection_next_steps(findings: Sequence[Finding]) -> list[str]:
@@ -196,26 +236,35 @@ def connection_next_steps(findings: Sequence[Finding]) -> list[str]:
     kinds = {f.kind for f in findings}
     steps = []
     if kinds & {"connections_exhausted", "connection_leak", "pg_log_too_many_connections"}:
-        steps.append("Immediate: terminate idle connections older than 10 minutes from the "
-                     "leaking application (rerun with remediate=True and terminate_application).")
-        steps.append("Short-term: restart the application to reset its connection pool, then "
-                     "find where it checks connections out without returning them.")
+        steps.append(
+            "Immediate: terminate idle connections older than 10 minutes from the "
+            "leaking application (rerun with remediate=True and terminate_application)."
+        )
+        steps.append(
+            "Short-term: restart the application to reset its connection pool, then "
+            "find where it checks connections out without returning them."
+        )
     if "pg_log_deadlock" in kinds:
-        steps.append("Deadlocks: make the application take its row locks in one consistent "
-                     "order (see the DETAIL lines of the deadlock reports).")
+        steps.append(
+            "Deadlocks: make the application take its row locks in one consistent "
+            "order (see the DETAIL lines of the deadlock reports)."
+        )
     if "blocking_chain" in kinds:
-        steps.append("Terminate the blocking pid if its transaction cannot finish "
-                     "(terminate_pids=<root pid>, remediate=True).")
-    if kinds & {"long_running_queries", "idle_in_transaction", "pg_log_statement_timeout",
-                 "pg_log_slow_query"}:
-        steps.append("Set statement_timeout / idle_in_transaction_session_timeout for the "
-                     "application role; review the long-running queries' plans.")
+        steps.append(
+            "Terminate the blocking pid if its transaction cannot finish (terminate_pids=<root pid>, remediate=True)."
+        )
+    if kinds & {"long_running_queries", "idle_in_transaction", "pg_log_statement_timeout", "pg_log_slow_query"}:
+        steps.append(
+            "Set statement_timeout / idle_in_transaction_session_timeout for the "
+            "application role; review the long-running queries' plans."
+        )
     if kinds & {"connection_utilisation", "connections_exhausted"}:
-        steps.append("Medium-term: put a pooler (PgBouncer) in front, or raise max_connections "
-                     "with memory to match.")
+        steps.append("Medium-term: put a pooler (PgBouncer) in front, or raise max_connections with memory to match.")
     if "db_connections" in kinds:
-        steps.append("Sample the live server (pg_service or pg_dsn_env) to see who holds the "
-                     "slots; if it refuses connections, use a superuser reserved slot.")
+        steps.append(
+            "Sample the live server (pg_service or pg_dsn_env) to see who holds the "
+            "slots; if it refuses connections, use a superuser reserved slot."
+        )
     if not steps or all(f.severity in ("info", "unknown") for f in findings):
         steps.append("Check the application's DB health endpoint and connection pool metrics.")
     return steps

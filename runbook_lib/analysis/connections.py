@@ -64,8 +64,7 @@ def find_utilisation(frame: pd.DataFrame, settings: Mapping[str, Any]) -> pd.Dat
     clients = client_backends(frame)
     counts = (
         clients.assign(group=_state_group(clients["state"]))
-        .pivot_table(index="sampled_at", columns="group", values="pid", aggfunc="count",
-                     fill_value=0)
+        .pivot_table(index="sampled_at", columns="group", values="pid", aggfunc="count", fill_value=0)
         .reindex(columns=STATE_COLUMNS, fill_value=0)
     )
     samples = pd.Index(frame["sampled_at"].drop_duplicates().sort_values(), name="sampled_at")
@@ -83,10 +82,8 @@ def find_utilisation(frame: pd.DataFrame, settings: Mapping[str, Any]) -> pd.Dat
 def count_by(frame: pd.DataFrame, key: str) -> pd.DataFrame:
     """Client connections per sample and value of *key* (wide: one column per value)."""
     clients = client_backends(frame)
-    wide = (
-        clients.assign(_key=_label(clients[key]))
-        .pivot_table(index="sampled_at", columns="_key", values="pid", aggfunc="count",
-                     fill_value=0)
+    wide = clients.assign(_key=_label(clients[key])).pivot_table(
+        index="sampled_at", columns="_key", values="pid", aggfunc="count", fill_value=0
     )
     samples = pd.Index(frame["sampled_at"].drop_duplicates().sort_values(), name="sampled_at")
     wide = wide.reindex(samples, fill_value=0).astype("int64")
@@ -113,15 +110,15 @@ def breakdown(frame: pd.DataFrame, key: str) -> pd.DataFrame:
     growth = series.iloc[-1] - series.iloc[0]
     table["growth"] = growth.reindex(table.index).fillna(0).astype("int64")
     table.columns.name = None
-    out: pd.DataFrame = table.rename_axis(key).reset_index().sort_values(
-        ["connections", key], ascending=[False, True], ignore_index=True
+    out: pd.DataFrame = (
+        table.rename_axis(key)
+        .reset_index()
+        .sort_values(["connections", key], ascending=[False, True], ignore_index=True)
     )
     return out
 
 
-def rank_growth(
-    frame: pd.DataFrame, key: str = "application_name", *, top: int = 5
-) -> pd.DataFrame:
+def rank_growth(frame: pd.DataFrame, key: str = "application_name", *, top: int = 5) -> pd.DataFrame:
     """The *key* values whose connection count grew most across the samples.
 
     Out: *key*, first, last, peak, growth, growth_per_min (least-squares slope).
@@ -129,13 +126,18 @@ def rank_growth(
     series = count_by(frame, key)
     minutes = _minutes(series.index)
     rows = [
-        {key: name, "first": int(col.iloc[0]), "last": int(col.iloc[-1]), "peak": int(col.max()),
-         "growth": int(col.iloc[-1] - col.iloc[0]), "growth_per_min": _slope(minutes, col)}
+        {
+            key: name,
+            "first": int(col.iloc[0]),
+            "last": int(col.iloc[-1]),
+            "peak": int(col.max()),
+            "growth": int(col.iloc[-1] - col.iloc[0]),
+            "growth_per_min": _slope(minutes, col),
+        }
         for name, col in series.items()
     ]
     out = pd.DataFrame(rows, columns=[key, "first", "last", "peak", "growth", "growth_per_min"])
-    ranked: pd.DataFrame = out.sort_values(["growth_per_min", "last"], ascending=False,
-                                           ignore_index=True)
+    ranked: pd.DataFrame = out.sort_values(["growth_per_min", "last"], ascending=False, ignore_index=True)
     return ranked.head(top)
 
 
@@ -159,12 +161,10 @@ def latest(frame: pd.DataFrame) -> pd.DataFrame:
     return last
 
 
-_DETAIL = ["pid", "application_name", "usename", "datname", "client_addr", "state",
-           "wait_event_type", "wait_event"]
+_DETAIL = ["pid", "application_name", "usename", "datname", "client_addr", "state", "wait_event_type", "wait_event"]
 
 
-def _aged(rows: pd.DataFrame, since: str, name: str, threshold_s: float,
-          extra: tuple[str, ...] = ()) -> pd.DataFrame:
+def _aged(rows: pd.DataFrame, since: str, name: str, threshold_s: float, extra: tuple[str, ...] = ()) -> pd.DataFrame:
     age = (rows["sampled_at"] - rows[since]).dt.total_seconds()
     out = rows.assign(**{name: age})[[*_DETAIL, name, *extra, "query"]]
     return out[out[name] > threshold_s].sort_values(name, ascending=False, ignore_index=True)
@@ -185,9 +185,7 @@ def find_idle_in_transaction(frame: pd.DataFrame, *, threshold_s: float = 60.0) 
     return _aged(in_tx, "state_change_at", "idle_s", threshold_s, ("xact_age_s",))
 
 
-def find_idle_candidates(
-    frame: pd.DataFrame, *, min_idle_s: float = IDLE_TERMINATE_S
-) -> pd.DataFrame:
+def find_idle_candidates(frame: pd.DataFrame, *, min_idle_s: float = IDLE_TERMINATE_S) -> pd.DataFrame:
     """Idle sessions older than *min_idle_s*: the runbook's terminate candidates (``idle_s``)."""
     last = latest(frame)
     return _aged(last[last["state"] == "idle"], "state_change_at", "idle_s", min_idle_s)
@@ -201,8 +199,19 @@ def find_blocking_tree(frame: pd.DataFrame) -> pd.DataFrame:
     its state; for a root, how long its transaction is open), blocked_count (pids below
     it), query. Empty when nobody waits on a lock.
     """
-    cols = ["root_pid", "pid", "depth", "blocked_by", "tree", "application_name", "usename",
-            "state", "wait_s", "blocked_count", "query"]
+    cols = [
+        "root_pid",
+        "pid",
+        "depth",
+        "blocked_by",
+        "tree",
+        "application_name",
+        "usename",
+        "state",
+        "wait_s",
+        "blocked_count",
+        "query",
+    ]
     last = frame[frame["sampled_at"] == frame["sampled_at"].max()]
     waiting = last[last["blocked_by"].map(lambda v: isinstance(v, list) and bool(v))]
     if waiting.empty:
@@ -229,17 +238,21 @@ def find_blocking_tree(frame: pd.DataFrame) -> pd.DataFrame:
         wait = np.nan
         if info is not None and pd.notna(info[since]):
             wait = (info["sampled_at"] - info[since]).total_seconds()
-        rows.append({
-            "root_pid": root, "pid": pid, "depth": depth,
-            "blocked_by": info["blocked_by"] if info is not None and isinstance(
-                info["blocked_by"], list) else [],
-            "tree": (_INDENT * (depth - 1) + "└─ " if depth else "") + f"pid {pid}",
-            "application_name": None if info is None else info["application_name"],
-            "usename": None if info is None else info["usename"],
-            "state": None if info is None else info["state"],
-            "wait_s": wait, "blocked_count": below(pid, seen),
-            "query": None if info is None else info["query"],
-        })
+        rows.append(
+            {
+                "root_pid": root,
+                "pid": pid,
+                "depth": depth,
+                "blocked_by": info["blocked_by"] if info is not None and isinstance(info["blocked_by"], list) else [],
+                "tree": (_INDENT * (depth - 1) + "└─ " if depth else "") + f"pid {pid}",
+                "application_name": None if info is None else info["application_name"],
+                "usename": None if info is None else info["usename"],
+                "state": None if info is None else info["state"],
+                "wait_s": wait,
+                "blocked_count": below(pid, seen),
+                "query": None if info is None else info["query"],
+            }
+        )
         for kid in sorted(children.get(pid, [])):
             if kid not in seen:
                 walk(root, kid, depth + 1, seen | {kid})
@@ -269,40 +282,50 @@ def detect_leaks(
     active_per_min, projected_exhaustion_min (slots left / idle growth rate, from the
     last sample), leak_suspected. Fewer than *min_samples* samples: empty.
     """
-    cols = ["application_name", "connections", "idle", "active", "idle_growth", "idle_per_min",
-            "active_per_min", "projected_exhaustion_min", "leak_suspected"]
+    cols = [
+        "application_name",
+        "connections",
+        "idle",
+        "active",
+        "idle_growth",
+        "idle_per_min",
+        "active_per_min",
+        "projected_exhaustion_min",
+        "leak_suspected",
+    ]
     clients = client_backends(frame)
     samples = frame["sampled_at"].drop_duplicates().sort_values()
     if len(samples) < min_samples or clients.empty:
         return pd.DataFrame(columns=cols)
-    labelled = clients.assign(_app=_label(clients["application_name"]),
-                              group=_state_group(clients["state"]))
+    labelled = clients.assign(_app=_label(clients["application_name"]), group=_state_group(clients["state"]))
     minutes = _minutes(pd.Index(samples))
-    slots_left = int(settings.get("usable_connections") or 0) - int(
-        (clients["sampled_at"] == samples.iloc[-1]).sum()
-    )
+    slots_left = int(settings.get("usable_connections") or 0) - int((clients["sampled_at"] == samples.iloc[-1]).sum())
     rows = []
     for app, rows_app in labelled.groupby("_app"):
-        per = rows_app.pivot_table(index="sampled_at", columns="group", values="pid",
-                                   aggfunc="count", fill_value=0)
+        per = rows_app.pivot_table(index="sampled_at", columns="group", values="pid", aggfunc="count", fill_value=0)
         per = per.reindex(index=samples, columns=STATE_COLUMNS, fill_value=0)
         idle_rate, active_rate = _slope(minutes, per["idle"]), _slope(minutes, per["active"])
         growth = int(per["idle"].iloc[-1] - per["idle"].iloc[0])
         suspected = bool(growth >= min_growth and idle_rate > 0 and active_rate <= 0.25 * idle_rate)
         projected = max(slots_left, 0) / idle_rate if idle_rate > 0 else np.nan
-        rows.append({
-            "application_name": app, "connections": int(per.iloc[-1].sum()),
-            "idle": int(per["idle"].iloc[-1]), "active": int(per["active"].iloc[-1]),
-            "idle_growth": growth, "idle_per_min": idle_rate, "active_per_min": active_rate,
-            "projected_exhaustion_min": projected, "leak_suspected": suspected,
-        })
+        rows.append(
+            {
+                "application_name": app,
+                "connections": int(per.iloc[-1].sum()),
+                "idle": int(per["idle"].iloc[-1]),
+                "active": int(per["active"].iloc[-1]),
+                "idle_growth": growth,
+                "idle_per_min": idle_rate,
+                "active_per_min": active_rate,
+                "projected_exhaustion_min": projected,
+                "leak_suspected": suspected,
+            }
+        )
     out = pd.DataFrame(rows, columns=cols)
     return out.sort_values(["leak_suspected", "idle_per_min"], ascending=False, ignore_index=True)
 
 
-def find_limit_pressure(
-    frame: pd.DataFrame, meta: Mapping[str, Any], *, threshold_pct: float = 80.0
-) -> pd.DataFrame:
+def find_limit_pressure(frame: pd.DataFrame, meta: Mapping[str, Any], *, threshold_pct: float = 80.0) -> pd.DataFrame:
     """Roles and databases near their own ``CONNECTION LIMIT`` in the latest sample.
 
     Out: kind (role|database), name, connections, limit, used_pct.
@@ -318,6 +341,13 @@ def find_limit_pressure(
             limit = int(item[limit_key])
             used = int(counts.get(item[key], 0))
             if limit > 0 and 100.0 * used / limit >= threshold_pct:
-                rows.append({"kind": kind, "name": item[key], "connections": used,
-                             "limit": limit, "used_pct": 100.0 * used / limit})
+                rows.append(
+                    {
+                        "kind": kind,
+                        "name": item[key],
+                        "connections": used,
+                        "limit": limit,
+                        "used_pct": 100.0 * used / limit,
+                    }
+                )
     return pd.DataFrame(rows, columns=["kind", "name", "connections", "limit", "used_pct"])

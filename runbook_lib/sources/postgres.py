@@ -120,15 +120,11 @@ def read_limits(conn: psycopg.Connection[Any]) -> dict[str, Any]:
         settings = dict(zip(names, cur.fetchone() or (), strict=True))
         settings["reserved_connections"] = settings.get("reserved_connections") or 0
         cur.execute(load_query("role_limits.sql"))
-        roles = [
-            {"rolname": n, "rolconnlimit": lim, "rolsuper": sup} for n, lim, sup in cur.fetchall()
-        ]
+        roles = [{"rolname": n, "rolconnlimit": lim, "rolsuper": sup} for n, lim, sup in cur.fetchall()]
         cur.execute(load_query("database_limits.sql"))
         databases = [{"datname": n, "datconnlimit": lim} for n, lim in cur.fetchall()]
     settings["usable_connections"] = (
-        settings["max_connections"]
-        - settings["superuser_reserved_connections"]
-        - settings["reserved_connections"]
+        settings["max_connections"] - settings["superuser_reserved_connections"] - settings["reserved_connections"]
     )
     return {"settings": settings, "role_limits": roles, "database_limits": databases}
 
@@ -165,9 +161,7 @@ def frame_from_rows(rows: Sequence[dict[str, Any]]) -> pd.DataFrame:
     frame = pd.DataFrame.from_records(list(rows))
     for col in _TIME_COLUMNS:
         if col in frame.columns:
-            frame[col] = pd.to_datetime(frame[col], utc=True, format="ISO8601").astype(
-                "datetime64[ns, UTC]"
-            )
+            frame[col] = pd.to_datetime(frame[col], utc=True, format="ISO8601").astype("datetime64[ns, UTC]")
     if "blocked_by" not in frame.columns:
         frame["blocked_by"] = None
     frame["blocked_by"] = frame["blocked_by"].map(_pid_list).astype("object")
@@ -209,8 +203,7 @@ def collect_activity(
     path = record_to if record_to is not None else run_dir("db_connections") / RECORDING_FILE
 
     def read() -> Collected:
-        return _sample_into(target, path, duration_s, interval_s, timeout_s,
-                            show_full_queries, query_chars)
+        return _sample_into(target, path, duration_s, interval_s, timeout_s, show_full_queries, query_chars)
 
     result = guarded(SOURCE, target.label, ACTIVITY_SCHEMA, read)
     result.meta.setdefault("recording", str(path))
@@ -240,8 +233,7 @@ def _sample_into(
             _append(out, {"type": "limits", "target": target.label, **limits})
             for _ in _ticks(duration_s, interval_s):
                 try:
-                    rows = sample_activity(conn, query, show_full_queries=show_full_queries,
-                                           query_chars=query_chars)
+                    rows = sample_activity(conn, query, show_full_queries=show_full_queries, query_chars=query_chars)
                 except psycopg.Error as err:
                     failure = str(pgconn.map_error(err, target))
                     if conn.closed or conn.broken:
@@ -250,12 +242,11 @@ def _sample_into(
                 samples.append(rows)
                 _append(out, {"type": "sample", "rows": rows})
     if not samples:
-        raise SourceUnavailable(failure or "no sample could be taken", source=SOURCE,
-                                target=target.label)
+        raise SourceUnavailable(failure or "no sample could be taken", source=SOURCE, target=target.label)
     frame = frame_from_rows([r for rows in samples for r in rows])
-    result = Collected(SOURCE, target.label, frame, status="partial" if failure else "ok",
-                       reason=failure,
-                       lines_read=len(samples))
+    result = Collected(
+        SOURCE, target.label, frame, status="partial" if failure else "ok", reason=failure, lines_read=len(samples)
+    )
     result.meta.update(limits, samples=len(samples), recording=str(path))
     return result
 
@@ -331,8 +322,7 @@ def read_activity_export(path: str | Path) -> Collected:
         raw = raw.astype(object).where(raw.notna(), None).rename(columns=_RENAMES)
         frame = frame_from_rows([{str(k): v for k, v in r.items()} for r in raw.to_dict("records")])
         frame["sampled_at"] = frame[_TIME_COLUMNS[1:]].max(axis=1).max()
-        return Collected(SOURCE, str(file), frame, lines_read=len(frame),
-                         meta={"samples": 1, "slots_exhausted": False})
+        return Collected(SOURCE, str(file), frame, lines_read=len(frame), meta={"samples": 1, "slots_exhausted": False})
 
     return guarded(SOURCE, str(file), ACTIVITY_SCHEMA, read)
 

@@ -35,9 +35,7 @@ def by_kind(findings: list, kind: str) -> list:  # type: ignore[type-arg]
     return [f for f in findings if f.kind == kind]
 
 
-def test_reproduced_incident_names_the_right_pids(
-    cluster: pg_cluster.PgCluster, dsn_env: str, tmp_path: Path
-) -> None:
+def test_reproduced_incident_names_the_right_pids(cluster: pg_cluster.PgCluster, dsn_env: str, tmp_path: Path) -> None:
     incident = pg_cluster.stage_incident(cluster, idle=24)
     try:
         time.sleep(1.2)  # let the idle sessions and the sleep age past the 1 s thresholds
@@ -86,15 +84,14 @@ def test_reproduced_incident_names_the_right_pids(
     assert not by_kind(findings, "connection_leak")  # one sample cannot show growth
 
 
-def test_leak_found_with_sane_projection(
-    cluster: pg_cluster.PgCluster, dsn_env: str, tmp_path: Path
-) -> None:
+def test_leak_found_with_sane_projection(cluster: pg_cluster.PgCluster, dsn_env: str, tmp_path: Path) -> None:
     steady = [cluster.connect("checkout-api") for _ in range(3)]
     leaker = pg_cluster.start_leaker(cluster, app="billing-worker", per_s=3.0, limit=25)
     try:
         time.sleep(0.5)
-        activity = collect_activity(pg_dsn_env=dsn_env, duration_s=4.0, interval_s=0.5,
-                                    record_to=tmp_path / "leak.jsonl")
+        activity = collect_activity(
+            pg_dsn_env=dsn_env, duration_s=4.0, interval_s=0.5, record_to=tmp_path / "leak.jsonl"
+        )
     finally:
         leaker.kill()
         leaker.wait(10)
@@ -117,8 +114,7 @@ def test_leak_found_with_sane_projection(
 
 
 def test_pgbench_capture_analyses(data_dir: Path) -> None:
-    activity = read_activity_export(data_dir / "postgres_activity" /
-                                    "pg_stat_activity_during_pgbench.csv")
+    activity = read_activity_export(data_dir / "postgres_activity" / "pg_stat_activity_during_pgbench.csv")
     frame = activity.frame
     clients = cx.client_backends(frame)
     assert clients["application_name"].value_counts().to_dict() == {"pgbench": 8, "psql": 1}
@@ -132,19 +128,29 @@ def test_pgbench_capture_analyses(data_dir: Path) -> None:
 
 
 def test_unreadable_source_is_unknown_and_exhaustion_is_critical() -> None:
-    down = Collected("postgres", "host=db", empty_frame(ACTIVITY_SCHEMA), status="unavailable",
-                     reason="connection refused", meta={"slots_exhausted": False})
+    down = Collected(
+        "postgres",
+        "host=db",
+        empty_frame(ACTIVITY_SCHEMA),
+        status="unavailable",
+        reason="connection refused",
+        meta={"slots_exhausted": False},
+    )
     (f,) = find_connection_findings(down)
     assert f.severity == "unknown" and "connection refused" in f.summary
-    full = Collected("postgres", "host=db", empty_frame(ACTIVITY_SCHEMA), status="unavailable",
-                     reason="server refuses new connections, all slots are taken: too many clients",
-                     meta={"slots_exhausted": True})
+    full = Collected(
+        "postgres",
+        "host=db",
+        empty_frame(ACTIVITY_SCHEMA),
+        status="unavailable",
+        reason="server refuses new connections, all slots are taken: too many clients",
+        meta={"slots_exhausted": True},
+    )
     (f,) = find_connection_findings(full)
     assert f.kind == "connections_exhausted" and f.severity == "critical"
 
 
-def test_limit_pressure_names_role(cluster: pg_cluster.PgCluster, dsn_env: str,
-                                   tmp_path: Path) -> None:
+def test_limit_pressure_names_role(cluster: pg_cluster.PgCluster, dsn_env: str, tmp_path: Path) -> None:
     admin = cluster.connect("setup")
     admin.execute("DROP ROLE IF EXISTS capped")
     admin.execute("CREATE ROLE capped LOGIN CONNECTION LIMIT 2")
@@ -159,9 +165,14 @@ def test_blocking_tree_from_a_recorded_frame_with_a_cycle() -> None:
     from runbook_lib.sources.postgres import frame_from_rows
 
     at = "2026-11-27T05:00:00+00:00"
-    base = {"sampled_at": at, "backend_type": "client backend", "state": "active",
-            "state_change_at": "2026-11-27T04:59:50+00:00",
-            "xact_start_at": "2026-11-27T04:59:00+00:00", "application_name": "app"}
+    base = {
+        "sampled_at": at,
+        "backend_type": "client backend",
+        "state": "active",
+        "state_change_at": "2026-11-27T04:59:50+00:00",
+        "xact_start_at": "2026-11-27T04:59:00+00:00",
+        "application_name": "app",
+    }
     rows = [
         {**base, "pid": 1, "state": "idle in transaction", "blocked_by": None},
         {**base, "pid": 2, "blocked_by": [1]},

@@ -65,21 +65,27 @@ def cluster(request: pytest.FixtureRequest) -> pg_cluster.PgCluster:
     return cluster
 
 
-def test_live_incident_with_leak(run_flow: Any, cluster: pg_cluster.PgCluster,
-                                 dsn_env: str) -> None:
+def test_live_incident_with_leak(run_flow: Any, cluster: pg_cluster.PgCluster, dsn_env: str) -> None:
     os.environ[dsn_env] = cluster.dsn()
     incident = pg_cluster.stage_incident(cluster, idle=8, user="app")
     # Slow enough to still be leaking when the kernel has started and sampling runs.
-    leaker = pg_cluster.start_leaker(cluster, app="billing-worker", per_s=1.5, limit=22,
-                                     user="app")
+    leaker = pg_cluster.start_leaker(cluster, app="billing-worker", per_s=1.5, limit=22, user="app")
     try:
         time.sleep(1.2)
-        findings = run_flow("db_connections", {
-            "pg_dsn_env": dsn_env, "pg_log": str(cluster.log_path), "start": "-15m",
-            "duration_s": 4.0, "interval_s": 0.5, "long_query_s": 1.0,
-            "idle_in_transaction_s": 1.0, "idle_s": 1.0,
-            "terminate_application": "billing-worker",
-        })
+        findings = run_flow(
+            "db_connections",
+            {
+                "pg_dsn_env": dsn_env,
+                "pg_log": str(cluster.log_path),
+                "start": "-15m",
+                "duration_s": 4.0,
+                "interval_s": 0.5,
+                "long_query_s": 1.0,
+                "idle_in_transaction_s": 1.0,
+                "idle_s": 1.0,
+                "terminate_application": "billing-worker",
+            },
+        )
     finally:
         leaker.kill()
         leaker.wait(10)
@@ -144,10 +150,16 @@ def test_exhausted_server_is_stated_with_log_evidence(run_flow: Any, dsn_env: st
             for _ in range(3):  # what the application sees, and what the server logs
                 with pytest.raises(psycopg.OperationalError, match="too many clients"):
                     psycopg.connect(full.dsn(), connect_timeout=3)
-            findings = run_flow("db_connections", {
-                "pg_dsn_env": dsn_env, "pg_log": str(full.log_path), "start": "-15m",
-                "timeout_s": 3, "db_health_url": health,
-            })
+            findings = run_flow(
+                "db_connections",
+                {
+                    "pg_dsn_env": dsn_env,
+                    "pg_log": str(full.log_path),
+                    "start": "-15m",
+                    "timeout_s": 3,
+                    "db_health_url": health,
+                },
+            )
     finally:
         app.shutdown()
         app.server_close()
@@ -173,8 +185,7 @@ def _closed_port() -> int:
 def test_unreachable_server_reported_within_timeouts(run_flow: Any, dsn_env: str) -> None:
     os.environ[dsn_env] = f"host=127.0.0.1 port={_closed_port()} user=postgres password=hunter2"
     t0 = time.monotonic()
-    findings = run_flow("db_connections", {"pg_dsn_env": dsn_env, "pg_log": "",
-                                           "timeout_s": 2})
+    findings = run_flow("db_connections", {"pg_dsn_env": dsn_env, "pg_log": "", "timeout_s": 2})
     assert time.monotonic() - t0 < 30
     postgres = source(findings, "postgres")
     assert postgres["status"] == "unavailable" and "refused" in postgres["reason"].lower()
@@ -202,8 +213,7 @@ def test_hanging_server_reported_within_timeouts(run_flow: Any, dsn_env: str) ->
     os.environ[dsn_env] = f"host=127.0.0.1 port={listener.getsockname()[1]} user=postgres"
     try:
         t0 = time.monotonic()
-        findings = run_flow("db_connections", {"pg_dsn_env": dsn_env, "pg_log": "",
-                                               "timeout_s": 2})
+        findings = run_flow("db_connections", {"pg_dsn_env": dsn_env, "pg_log": "", "timeout_s": 2})
         elapsed = time.monotonic() - t0
     finally:
         stop.set()

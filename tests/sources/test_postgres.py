@@ -86,17 +86,14 @@ def test_samples_are_appended_as_taken_and_read_back(dsn_env: str, tmp_path: Pat
     assert cut.meta["samples"] == 4
 
 
-def test_literals_masked_unless_full_text_asked(
-    cluster: pg_cluster.PgCluster, dsn_env: str, tmp_path: Path
-) -> None:
+def test_literals_masked_unless_full_text_asked(cluster: pg_cluster.PgCluster, dsn_env: str, tmp_path: Path) -> None:
     conn = cluster.connect("secret-app")
     conn.execute("SELECT 'hunter2' AS pw, 123456 AS n /* " + "padding " * 40 + "*/")
     masked = collect_activity(pg_dsn_env=dsn_env, record_to=tmp_path / "m.jsonl", query_chars=60)
     row = masked.frame[masked.frame["application_name"] == "secret-app"].iloc[0]
     assert "hunter2" not in row["query"] and "123456" not in row["query"]
     assert row["query"].startswith("SELECT ? AS pw, ? AS n") and len(row["query"]) <= 60
-    full = collect_activity(pg_dsn_env=dsn_env, record_to=tmp_path / "f.jsonl",
-                            show_full_queries=True)
+    full = collect_activity(pg_dsn_env=dsn_env, record_to=tmp_path / "f.jsonl", show_full_queries=True)
     row = full.frame[full.frame["application_name"] == "secret-app"].iloc[0]
     assert "'hunter2'" in row["query"] and len(row["query"]) > 300
 
@@ -109,9 +106,7 @@ def test_mask_literals_forms() -> None:
     assert mask_literals("SELECT 'cut off by left() here") == "SELECT ?"
 
 
-def test_blocked_by_reports_the_lock_holder(
-    cluster: pg_cluster.PgCluster, dsn_env: str, tmp_path: Path
-) -> None:
+def test_blocked_by_reports_the_lock_holder(cluster: pg_cluster.PgCluster, dsn_env: str, tmp_path: Path) -> None:
     setup = cluster.connect("setup")
     setup.execute("CREATE TABLE IF NOT EXISTS lockme (id int)")
     holder = cluster.connect("holder", autocommit=False)
@@ -218,8 +213,7 @@ def test_silent_listener_times_out(tmp_path: Path) -> None:
     assert accepted, "the client did reach the listener"
 
 
-@pytest.mark.parametrize("name", ["pg_stat_activity_during_pgbench.csv",
-                                  "pg_stat_activity_during_pgbench.json"])
+@pytest.mark.parametrize("name", ["pg_stat_activity_during_pgbench.csv", "pg_stat_activity_during_pgbench.json"])
 def test_pgbench_capture_loads(data_dir: Path, name: str) -> None:
     result = read_activity_export(data_dir / "postgres_activity" / name)
     assert result.status == "ok", result.reason
@@ -237,20 +231,19 @@ def test_pgbench_capture_loads(data_dir: Path, name: str) -> None:
     assert frame["sampled_at"].iloc[0] >= frame["query_start_at"].max()
 
 
-
 def test_record_activity_writes_a_recording_the_flow_can_read(dsn_env: str, tmp_path: Path) -> None:
     from runbook_lib.recording import record_activity
 
-    path = record_activity("INC-2026-11-27-001", pg_dsn_env=dsn_env, duration_s=1.0,
-                           interval_s=0.5, out_dir=tmp_path / "rec")
+    path = record_activity(
+        "INC-2026-11-27-001", pg_dsn_env=dsn_env, duration_s=1.0, interval_s=0.5, out_dir=tmp_path / "rec"
+    )
     assert path.parent == tmp_path / "rec" and path.name.startswith("pg_activity-")
     back = collect_activity(from_recording=str(path))
     assert back.status == "ok" and back.meta["samples"] == 3
     assert back.meta["settings"]["max_connections"] == 40
 
 
-def test_killed_recorder_keeps_what_it_saw(cluster: pg_cluster.PgCluster, dsn_env: str,
-                                           tmp_path: Path) -> None:
+def test_killed_recorder_keeps_what_it_saw(cluster: pg_cluster.PgCluster, dsn_env: str, tmp_path: Path) -> None:
     import signal
     import subprocess
     import sys
