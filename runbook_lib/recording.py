@@ -54,5 +54,8 @@ def record_activity(
     if result.status == "skipped":
         raise SourceUnavailable("give pg_service or pg_dsn_env to record", source="postgres")
     if not result.usable:
-        raise SourceUnavailable(result.reason, source="postgres", target=result.target)
+        # The reason already reads "postgres (target): …"; do not say it twice.
+        prefix = f"{result.source} ({result.target}): "
+        reason = result.reason[len(prefix) :] if result.reason.startswith(prefix) else result.reason
+        raise SourceUnavailable(reason, source=result.source, target=result.target)
     return path

@@ -269,3 +269,21 @@ def test_killed_recorder_keeps_what_it_saw(cluster: pg_cluster.PgCluster, dsn_en
     back = read_activity_recording(files[0])
     assert back.usable and back.meta["samples"] >= 3
     assert "witness" in set(back.frame["application_name"].dropna())
+
+
+def test_record_activity_raises_one_clear_error_when_nothing_was_recorded(tmp_path: Path) -> None:
+    from runbook_lib.errors import SourceUnavailable
+    from runbook_lib.recording import record_activity
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    os.environ[ENV] = f"host=127.0.0.1 port={port} user=postgres"
+    try:
+        with pytest.raises(SourceUnavailable) as err:
+            record_activity("", pg_dsn_env=ENV, duration_s=0, out_dir=tmp_path, timeout_s=2)
+    finally:
+        os.environ.pop(ENV)
+    message = str(err.value)
+    assert message.startswith(f"postgres (host=127.0.0.1 port={port} user=postgres): connection")
+    assert message.count("postgres (") == 1
