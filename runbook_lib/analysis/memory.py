@@ -228,9 +228,9 @@ def find_memory_leaks(
     events: Collected | None = None,
     min_samples: int = 5,
     min_growth_mb_per_h: float = 1.0,
+    kind: str = "memory.trend",
 ) -> list[Finding]:
     """Findings per process: leaks first (with time to *limit_bytes*), then the rest in one line."""
-    kind = "memory.trend"
     if not processes.usable:
         return [unknown(kind, processes, "whether a process leaks memory")]
     trends = find_rss_trends(
@@ -285,7 +285,7 @@ def find_memory_leaks(
             words = {
                 "sawtooth": "rises and falls (sawtooth: GC reclaims it), not a leak",
                 "plateau": "grew then levelled off (plateau), not a leak",
-                "flat": "is flat, not a leak",
+                "flat": "shows no steady growth, not a leak",
                 "shrinking": "is shrinking, not a leak",
             }
             out.append(
@@ -361,4 +361,38 @@ def find_gc_activity(metrics: Collected, *, query: str = "nodejs_gc_runs_per_s")
         f"GC runs {per['mean'].iloc[0] * 60:.1f} times/min on average for `{top}`"
         f" ({'rising' if trend > 0 else 'not rising'} over the window).",
         {"runs_per_min": round(float(per["mean"].iloc[0]) * 60, 2), "rising": trend > 0, "series": str(top)},
+    )
+
+
+def find_metric_memory_leaks(
+    metrics: Collected,
+    *,
+    limit_bytes: float,
+    limit_origin: str = "host total",
+    query: str = "process_resident_memory_bytes",
+    min_samples: int = 5,
+    min_growth_mb_per_h: float = 1.0,
+) -> list[Finding]:
+    """:func:`find_memory_leaks` for a metrics source (Prometheus, CSV): one trend per series."""
+    kind = "memory.metrics_trend"
+    if not metrics.usable:
+        return [unknown(kind, metrics, f"whether `{query}` grows")]
+    frame = metric_as_processes(metrics.frame, query=query)
+    if frame.empty:
+        return [
+            Finding(
+                kind,
+                "unknown",
+                f"Cannot tell whether `{query}` grows: `{metrics.source}` has no such series.",
+                evidence=[f"source:{metrics.source}"],
+            )
+        ]
+    as_processes = Collected(metrics.source, metrics.target, frame)
+    return find_memory_leaks(
+        as_processes,
+        limit_bytes=limit_bytes,
+        limit_origin=limit_origin,
+        min_samples=min_samples,
+        min_growth_mb_per_h=min_growth_mb_per_h,
+        kind=kind,
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
@@ -176,3 +178,20 @@ def test_memory_lines_and_gc_frequency_from_the_app_log() -> None:
     assert "GC ran 19 times" in found.summary
     down = Collected("app_log", "x", app.frame.iloc[0:0], status="unavailable", reason="gone")
     assert find_log_signals(down, kind="memory").severity == "unknown"
+
+
+def test_metric_trends_from_a_captured_prometheus_answer(data_dir: Path) -> None:
+    from runbook_lib.analysis.memory import find_metric_memory_leaks
+    from runbook_lib.sources.prometheus import load_query_range_text
+
+    text = (data_dir / "host_metrics" / "qr_mem_available.json").read_text(encoding="utf-8")
+    metrics = load_query_range_text(text, query="process_resident_memory_bytes")
+    (finding,) = find_metric_memory_leaks(metrics, limit_bytes=64 * 1024 * MB)
+    assert finding.kind == "memory.metrics_trend"
+    assert "node_memory_MemAvailable_bytes" in finding.summary
+    assert finding.numbers["samples"] == 8
+    (missing,) = find_metric_memory_leaks(metrics, limit_bytes=1e9, query="nodejs_heap_size_used_bytes")
+    assert missing.severity == "unknown" and "no such series" in missing.summary
+    bad = load_query_range_text((data_dir / "host_metrics" / "qr_error_bad_query.json").read_text())
+    (down,) = find_metric_memory_leaks(bad, limit_bytes=1e9)
+    assert down.severity == "unknown" and "bad_data" in down.summary
