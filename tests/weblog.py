@@ -100,12 +100,19 @@ class WebLog:
     scanner_ip: str = ""
     exfil_ip: str = ""
     upstream_host: str = ""
+    _frames: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
 
     @property
     def end(self) -> pd.Timestamp:
         return self.start + pd.Timedelta(minutes=self.minutes)
 
     def frame(self, source_file: str = "generated.log") -> pd.DataFrame:
+        """A copy of :meth:`build_frame` (built once per source name: tests share fixtures)."""
+        if source_file not in self._frames:
+            self._frames[source_file] = self.build_frame(source_file)
+        return self._frames[source_file].copy()
+
+    def build_frame(self, source_file: str = "generated.log") -> pd.DataFrame:
         """The records as the access-log reader gives them back from :meth:`write`'s file:
         same columns and dtypes, ``-`` as ``""``, quotes and control bytes ``\\xHH``-escaped
         as nginx writes them."""

@@ -58,3 +58,18 @@ def test_control_log_is_quiet_and_a_missing_app_log_is_unknown(run_flow, tmp_pat
     # ...but "is an upstream limiting us?" cannot be answered without the app log.
     assert severities["upstream_quota"] == "unknown"
     assert any("could not be read" in step for step in findings["next_steps"])
+
+
+@pytest.mark.slow
+def test_demo_incident_storm_on_search(run_flow, demo) -> None:  # type: ignore[no-untyped-def]
+    """The bundled demo (runbook_lib.demo): clients hammer /api/search into 429s."""
+    values = {k: demo["param_values"][k] for k in ("access_log", "app_log", "start", "end")}
+    findings = run_flow(FLOW, values)
+    by_kind = {f["kind"]: f for f in findings["findings"]}
+    limited = by_kind["rate_limited_requests"]
+    assert limited["severity"] == "high" and limited["numbers"]["top_endpoint"] == "/api/search"
+    assert 1 <= len(limited["numbers"]["driving_clients"]) <= 5
+    assert set(by_kind["retry_storm"]["numbers"]["clients"]) == set(limited["numbers"]["driving_clients"])
+    # The demo's app log has its own request lines with 429s and ids like /products/429:
+    # none of that is an upstream limiting us.
+    assert by_kind["upstream_quota"]["severity"] == "info"

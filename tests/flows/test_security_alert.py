@@ -47,6 +47,7 @@ def test_attack_is_named_with_evidence_and_containment(run_flow, tmp_path: Path)
             tmp_path / "logs",
             npm_audit=str(AUDIT / "defectdojo_npm_audit_many_vuln_npm7.json"),
             pip_audit=str(AUDIT / "live_pip-audit-2.10.1_all_skipped_no_registry_vuln_api.json"),
+            suspect_ip=log.stuffing_ips[1],  # on demand, instead of the most severe finding's IP
         ),
     )
     by_kind = {f["kind"]: f for f in findings["findings"]}
@@ -59,25 +60,26 @@ def test_attack_is_named_with_evidence_and_containment(run_flow, tmp_path: Path)
     # pip-audit skipped every dependency: not clean, unknown.
     assert by_kind["vulnerabilities_pip_audit"]["severity"] == "unknown"
     extra = findings["extra"]
-    assert extra["suspect_ip"] in {log.scanner_ip, log.exfil_ip, *log.stuffing_ips}
+    assert extra["suspect_ip"] == log.stuffing_ips[1]
     for ip in (*log.stuffing_ips, log.scanner_ip, log.exfil_ip):
         assert f"deny {ip};" in extra["containment"]
     # Hostile strings (a <script> user agent, script tags in probe paths) never render as HTML.
     outputs = "\n".join(rendered_outputs(tmp_path / f"run-{FLOW}" / "report.ipynb"))
+    assert f"Timeline of **{log.stuffing_ips[1]}**: " in outputs
     assert "&lt;script&gt;" in outputs or "\\<script\\>" in outputs or "&lt;script" in outputs
     assert "<script>" not in outputs
 
 
 @pytest.mark.slow
-def test_control_log_is_quiet_and_suspect_ip_parameter(run_flow, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    log = generate(seed=31, incidents=())
-    someone = log.records[100]["client_ip"]
-    findings = run_flow(
-        FLOW,
-        params(log, tmp_path / "logs", suspect_ip=someone, npm_audit=str(AUDIT / "auditci_npm-none.npm7-output.json")),
-    )
-    severities = {f["kind"]: f["severity"] for f in findings["findings"]}
-    assert set(severities.values()) == {"info"}, findings["findings"]
-    assert findings["extra"]["suspicious_ips"] == []
-    assert findings["extra"]["suspect_ip"] == someone
-    assert "No IP addresses to block" in findings["extra"]["containment"]
+def test_demo_incident_scanner_and_stuffing(run_flow, demo) -> None:  # type: ignore[no-untyped-def]
+    """The bundled demo (runbook_lib.demo): a scanner sprays /.env and /wp-login.php, and
+    someone stuffs credentials into /api/login."""
+    values = {k: demo["param_values"][k] for k in ("access_log", "app_log", "start", "end")}
+    findings = run_flow(FLOW, values)
+    by_kind = {f["kind"]: f for f in findings["findings"]}
+    scanner = by_kind["scanner"]
+    assert scanner["severity"] in {"medium", "high"} and len(scanner["numbers"]["ips"]) == 1
+    stuffing = by_kind["credential_stuffing"]
+    assert stuffing["severity"] in {"medium", "high"} and stuffing["numbers"]["endpoint"] == "/api/login"
+    assert findings["extra"]["suspect_ip"] == scanner["numbers"]["ips"][0]  # the most severe finding
+    assert f"deny {stuffing['numbers']['ips'][0]};" in findings["extra"]["containment"]
