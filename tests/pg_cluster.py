@@ -283,7 +283,13 @@ def _wait_for(admin: psycopg.Connection[Any], pid: int, event: str = "") -> None
 
 LEAKER = """
 import sys, time, psycopg
-dsn, app, rate, limit = sys.argv[1], sys.argv[2], float(sys.argv[3]), int(sys.argv[4])
+dsn, app, rate, limit, after = sys.argv[1], sys.argv[2], float(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
+if after:  # wait until a session named `after` shows up (e.g. the kit starting to look)
+    with psycopg.connect(dsn, application_name="leak-starter", autocommit=True) as watch:
+        while not watch.execute(
+            "SELECT 1 FROM pg_stat_activity WHERE application_name = %s", [after]
+        ).fetchone():
+            time.sleep(0.05)
 held = []
 start = time.monotonic()
 while len(held) < limit:
@@ -296,10 +302,21 @@ time.sleep(3600)
 
 
 def start_leaker(
-    cluster: PgCluster, *, app: str = "billing-worker", per_s: float = 3.0, limit: int = 30, user: str = "postgres"
+    cluster: PgCluster,
+    *,
+    app: str = "billing-worker",
+    per_s: float = 3.0,
+    limit: int = 30,
+    user: str = "postgres",
+    after: str = "",
 ) -> subprocess.Popen[bytes]:
-    """A child process that opens *per_s* connections a second and never closes them."""
-    return subprocess.Popen([sys.executable, "-c", LEAKER, cluster.dsn(user), app, str(per_s), str(limit)])
+    """A child process that opens *per_s* connections a second and never closes them.
+
+    With *after*, it starts leaking once a session with that application_name appears, so
+    a notebook whose kernel takes a while to start still samples the leak as it happens.
+    """
+    argv = [sys.executable, "-c", LEAKER, cluster.dsn(user), app, str(per_s), str(limit), after]
+    return subprocess.Popen(argv)
 
 
 def ensure_role(admin: psycopg.Connection[Any], name: str) -> None:
