@@ -132,7 +132,8 @@ def rank_cpu_processes(processes: pd.DataFrame, *, busy_percent: float = 50.0) -
     """Per pid: mean/peak CPU % (of one core), share of all sampled CPU, when it became busy.
 
     Columns: pid, name, cmdline, mean_cpu_percent, peak_cpu_percent, share_percent,
-    samples, busy_since_at (first sample at or above *busy_percent*, NaT if never).
+    samples, busy_since_at (first sample at or above *busy_percent*, NaT if never),
+    busy_mean_cpu_percent (mean CPU from busy_since_at on: what it burns once it is hot).
     """
     cols = [
         "pid",
@@ -143,6 +144,7 @@ def rank_cpu_processes(processes: pd.DataFrame, *, busy_percent: float = 50.0) -
         "share_percent",
         "samples",
         "busy_since_at",
+        "busy_mean_cpu_percent",
     ]
     if processes.empty:
         return pd.DataFrame({c: pd.Series(dtype="object") for c in cols})
@@ -158,9 +160,15 @@ def rank_cpu_processes(processes: pd.DataFrame, *, busy_percent: float = 50.0) -
     )
     ranked["share_percent"] = 100.0 * ranked["total"] / max(float(ranked["total"].sum()), 1e-9)
     ranked["busy_since_at"] = busy.reindex(ranked.index)
+    ranked["busy_mean_cpu_percent"] = float("nan")
+    if not busy.empty:
+        since = frame["pid"].map(busy)
+        hot = frame[since.notna() & (frame["sampled_at"] >= since)]
+        ranked["busy_mean_cpu_percent"] = hot.groupby("pid")["cpu_percent"].mean().reindex(ranked.index)
     ranked = ranked.drop(columns="total").reset_index()
     ranked = ranked.sort_values("mean_cpu_percent", ascending=False, ignore_index=True)
-    return ranked[cols].round({"mean_cpu_percent": 1, "peak_cpu_percent": 1, "share_percent": 1})
+    rounding = {"mean_cpu_percent": 1, "peak_cpu_percent": 1, "share_percent": 1, "busy_mean_cpu_percent": 1}
+    return ranked[cols].round(rounding)
 
 
 def find_cpu_culprit(processes: Collected, *, busy_percent: float = 50.0) -> Finding:
@@ -172,6 +180,7 @@ def find_cpu_culprit(processes: Collected, *, busy_percent: float = 50.0) -> Fin
     top = ranked.iloc[0]
     numbers = {k: top[k] for k in ("pid", "mean_cpu_percent", "peak_cpu_percent", "share_percent")}
     numbers["busy_since_at"] = top["busy_since_at"]
+    numbers["busy_mean_cpu_percent"] = top["busy_mean_cpu_percent"]
     label = f"`{top['name']}` (pid {int(top['pid'])})"
     if pd.isna(top["busy_since_at"]):
         return Finding(
@@ -184,10 +193,10 @@ def find_cpu_culprit(processes: Collected, *, busy_percent: float = 50.0) -> Fin
         )
     return Finding(
         kind,
-        "high" if top["mean_cpu_percent"] >= busy_percent else "medium",
-        f"{label} uses {top['mean_cpu_percent']}% of a core on average "
-        f"({top['share_percent']}% of sampled process CPU), busy since "
-        f"{_hhmmss(top['busy_since_at'])}; command: {' '.join(str(top['cmdline']).split())[:120]}",
+        "high" if top["busy_mean_cpu_percent"] >= busy_percent else "medium",
+        f"{label} uses {top['busy_mean_cpu_percent']}% of a core since it became busy at "
+        f"{_hhmmss(top['busy_since_at'])} ({top['share_percent']}% of sampled process CPU); "
+        f"command: {' '.join(str(top['cmdline']).split())[:120]}",
         numbers,
         [f"pid:{int(top['pid'])}"],
     )

@@ -92,8 +92,9 @@ def test_culprit_named_with_share_and_start() -> None:
     assert busy_processes(ranked)["pid"].tolist() == [10]
     culprit = find_cpu_culprit(Collected("p", "", _procs()), busy_percent=50)
     assert culprit.severity == "high"
-    assert culprit.summary.startswith("`api` (pid 10) uses 66.3% of a core")
-    assert "busy since 2026-11-27 04:00:02 UTC" in culprit.summary
+    assert culprit.summary.startswith("`api` (pid 10) uses 97.0% of a core since it became busy")
+    assert "busy at 2026-11-27 04:00:02 UTC" in culprit.summary
+    assert ranked["mean_cpu_percent"].iloc[0] == 66.3
     assert "node server.js" in culprit.summary  # newlines in a cmdline are flattened
     idle = find_cpu_culprit(Collected("p", "", _procs()), busy_percent=99)
     assert idle.severity == "info" and "No process was busy" in idle.summary
