@@ -90,7 +90,14 @@ def test_flow_names_the_burner_and_when_it_started(run_flow: Any, tmp_path: Path
     assert (tmp_path / "run-high_cpu" / "host_samples" / "processes.csv").exists()
 
 
-def test_remediate_sends_the_signal_and_records_it(run_flow: Any) -> None:
+def test_remediate_sends_the_signal_and_records_it(run_flow: Any, tmp_path: Path) -> None:
+    # A Grafana-style CSV export covers the incident window: the alert condition is judged
+    # on it (10 min, above 80 % from 04:03), while the live samples name the process.
+    export = tmp_path / "cpu.csv"
+    export.write_text(
+        '"Time","web-1 cpu"\n' + "".join(f"2026-11-27 04:{m:02d}:00,{30 if m < 3 else 91}%\n" for m in range(10)),
+        encoding="utf-8",
+    )
     burner = hostprocs.cpu_burner(60, marker="rb-flow-remedy")
     try:
         t0 = time.monotonic()
@@ -107,6 +114,7 @@ def test_remediate_sends_the_signal_and_records_it(run_flow: Any) -> None:
                 "busy_process_percent": 20.0,
                 "prometheus_url": "http://127.0.0.1:19097",
                 "timeout_s": 1.0,
+                "metrics_csv": str(export),
             },
         )
         took = time.monotonic() - t0
@@ -120,6 +128,11 @@ def test_remediate_sends_the_signal_and_records_it(run_flow: Any) -> None:
     prom = _source(findings, "prometheus")
     assert prom["status"] == "unavailable" and "19097" in prom["target"]
     assert took < 60
+    assert findings["extra"]["cpu_series_source"] == "metrics_csv"
+    high = _finding(findings, "cpu.sustained_high")
+    assert high["severity"] == "high"
+    assert high["numbers"]["began_at"] == "2026-11-27T04:03:00+00:00"
+    assert high["numbers"]["duration_s"] == 7 * 60
 
 
 @pytest.mark.parametrize("kind", ["cpu", "memory"])
