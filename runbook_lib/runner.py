@@ -102,7 +102,7 @@ def run_flow(
 
     nb_path = notebook_path(flow)
     flow = nb_path.stem
-    record = incident.load_incident(incident_id, root)
+    incident.load_incident(incident_id, root)  # fail early, before a run folder exists
     declared = read_parameters(nb_path)
     values, notes = merge_parameters(
         declared,
@@ -172,21 +172,17 @@ def run_flow(
         elapsed_s=round(elapsed, 2),
     )
     archive.write_json(run_dir / archive.RUN_FILE, run_info)
-    incident.update_incident(
-        incident_id,
-        lambda r: (
-            r.setdefault("runs", []).append(
-                {"folder": run_dir.name, "flow": flow, "status": status, "started_at": started.isoformat()}
-            ),
-            r.setdefault("timeline", []).append(
-                {"at": utc_now().isoformat(), "kind": "run", "run": run_dir.name,
-                 "event": f"{flow} run {status}" + (f": {redact(error)}" if error else "")}
-            ),
-            _append_remediation(r, run_dir),
-        ),
-        root,
-    )
-    del record
+    def note_run(r: dict[str, Any]) -> None:
+        r.setdefault("runs", []).append(
+            {"folder": run_dir.name, "flow": flow, "status": status, "started_at": started.isoformat()}
+        )
+        r.setdefault("timeline", []).append(
+            {"at": utc_now().isoformat(), "kind": "run", "run": run_dir.name,
+             "event": f"{flow} run {status}" + (f": {redact(error)}" if error else "")}
+        )
+        _append_remediation(r, run_dir)
+
+    incident.update_incident(incident_id, note_run, root)
     _adopt_suggested_severity(incident_id, run_dir, root)
     index = archive.render_index(incident_id, root)
     return RunResult(incident_id, flow, run_dir, status, redact(error), elapsed, index)

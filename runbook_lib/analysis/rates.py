@@ -16,7 +16,7 @@ from __future__ import annotations
 import pandas as pd
 
 from runbook_lib.collected import Collected
-from runbook_lib.findings import Finding, unknown
+from runbook_lib.findings import Finding, Severity, unknown
 from runbook_lib.timewindow import Window
 
 ERROR_LEVELS = ("error", "err", "critical", "crit", "fatal", "alert", "emerg", "panic")
@@ -116,7 +116,7 @@ def find_error_spike(
         began = idx
     began_at = inside.loc[began, "minute_at"]
     numbers["began_at"] = began_at.isoformat()
-    severity = "critical" if peak >= 0.5 else "high" if peak >= 0.1 else "medium"
+    severity: Severity = "critical" if peak >= 0.5 else "high" if peak >= 0.1 else "medium"
     return Finding(
         "error_rate", severity,
         f"5xx rate climbed to {peak:.1%} (5-min peak at {inside.loc[peak_idx, 'minute_at']:%H:%M} UTC) from a "
