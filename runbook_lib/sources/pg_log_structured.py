@@ -67,22 +67,28 @@ def read_csvlog(text: str) -> StructuredResult:
     columns: dict[str, list[str | None]] = {c: [] for c in RECORD_COLUMNS}
     result = StructuredResult(records=pl.DataFrame())
     reader = csv.reader(io.StringIO(text, newline=""), strict=False)
-    try:
-        for row in reader:
-            if not row:
-                continue
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as err:  # e.g. a field over the size limit: skip it, read on
             result.read += 1
-            if len(row) < CSV_MIN_COLUMNS or not row[0][:4].isdigit():
-                result.skipped += 1
-                if len(result.samples) < 5:
-                    result.samples.append(",".join(row))
-                continue
-            for name in RECORD_COLUMNS:
-                columns[name].append(_text(row[_CSV_POSITIONS[name]]))
-            columns["client_addr"][-1] = _host(columns["client_addr"][-1])
-    except csv.Error as err:  # e.g. a NUL byte or a field over the size limit
-        result.skipped += 1
-        result.samples.append(f"csv error at record {result.read + 1}: {err}")
+            result.skipped += 1
+            if len(result.samples) < 5:
+                result.samples.append(f"csv error at record {result.read}: {err}")
+            continue
+        if not row:
+            continue
+        result.read += 1
+        if len(row) < CSV_MIN_COLUMNS or not row[0][:4].isdigit():
+            result.skipped += 1
+            if len(result.samples) < 5:
+                result.samples.append(",".join(row))
+            continue
+        for name in RECORD_COLUMNS:
+            columns[name].append(_text(row[_CSV_POSITIONS[name]]))
+        columns["client_addr"][-1] = _host(columns["client_addr"][-1])
     result.records = _frame(columns)
     return result
 

@@ -392,3 +392,29 @@ def test_session_fields_come_from_connection_lines_when_the_prefix_lacks_them(
     monkeypatch.setattr(pg_log, "_READ_BYTES", 300)
     again = collect_pg_log(str(DATA / "lnav_postgres.0"), log_line_prefix="%m [%p] ")
     pd.testing.assert_frame_equal(again.frame, expected)
+
+
+def test_hostile_bytes_and_an_oversized_csv_field_do_not_stop_the_read(tmp_path: Path) -> None:
+    raw = LIVE["stderr"].read_bytes()
+    cut = raw.index(b"\n", 5000) + 1
+    hostile = tmp_path / "hostile.log"
+    hostile.write_bytes(
+        raw[:cut]
+        + b"\xff\xfe binary \x00 garbage\n"
+        + b"A" * 1_000_000
+        + b"\n2026-11-27 05:19:40.000 UTC [1] postgres@bench/psql ERROR:  caf\xe9 latin-1\n"
+        + raw[cut:]
+    )
+    got = collect_pg_log(str(hostile), log_line_prefix=live_prefix())
+    assert got.status == "ok" and got.lines_skipped == 2
+    assert len(got.frame) == len(collect_live("stderr").frame) + 1
+    assert got.frame[got.frame["pid"] == 1]["message"].tolist() == ["caf\ufffd latin-1"]
+    assert all(len(s) <= 301 for s in got.samples)
+
+    csv_raw = LIVE["csvlog"].read_text(encoding="utf-8").splitlines(keepends=True)
+    huge = '2026-11-27 05:19:40.000 UTC,,,1,,x.y,1,,,,0,LOG,00000,"' + "B" * 200_000 + '"\n'
+    broken = tmp_path / "broken.csv"
+    broken.write_text("".join([*csv_raw[:10], huge, *csv_raw[10:]]), encoding="utf-8")
+    read = collect_pg_log(str(broken))
+    assert len(read.frame) == len(collect_live("csvlog").frame)
+    assert read.lines_skipped == 1 and "field larger than field limit" in read.samples[0]
