@@ -7,6 +7,9 @@ absolute-form target (``http://host/path``, sent to proxies) keeps only its path
 segments that are identifiers collapse to ``{id}``: decimal numbers, UUIDs, long hex
 strings (hashes, object ids) and long opaque tokens that mix letters and digits.
 
+:func:`with_forwarded_clients` (opt-in) re-attributes requests to the address in
+``X-Forwarded-For`` when the log's client address is our own load balancer.
+
 Input frame: the access-log frame (``runbook_lib.sources.access_log``) with column
 ``path`` (the raw request target, query included). Output: the same frame plus column
 ``endpoint`` (str). Pure; no I/O.
@@ -14,10 +17,14 @@ Input frame: the access-log frame (``runbook_lib.sources.access_log``) with colu
 
 from __future__ import annotations
 
+import ipaddress
 import re
+from dataclasses import replace
 from functools import lru_cache
 
 import pandas as pd
+
+from runbook_lib.collected import Collected
 
 #: Placeholder for a collapsed identifier segment.
 ID = "{id}"
@@ -26,9 +33,7 @@ NO_PATH = "(none)"
 
 _ABSOLUTE = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.\-]*://[^/]*")
 _NUMBER = re.compile(r"^[+-]?\d+(?:[.,]\d+)?$")
-_UUID = re.compile(
-    r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$"
-)
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$")
 # 8+ hex digits with at least one digit: git shas, Mongo object ids, content hashes.
 _HEX = re.compile(r"^(?=[^0-9]*[0-9])[0-9a-fA-F]{8,}$")
 # Opaque tokens: 16+ URL-safe characters mixing letters and digits (session ids, base64).
@@ -96,3 +101,41 @@ def with_endpoints(frame: pd.DataFrame) -> pd.DataFrame:
     mapped = [templates[c] if c >= 0 else NO_PATH for c in codes]
     out["endpoint"] = pd.Series(mapped, index=out.index, dtype="str")
     return out
+
+
+def _client_from_chain(chain: object) -> str:
+    """The right-most public address of an X-Forwarded-For chain (else right-most valid)."""
+    valid = []
+    for part in str(chain).split(","):
+        try:
+            valid.append(ipaddress.ip_address(part.strip()))
+        except ValueError:
+            continue
+    for address in reversed(valid):
+        if address.is_global:
+            return address.compressed
+    return valid[-1].compressed if valid else ""
+
+
+def with_forwarded_clients(collected: Collected, *, enabled: bool = True) -> Collected:
+    """*collected* with ``client_ip`` taken from ``X-Forwarded-For`` where it holds an address.
+
+    Opt-in (parameter ``use_forwarded_for``): behind a load balancer every request comes
+    from the balancer's address, so per-client analyses would see one giant client. Each
+    proxy appends the address it saw, so the chain is read from the **right**: the
+    right-most public address is the client as seen by the first proxy we run (the
+    left-most is whatever the client chose to send and can be forged); with no public
+    address, the right-most valid one. The replaced address is kept as ``proxy_ip``; rows
+    without a usable chain keep their ``client_ip``. Without a list of trusted proxies this
+    is a heuristic: use it only when the log's client address is your own proxy.
+    """
+    frame = collected.frame
+    if not enabled or "forwarded_for" not in frame.columns or frame.empty:
+        return collected
+    out = frame.copy()
+    codes, uniques = pd.factorize(out["forwarded_for"], use_na_sentinel=True)
+    clients = [_client_from_chain(v) for v in uniques]
+    picked = pd.Series([clients[c] if c >= 0 else "" for c in codes], index=out.index, dtype="str")
+    out["proxy_ip"] = out["client_ip"]
+    out["client_ip"] = picked.where(picked != "", out["client_ip"].astype("str")).astype("str")
+    return replace(collected, frame=out)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from runbook_lib.analysis.endpoints import NO_PATH, endpoint_template, with_endpoints
+from runbook_lib.analysis.endpoints import NO_PATH, endpoint_template, with_endpoints, with_forwarded_clients
+from runbook_lib.collected import Collected
 
 
 @pytest.mark.parametrize(
@@ -38,12 +39,31 @@ def test_endpoint_template(target: str, template: str) -> None:
 
 
 def test_with_endpoints_adds_a_column_once_and_keeps_rows() -> None:
-    frame = pd.DataFrame(
-        {"path": pd.Series(["/a/1", "/a/2?z", None, "/b"], dtype="string"), "status": [200] * 4}
-    )
+    frame = pd.DataFrame({"path": pd.Series(["/a/1", "/a/2?z", None, "/b"], dtype="string"), "status": [200] * 4})
     out = with_endpoints(frame)
     assert out["endpoint"].tolist() == ["/a/{id}", "/a/{id}", NO_PATH, "/b"]
     assert "endpoint" not in frame.columns  # the input is not modified
     assert with_endpoints(out) is out
     empty = with_endpoints(frame.head(0))
     assert empty.empty and "endpoint" in empty.columns
+
+
+def test_forwarded_for_is_read_from_the_right_and_opt_in() -> None:
+    frame = pd.DataFrame(
+        {
+            "client_ip": ["10.0.0.9", "10.0.0.9", "10.0.0.9", "198.51.100.4", "10.0.0.9"],
+            "forwarded_for": [
+                "85.181.35.97",  # one hop: the client
+                "1.2.3.4, 85.181.35.98",  # a forged left-most entry is ignored
+                "85.181.35.99, 10.1.2.3",  # an internal proxy appended its own address
+                "",  # no chain: keep the address nginx saw
+                "unknown, garbage",  # nothing usable
+            ],
+        }
+    ).astype("str")
+    access = Collected("access_log", "x", frame)
+    assert with_forwarded_clients(access, enabled=False) is access
+    out = with_forwarded_clients(access).frame
+    assert out["client_ip"].tolist() == ["85.181.35.97", "85.181.35.98", "85.181.35.99", "198.51.100.4", "10.0.0.9"]
+    assert out["proxy_ip"].tolist() == frame["client_ip"].tolist()
+    assert access.frame["client_ip"].tolist() == frame["client_ip"].tolist()  # input untouched

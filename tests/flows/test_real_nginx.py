@@ -5,7 +5,9 @@ its own prefix and config in a temporary folder (``daemon off``), a ``limit_req`
 ``/api/search`` and a location answering 401. The load comes from this test: httpx
 clients in threads, each bound to its own loopback source address (127.0.0.x), so nginx
 logs distinct client IPs. Everything stays on loopback and is bounded (a few hundred
-requests). nginx is stopped in a finalizer.
+requests). nginx writes the traffic twice: in ``combined`` (read by the notebook) and in
+a ``log_format`` with ``$http_x_forwarded_for`` (read with that format string, clients
+attributed through X-Forwarded-For). nginx is stopped in a finalizer.
 """
 
 from __future__ import annotations
@@ -24,11 +26,20 @@ import httpx
 import pandas as pd
 import pytest
 
+from runbook_lib.analysis.endpoints import with_forwarded_clients
+from runbook_lib.analysis.traffic_findings import find_rate_limiting
+from runbook_lib.sources.access_log import collect_access_log
+
 PORTS = range(18080, 18090)
 HAMMER_IP = "127.0.0.5"
 PROBER_IP = "127.0.0.7"
 NORMAL_IPS = [f"127.0.0.{i}" for i in range(11, 17)]
 LIMITED_PATH = "/api/search"
+FORWARDED_CLIENT = "85.181.35.98"
+PROXIED_FORMAT = (
+    '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent '
+    '"$http_referer" "$http_user_agent" "$http_x_forwarded_for"'
+)
 
 CONFIG = """
 worker_processes 1;
@@ -36,7 +47,10 @@ pid {prefix}/nginx.pid;
 error_log {prefix}/error.log warn;
 events {{ worker_connections 256; }}
 http {{
+    log_format proxied '$remote_addr - $remote_user [$time_local] "$request" $status '
+                       '$body_bytes_sent "$http_referer" "$http_user_agent" "$http_x_forwarded_for"';
     access_log {prefix}/access.log combined;
+    access_log {prefix}/proxied.log proxied;
     client_body_temp_path {prefix}/tmp/body;
     proxy_temp_path {prefix}/tmp/proxy;
     fastcgi_temp_path {prefix}/tmp/fastcgi;
@@ -64,6 +78,7 @@ http {{
 class Nginx:
     port: int
     access_log: Path
+    proxied_log: Path
 
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}{path}"
@@ -111,7 +126,7 @@ def nginx(tmp_path: Path) -> Iterator[Nginx]:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.05)
-        yield Nginx(port, prefix / "access.log")
+        yield Nginx(port, prefix / "access.log", prefix / "proxied.log")
     finally:
         proc.terminate()  # SIGTERM: fast shutdown; the master flushes and closes its logs
         try:
@@ -134,6 +149,8 @@ def _hammer(server: Nginx, requests: int) -> list[int]:
     statuses = []
     with _client(HAMMER_IP) as client:
         client.headers["User-Agent"] = "python-httpx-hammer/1.0"
+        # As if 127.0.0.5 were a proxy in front of nginx, forwarding one public client.
+        client.headers["X-Forwarded-For"] = f"1.2.3.4, {FORWARDED_CLIENT}"
         for i in range(requests):
             statuses.append(client.get(server.url(f"{LIMITED_PATH}?q=sku{i}&page=1")).status_code)
     return statuses
@@ -196,3 +213,12 @@ def test_api_rate_limit_flow_names_the_limited_endpoint_and_client(nginx: Nginx,
     # No app log was given: "are we limited by an upstream?" is unknown, not "no".
     assert by_kind["upstream_quota"]["severity"] == "unknown"
     assert "limit_req_zone $binary_remote_addr" in findings["extra"]["limit_req_suggestion"]
+
+    # The same traffic in nginx's second log, with X-Forwarded-For: read with the nginx
+    # log_format string and attributed to the forwarded client on request.
+    proxied = collect_access_log(str(nginx.proxied_log), log_format=PROXIED_FORMAT)
+    assert proxied.status == "ok" and len(proxied.frame) == len(lines)
+    assert find_rate_limiting(proxied).numbers["driving_clients"] == [HAMMER_IP]
+    forwarded = find_rate_limiting(with_forwarded_clients(proxied))
+    assert forwarded.numbers["driving_clients"] == [FORWARDED_CLIENT]
+    assert forwarded.numbers["limited"] == logged_429
