@@ -27,6 +27,8 @@ from runbook_lib.sources.host_procfs import (
     read_uss,
 )
 
+#: How many of the hottest processes have their threads read at each sample.
+THREAD_PROCESSES = 3
 #: Most USS readings per sample (see :meth:`TargetSelector.sample`).
 USS_PER_SAMPLE = 50
 _CHEAP_ATTRS = ["ppid", "name", "cmdline", "create_time"]
@@ -222,10 +224,11 @@ class TargetSelector:
         return events
 
     def _thread_rows(self, at: pd.Timestamp, elapsed_s: float, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Per-thread CPU % of the hottest process so far (its threads' CPU time deltas).
+        """Per-thread CPU % of the hottest processes so far (their threads' CPU time deltas).
 
-        "Hottest so far" (cumulative) rather than "in this sample" keeps following one
-        process, so each thread gets a value from its second reading on.
+        The ``THREAD_PROCESSES`` processes with the most cumulative CPU are followed, not just
+        this sample's hottest, so a thread has a previous reading (its first one is NaN)
+        even when two busy processes swap places between samples.
         """
         for r in rows:
             if r["cpu_percent"] == r["cpu_percent"]:  # not NaN
@@ -234,18 +237,18 @@ class TargetSelector:
         present = {int(r["pid"]) for r in rows} & set(self._cpu_total)
         if not present or elapsed_s <= 0:
             return []
-        pid = max(present, key=lambda p: self._cpu_total[p])
-        try:
-            threads = psutil.Process(pid).threads()
-        except psutil.Error:
-            return []
         out = []
-        for t in threads:
-            key, spent = (pid, t.id), t.user_time + t.system_time
-            before = self._threads.get(key)
-            self._threads[key] = spent
-            pct = float("nan") if before is None else 100.0 * (spent - before) / elapsed_s
-            out.append({"sampled_at": at, "pid": pid, "tid": t.id, "cpu_percent": round(pct, 2)})
+        for pid in sorted(present, key=lambda p: -self._cpu_total[p])[:THREAD_PROCESSES]:
+            try:
+                threads = psutil.Process(pid).threads()
+            except psutil.Error:
+                continue
+            for t in threads:
+                key, spent = (pid, t.id), t.user_time + t.system_time
+                before = self._threads.get(key)
+                self._threads[key] = spent
+                pct = float("nan") if before is None else 100.0 * (spent - before) / elapsed_s
+                out.append({"sampled_at": at, "pid": pid, "tid": t.id, "cpu_percent": round(pct, 2)})
         return out
 
 
