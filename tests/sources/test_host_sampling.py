@@ -172,3 +172,16 @@ def test_samples_are_appended_as_taken_and_survive_a_kill(tmp_path: Path) -> Non
     assert _dtypes(back.processes.frame) == PROCESS_SAMPLES_SCHEMA
     assert back.processes.frame.groupby("sampled_at").size().max() <= 2
     assert back.system.frame["sampled_at"].is_monotonic_increasing
+
+
+def test_progress_callback_is_called_per_sample() -> None:
+    from runbook_lib.sources.host_sampling import progress_bar
+
+    seen: list[tuple[int, int]] = []
+    sample_host(0.6, 0.2, "", top_n=1, progress=lambda done, total: seen.append((done, total)))
+    assert seen == [(1, 3), (2, 3), (3, 3)]
+    assert progress_bar(False) is None
+    bar = progress_bar(True)
+    assert bar is not None
+    bar(1, 2)
+    bar(2, 2)

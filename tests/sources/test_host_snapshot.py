@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import threading
 
+import psutil
+
 from runbook_lib.sources.host import (
     DISKS_SCHEMA,
     SYSTEM_SCHEMA,
@@ -98,3 +100,16 @@ def test_vanished_process_is_counted_not_fatal() -> None:
     assert got.meta["vanished"] >= 5
     assert got.status == "partial" and "exited" in got.reason
     assert not set(got.frame["pid"]) & {p.pid for p in procs}
+
+
+def test_memory_limit_configured_cgroup_or_host() -> None:
+    from runbook_lib.sources.host import read_memory_limit
+
+    assert read_memory_limit(512) == (512 * 1024 * 1024, "configured limit")
+    limit, origin = read_memory_limit(0, pid=os.getpid())
+    total = psutil.virtual_memory().total
+    assert origin in ("host total", "cgroup memory.max", "cgroup memory.limit_in_bytes")
+    if origin == "host total":
+        assert limit == total
+    else:
+        assert 0 < limit < 1 << 60
