@@ -10,13 +10,12 @@ import pandas as pd
 from runbook_lib.analysis.memory import (
     MB,
     classify_rss,
-    find_gc_activity,
     find_memory_leaks,
     find_rss_trends,
     format_duration,
-    metric_as_processes,
     theil_sen,
 )
+from runbook_lib.analysis.memory_metrics import find_gc_activity, metric_as_processes
 from runbook_lib.collected import Collected, empty_frame
 from runbook_lib.sources.host_sampling import EVENTS_SCHEMA, PROCESS_SAMPLES_SCHEMA
 
@@ -181,7 +180,7 @@ def test_memory_lines_and_gc_frequency_from_the_app_log() -> None:
 
 
 def test_metric_trends_from_a_captured_prometheus_answer(data_dir: Path) -> None:
-    from runbook_lib.analysis.memory import find_metric_memory_leaks
+    from runbook_lib.analysis.memory_metrics import find_metric_memory_leaks
     from runbook_lib.sources.prometheus import load_query_range_text
 
     text = (data_dir / "host_metrics" / "qr_mem_available.json").read_text(encoding="utf-8")
