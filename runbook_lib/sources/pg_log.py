@@ -131,12 +131,12 @@ class _Blocks:
             if not inflater.eof:
                 self.truncated = f"{kind} stream ends early (truncated file); read what was there"
 
-    def texts(self) -> Iterator[tuple[str, bool]]:
-        """Yield ``(text, is_last)``; text holds whole lines without the final newline."""
+    def texts(self) -> Iterator[tuple[bytes, bool]]:
+        """Yield ``(data, is_last)``; data holds whole lines without the final newline."""
         pending = b""
         ready: list[bytes] = []
         size = 0
-        previous: str | None = None
+        previous: bytes | None = None
         for block in self._raw():
             ready.append(block)
             size += len(block)
@@ -150,9 +150,9 @@ class _Blocks:
             pending, ready, size = data[cut + 1 :], [], 0
             if previous is not None:
                 yield previous, False
-            previous = data[:cut].decode("utf-8", "replace")
-        tail = (pending + b"".join(ready)).decode("utf-8", "replace")
-        if tail.endswith("\n"):
+            previous = data[:cut]
+        tail = pending + b"".join(ready)
+        if tail.endswith(b"\n"):
             tail = tail[:-1]
         if previous is not None:
             yield previous, not tail
@@ -269,7 +269,7 @@ def _read_file(
     first = next(texts, None)
     if first is None:
         return _FileResult(None, "empty")
-    fmt = log_format if log_format != "auto" else _detect(first[0][:65536])
+    fmt = log_format if log_format != "auto" else _detect(first[0][:65536].decode("utf-8", "replace"))
     stream = itertools.chain([first], texts)
     if fmt == "stderr":
         return _parse_stderr_file(stream, pattern, window, blocks.path, state)
@@ -277,7 +277,7 @@ def _read_file(
 
 
 def _parse_stderr_file(
-    texts: Iterator[tuple[str, bool]], pattern: PrefixPattern, window: Window | None,
+    texts: Iterator[tuple[bytes, bool]], pattern: PrefixPattern, window: Window | None,
     path: Path, state: FinishState,
 ) -> _FileResult:  # fmt: skip
     out: list[pl.DataFrame] = []
@@ -308,12 +308,16 @@ def _unmatched(lines: pl.Series, pattern: str, limit: int) -> list[str]:
 
 
 def _parse_structured(
-    texts: Iterator[tuple[str, bool]], fmt: str, window: Window | None, path: Path,
+    texts: Iterator[tuple[bytes, bool]], fmt: str, window: Window | None, path: Path,
     state: FinishState,
 ) -> _FileResult:  # fmt: skip
     # jsonlog has one record per line: chunk by chunk. A csvlog field may hold newlines,
     # so a csvlog file is parsed whole.
-    chunks = ((t, last) for t, last in texts) if fmt == "jsonlog" else iter([("\n".join(t for t, _ in texts), True)])
+    chunks = (
+        ((t.decode("utf-8", "replace"), last) for t, last in texts)
+        if fmt == "jsonlog"
+        else iter([(b"\n".join(t for t, _ in texts).decode("utf-8", "replace"), True)])
+    )
     res = _FileResult(None, fmt)
     frames: list[pl.DataFrame] = []
     for text, _ in chunks:
