@@ -26,6 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from pg_log_gen import PREFIX, generate  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
+#: user+system CPU seconds of each child, in run order: steadier than wall time on a busy box
+CPU_S: list[float] = []
 
 OURS = r"""
 import json, sys, time
@@ -46,12 +48,13 @@ print(json.dumps({"status": got.status, "reason": got.reason, "rows": len(got.fr
 
 
 def run_child(cmd: list[str]) -> tuple[float, float, str]:
-    """Run *cmd*; return (wall seconds, peak RSS MB, stdout)."""
+    """Run *cmd*; return (wall seconds, peak RSS MB, stdout); CPU seconds go to ``CPU_S``."""
     with tempfile.TemporaryFile() as out:
         t0 = time.perf_counter()
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.DEVNULL, cwd=ROOT)
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - t0
+        CPU_S.append(usage.ru_utime + usage.ru_stime)
         proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         text = out.read().decode()
@@ -120,15 +123,18 @@ def main() -> None:
     # The box may be shared: ours runs before and after pgBadger, the slower run is compared.
     # Timed runs do what pgBadger does (parse + per-minute counts); an untimed run checks totals.
     wall, rss, text = run_child([sys.executable, "-c", OURS, str(log), PREFIX, "time"])
+    ours_cpu = [CPU_S[-1]]
     ours = json.loads(text)
     describe(wall, rss, ours, lines)
     ours["totals"] = json.loads(run_child([sys.executable, "-c", OURS, str(log), PREFIX, "check"])[2])["totals"]
     badger: dict[int, float] = {}
+    badger_cpu: dict[int, float] = {}
     for jobs in [int(j) for j in args.jobs.split(",")]:
         out_json = work / f"pgbadger_j{jobs}.json"
         cmd = ["pgbadger", "-q", "-j", str(jobs), "-f", "stderr", "--prefix", PREFIX]
         bw, brss, _ = run_child([*cmd, "-o", str(out_json), str(log)])
         badger[jobs] = bw
+        badger_cpu[jobs] = CPU_S[-1]
         stat = json.loads(out_json.read_text())["overall_stat"]
         agree = (stat["queries_number"], stat["errors_number"]) == (
             ours["totals"]["queries"],
@@ -144,10 +150,16 @@ def main() -> None:
             f"time (whole process), {bw / ours['parse_s']:.1f}x on the parse alone (target >= 10x)"
         )
     again = run_child([sys.executable, "-c", OURS, str(log), PREFIX, "time"])
+    ours_cpu.append(CPU_S[-1])
     describe(again[0], again[1], json.loads(again[2]), lines)
     slow = max(wall, again[0])
+    cpu = max(ours_cpu)
     for jobs, bw in badger.items():
-        print(f"ratio (slower of our two runs, {slow:.2f} s) vs pgBadger -j {jobs}: {bw / slow:.1f}x")
+        print(
+            f"ratio (slower of our two runs) vs pgBadger -j {jobs}: wall {bw / slow:.1f}x "
+            f"({slow:.2f} s vs {bw:.2f} s), CPU {badger_cpu[jobs] / cpu:.1f}x "
+            f"({cpu:.2f} s vs {badger_cpu[jobs]:.2f} s)"
+        )
     print("engines (prefix regex only, same lines):")
     for name, seconds in engines(log, PREFIX).items():
         print(f"  {name:36s} {seconds:6.2f} s")
