@@ -47,6 +47,8 @@ or binary lines and truncated gzip files give ``partial`` with counts and sample
 
 from __future__ import annotations
 
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -86,6 +88,7 @@ ACCESS_SCHEMA: dict[str, str] = {
 #: How far out of time order lines may be written (nginx logs a request when it ends).
 LOG_DISORDER = pd.Timedelta(minutes=15)
 _PEEK = 32  # lines looked at on each end of a chunk to decide whether to parse it
+_WORKERS = 2  # chunks parsed at once (each also splits its regex work across polars' pool)
 
 
 @dataclass
@@ -102,7 +105,7 @@ class _Progress:
         except ImportError:  # pragma: no cover - ipywidgets is a dependency
             return
         self.bar = ipywidgets.IntProgress(min=0, max=max(self.total, 1), description="reading")
-        display(self.bar)  # type: ignore[no-untyped-call]
+        display(self.bar)
 
     def update(self, done: int) -> None:
         if self.bar is not None:
@@ -111,6 +114,15 @@ class _Progress:
     def close(self) -> None:
         if self.bar is not None:
             self.bar.bar_style = "success"
+
+
+@dataclass
+class _Parsed:
+    lines: int
+    samples: list[str]
+    bad: int
+    outside: int
+    table: pa.Table | None
 
 
 @dataclass
@@ -135,6 +147,31 @@ def _peek_span(lines: pl.Series, layout: Layout) -> tuple[Any, Any]:
     return stamps.min(), stamps.max()
 
 
+def _parse_chunk(lines: pl.Series, layout: Layout, path: str, window: Window | None) -> _Parsed:
+    """Parse one chunk and keep the rows inside *window* (runs in a worker thread)."""
+    frame, bad = extract_fields(lines, layout, path)
+    outside = 0
+    if window is not None:
+        inside = frame.filter(
+            (pl.col("requested_at") >= window.start.to_pydatetime())
+            & (pl.col("requested_at") < window.end.to_pydatetime())
+        )
+        outside, frame = len(frame) - len(inside), inside
+    # Arrow copies out just these rows' bytes; polars' string views would keep the whole
+    # chunk's text alive for as long as the frame lives.
+    table = frame.to_arrow() if len(frame) else None
+    return _Parsed(len(lines), bad.head(5).to_list(), len(bad), outside, table)
+
+
+def _collect(parsed: _Parsed, tally: _Tally) -> None:
+    tally.lines_read += parsed.lines
+    tally.lines_skipped += parsed.bad
+    tally.outside_window += parsed.outside
+    tally.samples.extend(line.rstrip("\r\n") for line in parsed.samples[: 5 - len(tally.samples)])
+    if parsed.table is not None:
+        tally.tables.append(parsed.table)
+
+
 def _read_file(
     path: Path,
     layout: Layout,
@@ -148,34 +185,27 @@ def _read_file(
     if window is not None:
         start = (window.start - LOG_DISORDER).to_pydatetime()
         end = (window.end + LOG_DISORDER).to_pydatetime()
-    for chunk in iter_chunks(path, source=SOURCE, state=state, chunk_bytes=logfiles.CHUNK_BYTES):
-        lines = line_series(chunk, state)
-        del chunk
-        progress.update(done_before + state.position)
-        if start is not None and end is not None:
-            first, last = _peek_span(lines, layout)
-            if first is not None and last is not None and last < start:
-                tally.lines_read += len(lines)
-                tally.outside_window += len(lines)
-                continue
-            if first is not None and first > end:
-                break  # the rest of this file is after the window
-        frame, bad = extract_fields(lines, layout, str(path))
-        tally.lines_read += len(lines)
-        tally.lines_skipped += len(bad)
-        for line in bad.head(5 - len(tally.samples)).to_list() if len(tally.samples) < 5 else []:
-            tally.samples.append(line.rstrip("\r\n"))
-        if window is not None:
-            inside = frame.filter(
-                (pl.col("requested_at") >= window.start.to_pydatetime())
-                & (pl.col("requested_at") < window.end.to_pydatetime())
-            )
-            tally.outside_window += len(frame) - len(inside)
-            frame = inside
-        if len(frame):
-            # Arrow copies out just these rows' bytes; polars' string views would keep
-            # the whole chunk's text alive for as long as the frame lives.
-            tally.tables.append(frame.to_arrow())
+    # polars releases the GIL while it works, so a second worker parses the next chunk
+    # while this thread reads and splits the one after: both cores stay busy. Results are
+    # collected in file order.
+    in_flight: deque[Future[_Parsed]] = deque()
+    with ThreadPoolExecutor(max_workers=_WORKERS) as pool:
+        for chunk in iter_chunks(path, source=SOURCE, state=state, chunk_bytes=logfiles.CHUNK_BYTES):
+            lines = line_series(chunk, state)
+            del chunk
+            progress.update(done_before + state.position)
+            if start is not None and end is not None:
+                first, last = _peek_span(lines, layout)
+                if first is not None and last is not None and last < start:
+                    _collect(_Parsed(len(lines), [], 0, len(lines), None), tally)
+                    continue
+                if first is not None and first > end:
+                    break  # the rest of this file is after the window
+            in_flight.append(pool.submit(_parse_chunk, lines, layout, str(path), window))
+            while len(in_flight) >= _WORKERS:
+                _collect(in_flight.popleft().result(), tally)
+        while in_flight:
+            _collect(in_flight.popleft().result(), tally)
     tally.replaced += state.replaced_lines
     if state.damage:
         tally.damaged.append(f"{path.name}: {state.damage}")
@@ -185,6 +215,8 @@ def _to_pandas(tables: list[pa.Table]) -> pd.DataFrame:
     """One pandas frame from the chunks' Arrow tables, strings staying Arrow-backed."""
     table = pa.concat_tables(tables, promote_options="permissive")
     tables.clear()
+    names = [c for c in ACCESS_SCHEMA if c in table.column_names]
+    table = table.select(names + [c for c in table.column_names if c not in ACCESS_SCHEMA])  # zero-copy
     text = pd.StringDtype("pyarrow", na_value=np.nan)  # what pandas >= 3 calls "str"
     mapping = {pa.string(): text, pa.large_string(): text, pa.string_view(): text}
     frame: pd.DataFrame = table.to_pandas(types_mapper=mapping.get, self_destruct=True, split_blocks=True)
@@ -219,7 +251,9 @@ def read_access_frame(
         raise last_error
     frame = _to_pandas(tally.tables) if tally.tables else empty_frame(ACCESS_SCHEMA)
     tally.tables.clear()
-    frame = conform(frame, ACCESS_SCHEMA)
+    head = frame.columns[: len(ACCESS_SCHEMA)]
+    if list(head) != list(ACCESS_SCHEMA) or [str(frame[c].dtype) for c in head] != list(ACCESS_SCHEMA.values()):
+        frame = conform(frame, ACCESS_SCHEMA)  # copies: only when something is off
     target = ", ".join(str(p) for p in files)
     result = Collected(SOURCE, target, frame, lines_read=tally.lines_read, lines_skipped=tally.lines_skipped)
     for sample in tally.samples:

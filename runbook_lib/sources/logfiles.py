@@ -245,9 +245,14 @@ def iter_lines(path: Path, *, source: str, state: FileRead | None = None) -> Ite
             yield line
 
 
-def _repair_utf8(chunk: bytes, starts: np.ndarray, ends: np.ndarray, high: np.ndarray) -> tuple[bytes, int]:
-    """Re-encode the lines holding invalid UTF-8 with U+FFFD; return the chunk and a count."""
+def _repair_utf8(chunk: bytes, starts: np.ndarray, ends: np.ndarray, high: np.ndarray) -> tuple[bytes, np.ndarray, int]:
+    """Re-encode the lines holding invalid UTF-8 with U+FFFD.
+
+    Returns the chunk, the new line ends (shifted by the length changes, no rescan) and
+    how many lines were repaired.
+    """
     pieces: list[bytes] = []
+    shift = np.zeros(len(ends), dtype=np.int64)
     prev = 0
     for idx in np.unique(np.searchsorted(ends, high)):
         begin, stop = int(starts[idx]), int(ends[idx]) + 1
@@ -255,12 +260,14 @@ def _repair_utf8(chunk: bytes, starts: np.ndarray, ends: np.ndarray, high: np.nd
         try:
             line.decode("utf-8")
         except UnicodeDecodeError:
-            pieces += [chunk[prev:begin], line.decode("utf-8", errors="replace").encode("utf-8")]
+            fixed = line.decode("utf-8", errors="replace").encode("utf-8")
+            pieces += [chunk[prev:begin], fixed]
+            shift[idx] = len(fixed) - len(line)
             prev = stop
     if not pieces:
-        return chunk, 0
+        return chunk, ends, 0
     pieces.append(chunk[prev:])
-    return b"".join(pieces), (len(pieces) - 1) // 2
+    return b"".join(pieces), ends + np.cumsum(shift), (len(pieces) - 1) // 2
 
 
 def line_series(chunk: bytes, state: FileRead | None = None) -> pl.Series:
@@ -279,13 +286,11 @@ def line_series(chunk: bytes, state: FileRead | None = None) -> pl.Series:
     starts = np.concatenate(([0], ends[:-1] + 1))
     high = np.flatnonzero(buf >= 0x80)
     if high.size:
-        chunk, replaced = _repair_utf8(chunk, starts, ends, high)
+        chunk, ends, replaced = _repair_utf8(chunk, starts, ends, high)
         if replaced:
+            starts = np.concatenate(([0], ends[:-1] + 1))
             if state is not None:
                 state.replaced_lines += replaced
-            buf = np.frombuffer(chunk, dtype=np.uint8)
-            ends = np.flatnonzero(buf == 10)
-            starts = np.concatenate(([0], ends[:-1] + 1))
     keep = (ends - starts) > 0  # a lone "\n" is a blank line, not a record
     offsets = np.concatenate(([0], ends + 1)).astype(np.int64)
     array = pa.LargeStringArray.from_buffers(len(ends), pa.py_buffer(offsets), pa.py_buffer(chunk))
