@@ -96,20 +96,37 @@ def fill_from_sessions(frame: pl.DataFrame, state: FinishState) -> pl.DataFrame:
     return work.select(frame.columns)
 
 
+_TS = r"^(?P<dt>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?)(?: (?P<zone>\S+))?"
+
+
+def _times(ts: pl.Series, state: FinishState) -> pl.Series:
+    """ "2026-11-27 05:19:26.877 CET" texts -> UTC datetimes (null when unreadable)."""
+    first = ts.drop_nulls().head(1).to_list()
+    zone = first[0].rsplit(" ", 1)[-1] if first and first[0].count(" ") == 2 else None
+    if zone is not None and ts.null_count() == 0 and ts.str.ends_with(" " + zone).all():
+        # the usual case: one zone for the whole chunk; no regex needed
+        dt, zones = ts.str.head(-(len(zone) + 1)), pl.Series([zone], dtype=pl.String)
+    else:
+        parts = ts.to_frame("ts").select(pl.col("ts").str.extract_groups(_TS)).unnest("ts")
+        dt, zones = parts["dt"], parts["zone"]
+    offsets: dict[str | None, float] = {}
+    for name in zones.unique().to_list():
+        off = zone_offset_s(name)
+        if off is None:
+            state.zones.add(str(name))
+        offsets[name] = off or 0.0
+    naive = dt.str.to_datetime("%Y-%m-%d %H:%M:%S%.f", strict=False, time_unit="us")
+    if len(offsets) == 1:
+        shift_us = int(next(iter(offsets.values())) * 1e6)
+        shifted = naive.dt.offset_by(f"{-shift_us}us") if shift_us else naive
+        return shifted.dt.replace_time_zone("UTC")
+    shift = zones.replace_strict(offsets, default=0.0, return_dtype=pl.Float64)
+    return (naive - pl.Series((shift * 1e6).cast(pl.Int64)).cast(pl.Duration("us"))).dt.replace_time_zone("UTC")
+
+
 def finish(records: pl.DataFrame, window: Window | None, source_file: str, state: FinishState) -> pl.DataFrame:
     """Type the parsers' text columns into the schema's columns and keep *window* only."""
-    parts = records.select(
-        pl.col("ts").str.extract_groups(r"^(?P<dt>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?)(?: (?P<zone>\S+))?")
-    ).unnest("ts")
-    offsets: dict[str | None, float] = {}
-    for zone in parts["zone"].unique().to_list():
-        off = zone_offset_s(zone)
-        if off is None:
-            state.zones.add(str(zone))
-        offsets[zone] = off or 0.0
-    naive = parts["dt"].str.to_datetime("%Y-%m-%d %H:%M:%S%.f", strict=False, time_unit="us")
-    shift = parts["zone"].replace_strict(offsets, default=0.0, return_dtype=pl.Float64)
-    logged = (naive - pl.Series((shift * 1e6).cast(pl.Int64)).cast(pl.Duration("us"))).dt.replace_time_zone("UTC")
+    logged = _times(records["ts"], state)
     if "epoch" in records.columns:
         epoch = (records["epoch"].cast(pl.Float64, strict=False) * 1e6).cast(pl.Int64)
         logged = logged.fill_null(pl.from_epoch(epoch, time_unit="us").dt.replace_time_zone("UTC"))

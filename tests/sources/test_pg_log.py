@@ -418,3 +418,20 @@ def test_hostile_bytes_and_an_oversized_csv_field_do_not_stop_the_read(tmp_path:
     read = collect_pg_log(str(broken))
     assert len(read.frame) == len(collect_live("csvlog").frame)
     assert read.lines_skipped == 1 and "field larger than field limit" in read.samples[0]
+
+
+def test_daylight_saving_switch_inside_one_file(tmp_path: Path) -> None:
+    log = tmp_path / "dst.log"
+    log.write_text(
+        "2026-10-25 02:59:59.500 CEST [7] LOG:  before the switch\n"
+        "2026-10-25 02:00:00.500 CET [7] LOG:  after the switch\n"
+        "2026-10-25 02:00:01.000 XYZ [7] LOG:  unknown zone\n",
+        encoding="utf-8",
+    )
+    got = collect_pg_log(str(log))
+    assert got.frame["logged_at"].tolist() == [
+        pd.Timestamp("2026-10-25 00:59:59.500", tz="UTC"),
+        pd.Timestamp("2026-10-25 01:00:00.500", tz="UTC"),
+        pd.Timestamp("2026-10-25 02:00:01", tz="UTC"),
+    ]
+    assert "XYZ" in got.reason and "read as UTC" in got.reason
