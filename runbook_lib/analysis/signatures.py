@@ -35,6 +35,12 @@ def normalise(messages: pd.Series) -> pd.Series:
     return out.str.strip().str.slice(0, 200)
 
 
+def error_lines(app: pd.DataFrame, *, levels: tuple[str, ...] = ERROR_LEVELS) -> pd.DataFrame:
+    """The error-level lines of an app-log frame with their ``signature`` column added."""
+    errors = app[app["level"].astype("string").str.lower().isin(levels).fillna(False)]
+    return errors.assign(signature=normalise(errors["message"]) if not errors.empty else pd.Series(dtype="string"))
+
+
 def find_top_errors(
     app: pd.DataFrame, *, levels: tuple[str, ...] = ERROR_LEVELS, top: int = 10
 ) -> pd.DataFrame:

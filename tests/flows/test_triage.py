@@ -36,7 +36,8 @@ def test_demo_triage_names_the_guilty_deploy(kit_home: Path, demo: dict[str, Any
 
     params = write_params(tmp_path / "demo.yaml", demo["param_values"])
     started = time.monotonic()
-    run = runbook("run", "triage", "--incident", inc, "-f", str(params))
+    # interactive: the JupyterLab path (progress bar, drill-down widget) must run under papermill too.
+    run = runbook("run", "triage", "--incident", inc, "-f", str(params), "-p", "interactive", "true")
     elapsed = time.monotonic() - started
     assert run.returncode == 0, run.stdout + run.stderr
     (folder,) = [p for p in (kit_home / "reports" / inc).iterdir() if p.is_dir()]
@@ -63,6 +64,8 @@ def test_demo_triage_names_the_guilty_deploy(kit_home: Path, demo: dict[str, Any
 
     page = (folder / "report.html").read_text()
     assert page.count("data:image/png;base64") >= 2  # charts embedded
+    assert "Latest lines for" in page and "Payment provider call failed" in page
+    assert "application/vnd.jupyter.widget-view+json" in (folder / "report.ipynb").read_text()
     assert "&lt;script&gt;" in page or "<script" not in page
     index = (kit_home / "reports" / inc / "index.html").read_text()
     assert folder.name in index and sha[:7] in index
