@@ -90,16 +90,12 @@ def classify_pg_log(frame: pd.DataFrame, *, slow_query_s: float = 1.0) -> pd.Dat
     flags["error"] = severity == "ERROR"
     flags["fatal"] = fatal
     out = pd.DataFrame({k: flags[k].to_numpy() for k in EVENT_KINDS if k != "slow_query"})
-    out["slow_query"] = (
-        (frame["duration_s"].astype("float64") > slow_query_s).fillna(False).to_numpy()
-    )
+    out["slow_query"] = (frame["duration_s"].astype("float64") > slow_query_s).fillna(False).to_numpy()
     out.index = frame.index
     return out[list(EVENT_KINDS)]
 
 
-def find_pg_log_events(
-    frame: pd.DataFrame, *, freq: str = "1min", slow_query_s: float = 1.0
-) -> pd.DataFrame:
+def find_pg_log_events(frame: pd.DataFrame, *, freq: str = "1min", slow_query_s: float = 1.0) -> pd.DataFrame:
     """Counts of each event kind per *freq* interval (schema :data:`EVENTS_SCHEMA`)."""
     if frame.empty:
         return pd.DataFrame({c: pd.Series(dtype=t) for c, t in EVENTS_SCHEMA.items()})
@@ -109,9 +105,7 @@ def find_pg_log_events(
     counts = flags.groupby("bucket_at").sum()
     full = pd.date_range(counts.index.min(), counts.index.max(), freq=freq, name="bucket_at")
     counts = counts.reindex(full, fill_value=0).reset_index()
-    counts["bucket_at"] = pd.to_datetime(counts["bucket_at"], utc=True).astype(
-        "datetime64[ns, UTC]"
-    )
+    counts["bucket_at"] = pd.to_datetime(counts["bucket_at"], utc=True).astype("datetime64[ns, UTC]")
     for kind in EVENT_KINDS:
         counts[kind] = counts[kind].astype("int64")
     return counts[list(EVENTS_SCHEMA)]
@@ -180,20 +174,14 @@ def _event_finding(kind: str, rows: pd.DataFrame, per_bucket: pd.Series) -> Find
         peak_per_min=int(per_bucket.max()), peak_at=peak_at,
     )  # fmt: skip
     if kind == "slow_query":
-        numbers.update(
-            max_s=float(rows["duration_s"].max()), p50_s=float(rows["duration_s"].median())
-        )
+        numbers.update(max_s=float(rows["duration_s"].max()), p50_s=float(rows["duration_s"].median()))
         at = int(rows["duration_s"].to_numpy(dtype="float64", na_value=0.0).argmax())
         statement = str(rows["statement"].iloc[at])[:100]
-        summary = summary[:-1] + (
-            f"; slowest {float(rows['duration_s'].iloc[at]):.1f} s: `{statement}`."
-        )
+        summary = summary[:-1] + (f"; slowest {float(rows['duration_s'].iloc[at]):.1f} s: `{statement}`.")
     head = rows.head(3)
     evidence = [
         f"pg_log {pd.Timestamp(t).isoformat()} [{p}] {s}: {str(m)[:160]}"
-        for t, p, s, m in zip(
-            head["logged_at"], head["pid"], head["severity"], head["message"], strict=True
-        )
+        for t, p, s, m in zip(head["logged_at"], head["pid"], head["severity"], head["message"], strict=True)
     ]
     return Finding(f"pg_log_{kind}", severity, summary, numbers, evidence)
 

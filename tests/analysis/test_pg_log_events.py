@@ -42,9 +42,7 @@ def write_burst_log(path: Path) -> dict[str, int]:
     apps: dict[str, int] = {}
     for minute, count in BURST.items():
         for k in range(count):
-            ts = pd.Timestamp(f"2026-11-27 14:{minute:02d}:00") + pd.Timedelta(
-                milliseconds=int(k * 59_000 / count)
-            )
+            ts = pd.Timestamp(f"2026-11-27 14:{minute:02d}:00") + pd.Timedelta(milliseconds=int(k * 59_000 / count))
             app = "billing-worker" if k % 3 else "web"
             apps[app] = apps.get(app, 0) + 1
             head = f"{stamp(ts)} [{5000 + k}] billing@shop/{app}"
@@ -123,9 +121,7 @@ def test_timeouts_terminations_and_auth_failures(tmp_path: Path) -> None:
     ]
     lines = []
     for i, (level, message, app) in enumerate(rows):
-        lines.append(
-            f"2026-11-27 14:0{i}:00.000 UTC [{700 + i}] app@shop/{app} {level}:  {message}"
-        )
+        lines.append(f"2026-11-27 14:0{i}:00.000 UTC [{700 + i}] app@shop/{app} {level}:  {message}")
         if level == "ERROR":
             lines.append(f"2026-11-27 14:0{i}:00.000 UTC [{700 + i}] app@shop/{app} STATEMENT:  "
                          "SELECT pg_sleep(60)")  # fmt: skip
