@@ -147,7 +147,7 @@ def render_index(incident_id: str, root: Path | None = None) -> Path:
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="{CSP}">
 <meta name="referrer" content="no-referrer">
-<title>{e(incident_id)}: {e(str(record.get('title', '')))}</title>
+<title>{e(incident_id)}: {e(str(record.get("title", "")))}</title>
 <style>
 body {{ font-family: system-ui, sans-serif; margin: 2em; color: #24292f; }}
 table {{ border-collapse: collapse; width: 100%; margin-bottom: 2em; }}
@@ -155,14 +155,14 @@ td, th {{ border: 1px solid #d0d7de; padding: 4px 8px; vertical-align: top; text
 th {{ background: #f6f8fa; }} ul {{ margin: 0; padding-left: 1.2em; }}
 .err {{ color: #cf222e; font-family: monospace; white-space: pre-wrap; }}
 </style></head><body>
-<h1>{e(incident_id)}: {e(str(record.get('title', '')))}</h1>
-<p><b>Severity:</b> {e(str(record.get('severity') or 'not assessed'))} &nbsp;
-<b>Status:</b> {e(str(record.get('status', '')))} &nbsp;
-<b>Opened:</b> {e(str(record.get('created_at', '')))} &nbsp;
-<b>Reporter:</b> {e(str(record.get('reporter', '')))}</p>
+<h1>{e(incident_id)}: {e(str(record.get("title", "")))}</h1>
+<p><b>Severity:</b> {e(str(record.get("severity") or "not assessed"))} &nbsp;
+<b>Status:</b> {e(str(record.get("status", "")))} &nbsp;
+<b>Opened:</b> {e(str(record.get("created_at", "")))} &nbsp;
+<b>Reporter:</b> {e(str(record.get("reporter", "")))}</p>
 <h2>Runs</h2>
 <table><tr><th>run</th><th>flow</th><th>started (UTC)</th><th>seconds</th><th>outcome</th><th>top findings</th></tr>
-{''.join(rows) or '<tr><td colspan=6>no runs yet</td></tr>'}
+{"".join(rows) or "<tr><td colspan=6>no runs yet</td></tr>"}
 </table>
 <h2>Timeline</h2>
 <table><tr><th>time (UTC)</th><th>event</th></tr>{timeline}</table>

@@ -58,8 +58,14 @@ def decorate_time_axis(
                 continue
             ax.axvline(at, color=DEPLOY_COLOR, ls="-", lw=1.2, alpha=0.8)
             ax.annotate(
-                str(row.get("sha", ""))[:7], xy=(at, 1.0), xycoords=("data", "axes fraction"),
-                xytext=(2, -10), textcoords="offset points", fontsize=7, color=DEPLOY_COLOR, rotation=90,
+                str(row.get("sha", ""))[:7],
+                xy=(at, 1.0),
+                xycoords=("data", "axes fraction"),
+                xytext=(2, -10),
+                textcoords="offset points",
+                fontsize=7,
+                color=DEPLOY_COLOR,
+                rotation=90,
                 va="top",
             )
     for label, value in (thresholds or {}).items():
@@ -109,11 +115,16 @@ def plot_series(
     return fig
 
 
-def plot_error_rates(rates: pd.DataFrame, *, window: Window | None = None, deploys: pd.DataFrame | None = None) -> Figure:
+def plot_error_rates(
+    rates: pd.DataFrame, *, window: Window | None = None, deploys: pd.DataFrame | None = None
+) -> Figure:
     """Requests and 5xx/4xx/429 per minute from the access log, 5xx share on top."""
     peak = float(rates["error_rate"].max()) if not rates.empty else 0.0
-    title = (f"5xx share peaked at {peak:.1%} at {rates.loc[rates['error_rate'].idxmax(), 'minute_at']:%H:%M} UTC"
-             if peak > 0 else "No 5xx responses in the access log")
+    title = (
+        f"5xx share peaked at {peak:.1%} at {rates.loc[rates['error_rate'].idxmax(), 'minute_at']:%H:%M} UTC"
+        if peak > 0
+        else "No 5xx responses in the access log"
+    )
     fig, (top, bottom) = new_figure(title, nrows=2, height=5.2)
     if not rates.empty:
         top.plot(rates["minute_at"], rates["error_rate"] * 100, color="#b2182b", lw=1.3, label="5xx %")
@@ -129,10 +140,20 @@ def plot_error_rates(rates: pd.DataFrame, *, window: Window | None = None, deplo
     return fig
 
 
-def plot_app_errors(rates: pd.DataFrame, *, window: Window | None = None, deploys: pd.DataFrame | None = None) -> Figure:
+def plot_app_errors(
+    rates: pd.DataFrame, *, window: Window | None = None, deploys: pd.DataFrame | None = None
+) -> Figure:
     """Application-log errors and warnings per minute."""
     total = int(rates["errors"].sum()) if not rates.empty else 0
     title = f"{total:,} application errors logged" + (
-        f", most at {rates.loc[rates['errors'].idxmax(), 'minute_at']:%H:%M} UTC" if total else "")
-    return plot_series(rates, x="minute_at", columns=["errors", "warnings"], title=title, window=window,
-                       deploys=deploys, ylabel="lines/min")
+        f", most at {rates.loc[rates['errors'].idxmax(), 'minute_at']:%H:%M} UTC" if total else ""
+    )
+    return plot_series(
+        rates,
+        x="minute_at",
+        columns=["errors", "warnings"],
+        title=title,
+        window=window,
+        deploys=deploys,
+        ylabel="lines/min",
+    )

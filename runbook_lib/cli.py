@@ -41,7 +41,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
         incident_id = create_incident(f"{args.flow} run")["id"]
         log.info("no --incident given: opened %s", incident_id)
     result = run_flow(
-        args.flow, incident_id, files=[Path(f) for f in args.file], overrides=args.param or [],
+        args.flow,
+        incident_id,
+        files=[Path(f) for f in args.file],
+        overrides=args.param or [],
         cell_timeout_s=args.timeout,
     )
     print(f"{result.status}: {result.report}")
@@ -87,8 +90,14 @@ def _cmd_show(args: argparse.Namespace) -> int:
 def _cmd_lab(args: argparse.Namespace) -> int:
     from runbook_lib.paths import project_root
 
-    cmd = [sys.executable, "-m", "jupyter", "lab", f"--notebook-dir={project_root()}",
-           "--ServerApp.default_url=/lab/tree/notebooks"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "jupyter",
+        "lab",
+        f"--notebook-dir={project_root()}",
+        "--ServerApp.default_url=/lab/tree/notebooks",
+    ]
     if args.no_browser:
         cmd.append("--no-browser")
     if args.port:
@@ -124,23 +133,45 @@ def _cmd_record(args: argparse.Namespace) -> int:
     if args.incident:
         load_incident(args.incident)
     if args.background:
-        argv = [sys.executable, "-m", "runbook_lib.cli", "record", "pg", "--duration", str(args.duration),
-                "--interval", str(args.interval), "--timeout", str(args.timeout)]
+        argv = [
+            sys.executable,
+            "-m",
+            "runbook_lib.cli",
+            "record",
+            "pg",
+            "--duration",
+            str(args.duration),
+            "--interval",
+            str(args.interval),
+            "--timeout",
+            str(args.timeout),
+        ]
         argv += ["--incident", args.incident] if args.incident else []
         argv += ["--pg-service", args.pg_service] if args.pg_service else []
         argv += ["--pg-dsn-env", args.pg_dsn_env] if args.pg_dsn_env else []
-        child = subprocess.Popen(argv, start_new_session=True, stdin=subprocess.DEVNULL,
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        child = subprocess.Popen(
+            argv, start_new_session=True, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         print(f"recording in the background (pid {child.pid}) for {args.duration:g} s")
         return 0
     if args.incident:
-        add_timeline_event(args.incident, f"pg_stat_activity recording started ({args.duration:g} s every "
-                           f"{args.interval:g} s)", kind="recording")
-    path = record_activity(args.incident or "", pg_service=args.pg_service or "", pg_dsn_env=args.pg_dsn_env or "",
-                           duration_s=args.duration, interval_s=args.interval, timeout_s=args.timeout)
+        add_timeline_event(
+            args.incident,
+            f"pg_stat_activity recording started ({args.duration:g} s every {args.interval:g} s)",
+            kind="recording",
+        )
+    path = record_activity(
+        args.incident or "",
+        pg_service=args.pg_service or "",
+        pg_dsn_env=args.pg_dsn_env or "",
+        duration_s=args.duration,
+        interval_s=args.interval,
+        timeout_s=args.timeout,
+    )
     if args.incident:
-        add_timeline_event(args.incident, f"pg_stat_activity recording finished: {path.name}", kind="recording",
-                           recording=str(path))
+        add_timeline_event(
+            args.incident, f"pg_stat_activity recording finished: {path.name}", kind="recording", recording=str(path)
+        )
     print(path)
     return 0
 

@@ -116,8 +116,6 @@ def guarded(
     try:
         result = read()
     except SourceError as err:
-        result = Collected(
-            source, target, empty_frame(schema), status="unavailable", reason=str(err)
-        )
+        result = Collected(source, target, empty_frame(schema), status="unavailable", reason=str(err))
     result.elapsed_s = time.perf_counter() - t0
     return result

@@ -64,24 +64,26 @@ def notification_text(
 ) -> str:
     """The runbook's stakeholder notification (section 3), as plain text to paste."""
     policy = decision.policy
-    return "\n".join([
-        f"Subject: [{decision.level}] Production Incident - {impact}",
-        "",
-        f"Incident ID: {incident_id or 'INC-YYYY-MM-DD-NNN'}",
-        f"Severity: {decision.level}",
-        "Status: Investigating",
-        "",
-        "Impact:",
-        f"- {impact}",
-        "",
-        "Current Actions:",
-        *[f"- {a}" for a in actions],
-        "",
-        f"Next Update: {policy.update_every}",
-        f"Notify: {policy.notify}",
-        "",
-        f"Incident Commander: {commander}",
-    ])
+    return "\n".join(
+        [
+            f"Subject: [{decision.level}] Production Incident - {impact}",
+            "",
+            f"Incident ID: {incident_id or 'INC-YYYY-MM-DD-NNN'}",
+            f"Severity: {decision.level}",
+            "Status: Investigating",
+            "",
+            "Impact:",
+            f"- {impact}",
+            "",
+            "Current Actions:",
+            *[f"- {a}" for a in actions],
+            "",
+            f"Next Update: {policy.update_every}",
+            f"Notify: {policy.notify}",
+            "",
+            f"Incident Commander: {commander}",
+        ]
+    )
 
 
 def triage_next_steps(decision: SeverityDecision, deploy: Finding, findings: Sequence[Finding]) -> list[str]:
@@ -100,7 +102,9 @@ def triage_next_steps(decision: SeverityDecision, deploy: Finding, findings: Seq
     if "memory" in kinds or "swap" in kinds:
         steps.append("Run the memory_leak flow (runbook Incident 2) on the biggest process.")
     if any(k.startswith("dependency") or k in ("postgres", "redis", "http", "dns") for k in kinds):
-        steps.append("A dependency is down or slow: check it first (runbook Step 5), then db_connections if it is PostgreSQL.")
+        steps.append(
+            "A dependency is down or slow: check it first (runbook Step 5), then db_connections if it is PostgreSQL."
+        )
     if "app_errors" in kinds:
         steps.append("Read the top application error's first occurrence and stack trace in the app log.")
     steps.append("Keep the incident timeline current; schedule the post-mortem within 24-48 h of resolution.")

@@ -29,14 +29,21 @@ BAD_DEPLOY_SUBJECT = "payments: switch provider client to async pool"
 HOSTILE_UA = '<script>alert("ua")</script><img src=x onerror=alert(1)>\x1b[31mred'
 
 _PATHS = [
-    ("/", 8), ("/api/products", 20), ("/api/products/{n}", 18), ("/api/cart", 10),
-    ("/api/search?q={w}", 12), ("/api/users/{n}", 8), ("/static/app.{h}.js", 10),
-    ("/api/payments/{n}", 9), ("/health", 5),
+    ("/", 8),
+    ("/api/products", 20),
+    ("/api/products/{n}", 18),
+    ("/api/cart", 10),
+    ("/api/search?q={w}", 12),
+    ("/api/users/{n}", 8),
+    ("/static/app.{h}.js", 10),
+    ("/api/payments/{n}", 9),
+    ("/health", 5),
 ]
 _WORDS = ["shoes", "lamp", "desk", "caf%C3%A9", "usb-c", "kettle", "book"]
 _UAS = [
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36",
-    "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_2) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.2 Safari/605.1.15",
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_2) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+    "Version/17.2 Safari/605.1.15",
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_2 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148",
     "okhttp/4.12.0",
     "python-requests/2.31.0",
@@ -86,16 +93,28 @@ def generate_demo(
         + yaml.safe_dump(params, sort_keys=False)
     )
     return {
-        "folder": folder, "params": params_path, "bad_deploy_sha": sha, "bad_deploy_at": bad_deploy,
-        "good_deploy_at": good_deploy, "start": start, "end": end,
-        "access_lines": access_lines, "app_lines": app_lines, "pg_lines": pg_lines,
+        "folder": folder,
+        "params": params_path,
+        "bad_deploy_sha": sha,
+        "bad_deploy_at": bad_deploy,
+        "good_deploy_at": good_deploy,
+        "start": start,
+        "end": end,
+        "access_lines": access_lines,
+        "app_lines": app_lines,
+        "pg_lines": pg_lines,
     }
 
 
 def _git(repo: Path, *args: str, when: pd.Timestamp | None = None) -> str:
-    env = {"GIT_AUTHOR_NAME": "Dana Deployer", "GIT_AUTHOR_EMAIL": "dana@example.com",
-           "GIT_COMMITTER_NAME": "ci-deploy", "GIT_COMMITTER_EMAIL": "ci@example.com",
-           "PATH": "/usr/bin:/bin:/usr/local/bin", "HOME": str(repo)}
+    env = {
+        "GIT_AUTHOR_NAME": "Dana Deployer",
+        "GIT_AUTHOR_EMAIL": "dana@example.com",
+        "GIT_COMMITTER_NAME": "ci-deploy",
+        "GIT_COMMITTER_EMAIL": "ci@example.com",
+        "PATH": "/usr/bin:/bin:/usr/local/bin",
+        "HOME": str(repo),
+    }
     if when is not None:
         env["GIT_AUTHOR_DATE"] = env["GIT_COMMITTER_DATE"] = when.isoformat()
     done = subprocess.run(["git", "-C", str(repo), *args], env=env, check=True, capture_output=True, text=True)
@@ -166,15 +185,24 @@ def _write_access_log(
                         f'{429 if limited else 200} {0 if limited else 5120} "-" "python-httpx/0.27.0" 0.001'
                     )
         if second % 3 == 0 and end - pd.Timedelta(minutes=80) <= t < end - pd.Timedelta(minutes=60):
-            probe = rng.choice(["/.env", "/wp-login.php", "/wp-admin/setup.php", "/.git/config",
-                                "/cgi-bin/../../etc/passwd", "/api/products?id=1%27%20OR%201=1--",
-                                f"/backup-{rng.randint(1, 999)}.zip", "/phpmyadmin/index.php"])
+            probe = rng.choice(
+                [
+                    "/.env",
+                    "/wp-login.php",
+                    "/wp-admin/setup.php",
+                    "/.git/config",
+                    "/cgi-bin/../../etc/passwd",
+                    "/api/products?id=1%27%20OR%201=1--",
+                    f"/backup-{rng.randint(1, 999)}.zip",
+                    "/phpmyadmin/index.php",
+                ]
+            )
             lines.append(f'{scanner} - - [{stamp}] "GET {probe} HTTP/1.1" 404 153 "-" "Mozilla/5.0 zgrab/0.x" 0.001')
         if second % 2 == 0 and end - pd.Timedelta(minutes=45) <= t < end - pd.Timedelta(minutes=40):
             lines.append(f'{stuffer} - - [{stamp}] "POST /api/login HTTP/1.1" 401 61 "-" "curl/8.5.0" 0.020')
         if second == total_s // 2:
             lines.append(f'203.0.113.5 - - [{stamp}] "GET /api/products HTTP/1.1" 200 512 "-" "{HOSTILE_UA}" 0.010')
-            lines.append('203.0.113.6 - - [' + stamp + '] "GET /truncated-line HTTP/1.1" 2')
+            lines.append("203.0.113.6 - - [" + stamp + '] "GET /truncated-line HTTP/1.1" 2')
             lines.append("\x00\x01garbage that is not an access log line")
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return len(lines)
@@ -196,27 +224,39 @@ def _write_app_log(path: Path, rng: random.Random, start: pd.Timestamp, end: pd.
         if after and roll < 0.06:
             choice = rng.random()
             if choice < 0.5:
-                lines.append(f"{stamp} ERROR [payments] Payment provider call failed: timeout after 5000ms "
-                             f"order_id={rng.randint(10000, 99999)} attempt={rng.randint(1, 3)}")
+                lines.append(
+                    f"{stamp} ERROR [payments] Payment provider call failed: timeout after 5000ms "
+                    f"order_id={rng.randint(10000, 99999)} attempt={rng.randint(1, 3)}"
+                )
             elif choice < 0.8:
-                lines.append(f"{stamp} ERROR [db] Connection pool exhausted: timed out acquiring a connection "
-                             f"after 3000ms (pool size 20, waiting {rng.randint(5, 60)})")
+                lines.append(
+                    f"{stamp} ERROR [db] Connection pool exhausted: timed out acquiring a connection "
+                    f"after 3000ms (pool size 20, waiting {rng.randint(5, 60)})"
+                )
             else:
-                lines.append(f"{stamp} ERROR [payments] TypeError: Cannot read properties of undefined "
-                             f"(reading 'amount') request_id={rng.getrandbits(64):016x}")
+                lines.append(
+                    f"{stamp} ERROR [payments] TypeError: Cannot read properties of undefined "
+                    f"(reading 'amount') request_id={rng.getrandbits(64):016x}"
+                )
                 lines.append("    at chargeCard (/srv/api/src/payments.js:212:17)")
                 lines.append("    at async Router.handle (/srv/api/node_modules/express/lib/router/index.js:284:9)")
         elif roll < 0.002:
-            lines.append(f"{stamp} ERROR [cart] Cart total mismatch for cart {rng.randint(1, 9999)}: "
-                         f"expected {rng.randint(1, 500)}.00 got {rng.randint(1, 500)}.00")
+            lines.append(
+                f"{stamp} ERROR [cart] Cart total mismatch for cart {rng.randint(1, 9999)}: "
+                f"expected {rng.randint(1, 500)}.00 got {rng.randint(1, 500)}.00"
+            )
         elif roll < 0.01:
             lines.append(f"{stamp} WARN [http] Slow request GET /api/products took {rng.randint(800, 2000)}ms")
         elif end - pd.Timedelta(minutes=35) <= t < end - pd.Timedelta(minutes=22) and roll < 0.02:
-            lines.append(f"{stamp} WARN [search] upstream search-provider answered 429 Too Many Requests "
-                         f"(rate limit 100/min exceeded)")
+            lines.append(
+                f"{stamp} WARN [search] upstream search-provider answered 429 Too Many Requests "
+                f"(rate limit 100/min exceeded)"
+            )
         else:
-            lines.append(f"{stamp} INFO [http] {rng.choice(['GET', 'POST'])} /api/products/{rng.randint(1, 5000)} "
-                         f"200 {rng.randint(3, 80)}ms")
+            lines.append(
+                f"{stamp} INFO [http] {rng.choice(['GET', 'POST'])} /api/products/{rng.randint(1, 5000)} "
+                f"200 {rng.randint(3, 80)}ms"
+            )
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return len(lines)
 
@@ -234,12 +274,16 @@ def _write_pg_log(path: Path, rng: random.Random, start: pd.Timestamp, end: pd.T
             lines.append(f"{stamp} [{pid}] FATAL:  sorry, too many clients already")
         elif t >= bad and roll < 0.15:
             ms = rng.uniform(1200, 4800)
-            lines.append(f"{stamp} [{pid}] LOG:  duration: {ms:.3f} ms  statement: SELECT * FROM payments "
-                         f"WHERE order_id = {rng.randint(10000, 99999)} FOR UPDATE")
+            lines.append(
+                f"{stamp} [{pid}] LOG:  duration: {ms:.3f} ms  statement: SELECT * FROM payments "
+                f"WHERE order_id = {rng.randint(10000, 99999)} FOR UPDATE"
+            )
         elif roll < 0.005:
             lines.append(f"{stamp} [{pid}] ERROR:  deadlock detected")
-            lines.append(f"{stamp} [{pid}] DETAIL:  Process {pid} waits for ShareLock on transaction "
-                         f"{rng.randint(1000, 9999)}; blocked by process {pid + 1}.")
+            lines.append(
+                f"{stamp} [{pid}] DETAIL:  Process {pid} waits for ShareLock on transaction "
+                f"{rng.randint(1000, 9999)}; blocked by process {pid + 1}."
+            )
             lines.append(f"{stamp} [{pid}] STATEMENT:  UPDATE carts SET total = total + 1 WHERE id = 7")
         elif roll < 0.3:
             lines.append(f"{stamp} [{pid}] LOG:  connection authorized: user=api database=shop application_name=api")

@@ -99,9 +99,7 @@ def show_figure(fig: Figure) -> None:
 
 def findings_markdown(findings: Iterable[Finding]) -> str:
     """Markdown bullet list of findings, most severe first, escaped."""
-    lines = [
-        f"- **{_SEVERITY_MARK[f.severity]}** {escape_md(f.summary, 1000)}" for f in rank(findings)
-    ]
+    lines = [f"- **{_SEVERITY_MARK[f.severity]}** {escape_md(f.summary, 1000)}" for f in rank(findings)]
     return "\n".join(lines) if lines else "- No findings."
 
 
@@ -116,10 +114,20 @@ def show_findings(findings: Sequence[Finding] | Finding) -> None:
 def sources_frame(sources: Sequence[Collected]) -> pd.DataFrame:
     """The source-status table: one row per source with status, reason and counts."""
     rows = [c.status_row() for c in sources]
-    frame = pd.DataFrame(rows, columns=[
-        "source", "target", "status", "reason", "rows", "lines_read", "lines_skipped",
-        "elapsed_s", "samples",
-    ])
+    frame = pd.DataFrame(
+        rows,
+        columns=[
+            "source",
+            "target",
+            "status",
+            "reason",
+            "rows",
+            "lines_read",
+            "lines_skipped",
+            "elapsed_s",
+            "samples",
+        ],
+    )
     frame["samples"] = frame["samples"].map(lambda s: " | ".join(s) if s else "")
     return frame
 

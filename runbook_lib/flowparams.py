@@ -22,9 +22,16 @@ from runbook_lib.errors import ParameterError
 from runbook_lib.paths import project_root
 from runbook_lib.redact import carries_secret
 
-FLOW_ALIASES = {"high-cpu": "high_cpu", "memory-leak": "memory_leak", "db-connections": "db_connections",
-                "api-rate-limit": "api_rate_limit", "security-alert": "security_alert",
-                "test-failures": "test_failures", "plugin-load": "plugin_load", "post-mortem": "post_mortem"}
+FLOW_ALIASES = {
+    "high-cpu": "high_cpu",
+    "memory-leak": "memory_leak",
+    "db-connections": "db_connections",
+    "api-rate-limit": "api_rate_limit",
+    "security-alert": "security_alert",
+    "test-failures": "test_failures",
+    "plugin-load": "plugin_load",
+    "post-mortem": "post_mortem",
+}
 
 
 @dataclass(frozen=True)
@@ -166,9 +173,7 @@ def merge_parameters(
             values[key] = _vetted(coerce(value, declared[key], source=source), key, source)
     for key, raw in overrides:
         if key not in declared:
-            raise ParameterError(
-                f"unknown parameter for this flow (known: {', '.join(sorted(declared))})", key=key
-            )
+            raise ParameterError(f"unknown parameter for this flow (known: {', '.join(sorted(declared))})", key=key)
         values[key] = _vetted(coerce(raw, declared[key]), key, "")
     return values, notes
 

@@ -88,30 +88,45 @@ class SeverityPolicy:
 
 POLICIES: dict[Level, SeverityPolicy] = {
     "P0": SeverityPolicy(
-        "P0", "Critical", "Complete system outage, data loss, or security breach",
-        "Immediate (acknowledge within 5 minutes)", "1-2 hours",
+        "P0",
+        "Critical",
+        "Complete system outage, data loss, or security breach",
+        "Immediate (acknowledge within 5 minutes)",
+        "1-2 hours",
         "Immediate notification to all stakeholders",
         "Engineering Lead, Product Owner, Support Lead: immediately",
         {"L1 → L2": "15 minutes", "L2 → L3": "30 minutes", "L3 → Management": "Immediate"},
         "30 minutes",
     ),
     "P1": SeverityPolicy(
-        "P1", "High", "Major functionality broken, significant user impact",
-        "15 minutes", "4 hours", "Notify key stakeholders within 30 minutes",
+        "P1",
+        "High",
+        "Major functionality broken, significant user impact",
+        "15 minutes",
+        "4 hours",
+        "Notify key stakeholders within 30 minutes",
         "Engineering Lead, Product Owner, Support Lead: within 30 minutes",
         {"L1 → L2": "30 minutes", "L2 → L3": "1 hour", "L3 → Management": "2 hours"},
         "30 minutes",
     ),
     "P2": SeverityPolicy(
-        "P2", "Medium", "Degraded performance, workarounds available",
-        "1 hour", "24 hours", "Status update in team channels",
+        "P2",
+        "Medium",
+        "Degraded performance, workarounds available",
+        "1 hour",
+        "24 hours",
+        "Status update in team channels",
         "Post a summary in the team Slack/Teams channel within 1 hour",
         {"L1 → L2": "2 hours", "L2 → L3": "4 hours", "L3 → Management": "Next business day"},
         "2 hours",
     ),
     "P3": SeverityPolicy(
-        "P3", "Low", "Minor issues, minimal user impact",
-        "Next business day", "7 days", "Tracked in issue tracker",
+        "P3",
+        "Low",
+        "Minor issues, minimal user impact",
+        "Next business day",
+        "7 days",
+        "Tracked in issue tracker",
         "Create an issue in the tracker; no immediate notification",
         {"L1 → L2": "Next day", "L2 → L3": "As needed", "L3 → Management": "Not required"},
         "—",
@@ -153,8 +168,12 @@ class Assessment:
         """From notebook parameters, where a negative ``users_affected_pct`` means unknown."""
         return cls(
             None if users_affected_pct is None or users_affected_pct < 0 else float(users_affected_pct),
-            bool(data_loss), bool(security_breach), bool(core_functionality), bool(revenue_impact),
-            bool(workaround), error_rate,
+            bool(data_loss),
+            bool(security_breach),
+            bool(core_functionality),
+            bool(revenue_impact),
+            bool(workaround),
+            error_rate,
         )
 
 
@@ -228,9 +247,11 @@ def severity_finding(decision: SeverityDecision) -> Finding:
     """The severity suggestion as a finding (its severity mirrors the P-level)."""
     p = decision.policy
     return Finding(
-        "severity", _FINDING_SEVERITY[decision.level],  # type: ignore[arg-type]
+        "severity",
+        _FINDING_SEVERITY[decision.level],  # type: ignore[arg-type]
         f"Suggested severity {p.level} ({p.name}) because {'; '.join(decision.reasons)}. "
-        f"Acknowledge within {p.response_time.lower()}, resolve within {p.resolution_target}; {p.communication.lower()}.",
+        f"Acknowledge within {p.response_time.lower()}, resolve within {p.resolution_target}; "
+        f"{p.communication.lower()}.",
         {"level": p.level},
     )
 

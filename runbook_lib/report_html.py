@@ -24,13 +24,47 @@ CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'n
 
 
 _ALLOWED_TAGS = {
-    "table", "thead", "tbody", "tfoot", "tr", "th", "td", "caption", "div", "span", "p", "br", "hr", "b", "i",
-    "strong", "em", "code", "pre", "ul", "ol", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "small",
-    "sup", "sub", "a", "img",
+    "table",
+    "thead",
+    "tbody",
+    "tfoot",
+    "tr",
+    "th",
+    "td",
+    "caption",
+    "div",
+    "span",
+    "p",
+    "br",
+    "hr",
+    "b",
+    "i",
+    "strong",
+    "em",
+    "code",
+    "pre",
+    "ul",
+    "ol",
+    "li",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "blockquote",
+    "small",
+    "sup",
+    "sub",
+    "a",
+    "img",
 }
 _ALLOWED_ATTRIBUTES = {
-    "*": ["class", "id", "title"], "th": ["colspan", "rowspan"], "td": ["colspan", "rowspan"],
-    "a": ["href", "title"], "img": ["src", "alt", "width", "height"],
+    "*": ["class", "id", "title"],
+    "th": ["colspan", "rowspan"],
+    "td": ["colspan", "rowspan"],
+    "a": ["href", "title"],
+    "img": ["src", "alt", "width", "height"],
 }
 # pandas prefixes its tables with a <style scoped> block; it is ours, not log text, but the
 # report has one stylesheet and bleach would leave its CSS behind as visible text.
@@ -40,8 +74,13 @@ _DROP_MIMETYPES = ("application/javascript", "text/javascript", "application/vnd
 
 def clean_html(fragment: str) -> str:
     """Allow-list sanitising of one HTML fragment (tables, headings, lists, data: images)."""
-    return bleach.clean(_STYLE_BLOCK.sub("", fragment), tags=_ALLOWED_TAGS, attributes=_ALLOWED_ATTRIBUTES,
-                        protocols=["http", "https", "mailto", "data"], strip=True)
+    return bleach.clean(
+        _STYLE_BLOCK.sub("", fragment),
+        tags=_ALLOWED_TAGS,
+        attributes=_ALLOWED_ATTRIBUTES,
+        protocols=["http", "https", "mailto", "data"],
+        strip=True,
+    )
 
 
 def sanitize_outputs(nb: Any) -> Any:

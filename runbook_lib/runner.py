@@ -138,8 +138,13 @@ def run_flow(
     try:
         with _environment(env), _sigterm_interrupts():
             papermill.execute_notebook(
-                str(nb_path), str(output), parameters=values, cwd=str(project_root()),
-                kernel_name="python3", progress_bar=False, execution_timeout=cell_timeout_s,
+                str(nb_path),
+                str(output),
+                parameters=values,
+                cwd=str(project_root()),
+                kernel_name="python3",
+                progress_bar=False,
+                execution_timeout=cell_timeout_s,
                 # ipykernel warns on stderr about loopback TCP on every start; it would bury
                 # the one line the CLI prints about the outcome.
                 extra_arguments=["--IPKernelApp.log_level=ERROR"],
@@ -163,22 +168,32 @@ def run_flow(
             html_error = f"HTML export failed: {type(err).__name__}: {err}"
     if not (run_dir / findings.FINDINGS_FILE).exists():
         findings.record_findings(
-            flow=flow, incident_id=incident_id, folder=run_dir, parameters=effective,
+            flow=flow,
+            incident_id=incident_id,
+            folder=run_dir,
+            parameters=effective,
             findings=[findings.Finding("run", "unknown", f"The {flow} run did not finish ({status}): {error}")],
             extra={"failed": True, "status": status},
         )
     run_info.update(
-        status=status, error=redact(error or html_error), finished_at=utc_now().isoformat(),
+        status=status,
+        error=redact(error or html_error),
+        finished_at=utc_now().isoformat(),
         elapsed_s=round(elapsed, 2),
     )
     archive.write_json(run_dir / archive.RUN_FILE, run_info)
+
     def note_run(r: dict[str, Any]) -> None:
         r.setdefault("runs", []).append(
             {"folder": run_dir.name, "flow": flow, "status": status, "started_at": started.isoformat()}
         )
         r.setdefault("timeline", []).append(
-            {"at": utc_now().isoformat(), "kind": "run", "run": run_dir.name,
-             "event": f"{flow} run {status}" + (f": {redact(error)}" if error else "")}
+            {
+                "at": utc_now().isoformat(),
+                "kind": "run",
+                "run": run_dir.name,
+                "event": f"{flow} run {status}" + (f": {redact(error)}" if error else ""),
+            }
         )
         _append_remediation(r, run_dir)
 
@@ -203,7 +218,12 @@ def _adopt_suggested_severity(incident_id: str, run_dir: Path, root: Path | None
             record["severity"] = level
             record["severity_source"] = f"suggested by {run_dir.name}"
             record.setdefault("timeline", []).append(
-                {"at": utc_now().isoformat(), "kind": "severity", "event": f"severity {level} suggested by {run_dir.name}"})
+                {
+                    "at": utc_now().isoformat(),
+                    "kind": "severity",
+                    "event": f"severity {level} suggested by {run_dir.name}",
+                }
+            )
 
     incident.update_incident(incident_id, adopt, root)
 
@@ -220,9 +240,13 @@ def _append_remediation(record: dict[str, Any], run_dir: Path) -> None:
     for action in extra.get("actions") or []:
         if isinstance(action, dict) and action.get("executed"):
             record.setdefault("timeline", []).append(
-                {"at": utc_now().isoformat(), "kind": "remediation", "run": run_dir.name,
-                 "event": redact(str(action.get("description") or action.get("command") or action)),
-                 "result": redact_obj(action.get("result"))}
+                {
+                    "at": utc_now().isoformat(),
+                    "kind": "remediation",
+                    "run": run_dir.name,
+                    "event": redact(str(action.get("description") or action.get("command") or action)),
+                    "result": redact_obj(action.get("result")),
+                }
             )
 
 

@@ -37,9 +37,7 @@ def parse_time(value: str, *, now: pd.Timestamp | None = None, key: str = "time"
     try:
         stamp = pd.Timestamp(text)
     except (ValueError, TypeError) as err:
-        raise ParameterError(
-            f"cannot read {text!r} as a time (use ISO-8601, 'now' or '-2h')", key=key
-        ) from err
+        raise ParameterError(f"cannot read {text!r} as a time (use ISO-8601, 'now' or '-2h')", key=key) from err
     if stamp is pd.NaT or pd.isna(stamp):
         raise ParameterError(f"cannot read {text!r} as a time", key=key)
     return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
@@ -55,8 +53,7 @@ class Window:
     def __post_init__(self) -> None:
         if self.end <= self.start:
             raise ParameterError(
-                f"the window ends ({self.end.isoformat()}) before it starts "
-                f"({self.start.isoformat()})",
+                f"the window ends ({self.end.isoformat()}) before it starts ({self.start.isoformat()})",
                 key="end",
             )
 

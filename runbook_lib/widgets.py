@@ -45,8 +45,9 @@ def explore_by(
     from IPython.display import display
 
     output = widgets.Output()
-    picker = widgets.Dropdown(options=[(clean_text(c, 90), c) for c in choices], description=column,
-                              layout=widgets.Layout(width="90%"))
+    picker = widgets.Dropdown(
+        options=[(clean_text(c, 90), c) for c in choices], description=column, layout=widgets.Layout(width="90%")
+    )
 
     def render(change: object = None) -> None:
         output.clear_output(wait=True)

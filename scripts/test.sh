@@ -35,4 +35,5 @@ fi
 
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
+.venv/bin/ruff check .
 .venv/bin/python -m pytest -q tests notebooks --nbval-lax "$@"

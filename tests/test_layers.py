@@ -31,8 +31,11 @@ def test_analysis_and_charts_do_not_import_sources() -> None:
 
 def test_sources_do_not_import_analysis_or_archive() -> None:
     for path in (LIB / "sources").glob("*.py"):
-        bad = {m for m in _imports(path) if m.startswith(("runbook_lib.analysis", "runbook_lib.runner",
-                                                          "runbook_lib.archive", "runbook_lib.charts"))}
+        bad = {
+            m
+            for m in _imports(path)
+            if m.startswith(("runbook_lib.analysis", "runbook_lib.runner", "runbook_lib.archive", "runbook_lib.charts"))
+        }
         assert not bad, f"sources/{path.name} imports {bad}"
 
 
@@ -49,8 +52,18 @@ def test_library_never_prints_or_configures_logging() -> None:
 
 def test_public_api_is_pinned() -> None:
     assert sorted(runbook_lib.__all__) == [
-        "Collected", "Finding", "ParameterError", "RunbookError", "SourceDataError", "SourceDenied",
-        "SourceError", "SourceUnavailable", "Window", "__version__", "parse_time", "parse_window",
+        "Collected",
+        "Finding",
+        "ParameterError",
+        "RunbookError",
+        "SourceDataError",
+        "SourceDenied",
+        "SourceError",
+        "SourceUnavailable",
+        "Window",
+        "__version__",
+        "parse_time",
+        "parse_window",
     ]
     for name in runbook_lib.__all__:
         assert hasattr(runbook_lib, name)

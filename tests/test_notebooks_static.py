@@ -18,8 +18,17 @@ from runbook_lib.flowparams import read_parameters
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("*.ipynb"))
 SHARED_NAMES = {"incident_id", "start", "end"}
-FORBIDDEN_NODES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.For, ast.AsyncFor, ast.While,
-                   ast.Try, ast.Lambda, ast.With)
+FORBIDDEN_NODES = (
+    ast.FunctionDef,
+    ast.AsyncFunctionDef,
+    ast.ClassDef,
+    ast.For,
+    ast.AsyncFor,
+    ast.While,
+    ast.Try,
+    ast.Lambda,
+    ast.With,
+)
 SQL = re.compile(r"\b(SELECT|INSERT|UPDATE|DELETE)\b\s+[\w*]", re.I)
 HOSTS = re.compile(r"\b(?:\d{1,3}\.){3}\d{1,3}\b|https?://(?!example\.)")
 STYLING = re.compile(r"\b(plt\.|set_title|set_xlabel|\.plot\(|figsize|import re\b|re\.compile|import matplotlib)")
@@ -51,10 +60,12 @@ def test_layout_and_parameters(path: Path) -> None:
         match = re.match(r"^(\w+): (str|int|float|bool|list|dict)(\[[\w, ]+\])? = .+  # \S.+$", line)
         assert match, f"{path.name}: parameter line must be `name: type = default  # help`: {line!r}"
         names.add(match[1])
-    assert SHARED_NAMES <= names, f"{path.name} lacks shared parameters {SHARED_NAMES - names}"
+    assert names >= SHARED_NAMES, f"{path.name} lacks shared parameters {SHARED_NAMES - names}"
     # papermill (and so `runbook list`, `--help-notebook` and the runner) must parse every line;
     # it silently drops a line whose help text holds "=" or ";".
-    assert set(read_parameters(path)) == names, f"{path.name}: papermill cannot parse {names - set(read_parameters(path))}"
+    assert set(read_parameters(path)) == names, (
+        f"{path.name}: papermill cannot parse {names - set(read_parameters(path))}"
+    )
     code_cells = [c for c in nb.cells[2:] if c.cell_type == "code"]
     assert "record_findings(" in code_cells[-1].source, "the last cell records findings.json"
 

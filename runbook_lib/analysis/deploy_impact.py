@@ -28,6 +28,8 @@ MIN_RATIO = 2.0
 MIN_DELTA = 0.005
 #: …and the two-proportion z score says it is not noise.
 MIN_Z = 3.0
+#: How long before and after a deploy we compare.
+SPAN = pd.Timedelta(minutes=30)
 
 
 def compare_deploys(
@@ -36,7 +38,7 @@ def compare_deploys(
     *,
     total: str = "requests",
     errors: str = "status_5xx",
-    span: pd.Timedelta = pd.Timedelta(minutes=30),
+    span: pd.Timedelta = SPAN,
     window: Window | None = None,
 ) -> pd.DataFrame:
     """One row per deploy inside the data's range (and the window, if given)."""
@@ -54,15 +56,32 @@ def compare_deploys(
         be, ae = int(before[errors].sum()), int(after[errors].sum())
         br = be / bn if bn else float("nan")
         ar = ae / an if an else float("nan")
-        rows.append({
-            "deployed_at": at, "short_sha": str(dep.get("short_sha") or str(dep.get("sha", ""))[:7]),
-            "sha": str(dep.get("sha", "")), "subject": str(dep.get("subject", "")),
-            "before_rate": br, "after_rate": ar, "before_n": bn, "after_n": an,
-            "ratio": (ar / br) if br > 0 else (math.inf if ar > 0 else float("nan")),
-            "z": _two_proportion_z(be, bn, ae, an),
-        })
-    columns = ["deployed_at", "short_sha", "sha", "subject", "before_rate", "after_rate", "before_n", "after_n",
-               "ratio", "z"]
+        rows.append(
+            {
+                "deployed_at": at,
+                "short_sha": str(dep.get("short_sha") or str(dep.get("sha", ""))[:7]),
+                "sha": str(dep.get("sha", "")),
+                "subject": str(dep.get("subject", "")),
+                "before_rate": br,
+                "after_rate": ar,
+                "before_n": bn,
+                "after_n": an,
+                "ratio": (ar / br) if br > 0 else (math.inf if ar > 0 else float("nan")),
+                "z": _two_proportion_z(be, bn, ae, an),
+            }
+        )
+    columns = [
+        "deployed_at",
+        "short_sha",
+        "sha",
+        "subject",
+        "before_rate",
+        "after_rate",
+        "before_n",
+        "after_n",
+        "ratio",
+        "z",
+    ]
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -79,8 +98,12 @@ def _two_proportion_z(e1: int, n1: int, e2: int, n2: int) -> float:
 def find_suspect_deploy(comparison: pd.DataFrame, *, what: str = "5xx rate") -> Finding:
     """Name the deploy after which errors rose the most (or say that none did)."""
     if comparison.empty:
-        return Finding("deploy", "info", f"No deploy in or shortly before the window, so the {what} rise "
-                       "is not explained by a deploy from this repository.")
+        return Finding(
+            "deploy",
+            "info",
+            f"No deploy in or shortly before the window, so the {what} rise "
+            "is not explained by a deploy from this repository.",
+        )
     usable = comparison.dropna(subset=["before_rate", "after_rate"])
     suspects = usable[
         (usable["after_rate"] - usable["before_rate"] >= MIN_DELTA)
@@ -89,21 +112,31 @@ def find_suspect_deploy(comparison: pd.DataFrame, *, what: str = "5xx rate") -> 
     ]
     if suspects.empty:
         listed = ", ".join(f"{r.short_sha} ({r.before_rate:.2%} → {r.after_rate:.2%})" for r in usable.itertuples())
-        return Finding("deploy", "info", f"No deploy is followed by a significant rise in the {what}: {listed or 'no data around the deploys'}.",
-                       {"deploys_checked": int(len(comparison))})
+        return Finding(
+            "deploy",
+            "info",
+            f"No deploy is followed by a significant rise in the {what}: {listed or 'no data around the deploys'}.",
+            {"deploys_checked": int(len(comparison))},
+        )
     best = suspects.assign(delta=suspects["after_rate"] - suspects["before_rate"]).sort_values("delta").iloc[-1]
     numbers = {
-        "sha": best["sha"], "deployed_at": best["deployed_at"].isoformat(),
-        "before_rate": round(float(best["before_rate"]), 4), "after_rate": round(float(best["after_rate"]), 4),
-        "before_n": int(best["before_n"]), "after_n": int(best["after_n"]), "z": round(float(best["z"]), 1),
+        "sha": best["sha"],
+        "deployed_at": best["deployed_at"].isoformat(),
+        "before_rate": round(float(best["before_rate"]), 4),
+        "after_rate": round(float(best["after_rate"]), 4),
+        "before_n": int(best["before_n"]),
+        "after_n": int(best["after_n"]),
+        "z": round(float(best["z"]), 1),
     }
     ratio = "∞" if math.isinf(best["ratio"]) else f"{best['ratio']:.0f}×"
     return Finding(
-        "deploy", "high",
-        f"Deploy {best['short_sha']} \"{best['subject']}\" at {best['deployed_at']:%H:%M} UTC is the most suspicious: "
+        "deploy",
+        "high",
+        f'Deploy {best["short_sha"]} "{best["subject"]}" at {best["deployed_at"]:%H:%M} UTC is the most suspicious: '
         f"the {what} went from {best['before_rate']:.2%} to {best['after_rate']:.2%} ({ratio}, z={best['z']:.1f}) "
         f"in the 30 minutes after it. Consider rolling back to the previous commit.",
-        numbers, [f"deploy:{best['sha']}"],
+        numbers,
+        [f"deploy:{best['sha']}"],
     )
 
 

@@ -46,8 +46,12 @@ def status_rates(access: pd.DataFrame, *, freq: str = "1min") -> pd.DataFrame:
         freq,
     )
     if out.empty:
-        out = pd.DataFrame({"minute_at": pd.Series(dtype="datetime64[ns, UTC]"),
-                            **{c: pd.Series(dtype="int64") for c in ("requests", "status_5xx", "status_4xx", "status_429")}})
+        out = pd.DataFrame(
+            {
+                "minute_at": pd.Series(dtype="datetime64[ns, UTC]"),
+                **{c: pd.Series(dtype="int64") for c in ("requests", "status_5xx", "status_4xx", "status_429")},
+            }
+        )
     out["error_rate"] = (out["status_5xx"] / out["requests"].where(out["requests"] > 0)).fillna(0.0)
     return out
 
@@ -65,8 +69,12 @@ def app_error_rates(app: pd.DataFrame, *, freq: str = "1min") -> pd.DataFrame:
         freq,
     )
     if out.empty:
-        out = pd.DataFrame({"minute_at": pd.Series(dtype="datetime64[ns, UTC]"),
-                            **{c: pd.Series(dtype="int64") for c in ("lines", "errors", "warnings")}})
+        out = pd.DataFrame(
+            {
+                "minute_at": pd.Series(dtype="datetime64[ns, UTC]"),
+                **{c: pd.Series(dtype="int64") for c in ("lines", "errors", "warnings")},
+            }
+        )
     out["error_share"] = (out["errors"] / out["lines"].where(out["lines"] > 0)).fillna(0.0)
     return out
 
@@ -92,22 +100,38 @@ def find_error_spike(
     before = rates[rates["minute_at"] < window.start]
     inside = rates[window.mask(rates["minute_at"])]
     if inside["requests"].sum() == 0:
-        return Finding("error_rate", "unknown", f"No requests in the access log inside {window}: traffic stopped, "
-                       "or the log is not the one being written.", evidence=["source:access_log"])
+        return Finding(
+            "error_rate",
+            "unknown",
+            f"No requests in the access log inside {window}: traffic stopped, or the log is not the one being written.",
+            evidence=["source:access_log"],
+        )
     base_total = int(before["requests"].sum())
     baseline = float(before["status_5xx"].sum()) / base_total if base_total else 0.0
-    smooth = (inside["status_5xx"].rolling(5, min_periods=1).sum()
-              / inside["requests"].rolling(5, min_periods=1).sum().where(lambda s: s > 0)).fillna(0.0)
+    smooth = (
+        inside["status_5xx"].rolling(5, min_periods=1).sum()
+        / inside["requests"].rolling(5, min_periods=1).sum().where(lambda s: s > 0)
+    ).fillna(0.0)
     peak_idx = smooth.idxmax()
     peak = float(smooth.loc[peak_idx])
     overall = float(inside["status_5xx"].sum()) / float(inside["requests"].sum())
     threshold = max(min_rate, factor * baseline)
-    numbers = {"peak_rate": round(peak, 4), "window_rate": round(overall, 4), "baseline_rate": round(baseline, 4),
-               "threshold": round(threshold, 4), "requests": int(inside["requests"].sum()),
-               "errors_5xx": int(inside["status_5xx"].sum())}
+    numbers = {
+        "peak_rate": round(peak, 4),
+        "window_rate": round(overall, 4),
+        "baseline_rate": round(baseline, 4),
+        "threshold": round(threshold, 4),
+        "requests": int(inside["requests"].sum()),
+        "errors_5xx": int(inside["status_5xx"].sum()),
+    }
     if peak < threshold:
-        return Finding("error_rate", "info", f"5xx rate stayed at {overall:.2%} in the window "
-                       f"(baseline {baseline:.2%}, peak {peak:.2%} over 5 min): no error spike.", numbers)
+        return Finding(
+            "error_rate",
+            "info",
+            f"5xx rate stayed at {overall:.2%} in the window "
+            f"(baseline {baseline:.2%}, peak {peak:.2%} over 5 min): no error spike.",
+            numbers,
+        )
     above = smooth >= threshold
     began = smooth.index[0]
     for idx in reversed(smooth.loc[:peak_idx].index):
@@ -118,9 +142,11 @@ def find_error_spike(
     numbers["began_at"] = began_at.isoformat()
     severity: Severity = "critical" if peak >= 0.5 else "high" if peak >= 0.1 else "medium"
     return Finding(
-        "error_rate", severity,
+        "error_rate",
+        severity,
         f"5xx rate climbed to {peak:.1%} (5-min peak at {inside.loc[peak_idx, 'minute_at']:%H:%M} UTC) from a "
         f"baseline of {baseline:.2%}, above {threshold:.1%} since {began_at:%H:%M} UTC; "
         f"{numbers['errors_5xx']:,} of {numbers['requests']:,} requests failed in the window.",
-        numbers, ["source:access_log"],
+        numbers,
+        ["source:access_log"],
     )

@@ -24,26 +24,61 @@ def find_resource_findings(system: Collected, disks: Collected) -> list[Finding]
     out: list[Finding] = []
     cores = int(row["cpu_count"]) or 1
     if row["cpu_percent"] >= CPU_HIGH:
-        out.append(Finding("cpu", "high", f"CPU is at {row['cpu_percent']:.0f}% on this host (>{CPU_HIGH:.0f}%): "
-                           "run the high_cpu flow.", {"cpu_percent": row["cpu_percent"]}))
+        out.append(
+            Finding(
+                "cpu",
+                "high",
+                f"CPU is at {row['cpu_percent']:.0f}% on this host (>{CPU_HIGH:.0f}%): run the high_cpu flow.",
+                {"cpu_percent": row["cpu_percent"]},
+            )
+        )
     if row["load1"] > 2 * cores:
-        out.append(Finding("load", "medium", f"Load average {row['load1']:.1f} is over twice the {cores} cores.",
-                           {"load1": row["load1"], "cores": cores}))
+        out.append(
+            Finding(
+                "load",
+                "medium",
+                f"Load average {row['load1']:.1f} is over twice the {cores} cores.",
+                {"load1": row["load1"], "cores": cores},
+            )
+        )
     if row["mem_used_percent"] >= MEMORY_HIGH:
-        out.append(Finding("memory", "high", f"Memory is {row['mem_used_percent']:.0f}% used (>{MEMORY_HIGH:.0f}%): "
-                           "run the memory_leak flow.", {"mem_used_percent": row["mem_used_percent"]}))
+        out.append(
+            Finding(
+                "memory",
+                "high",
+                f"Memory is {row['mem_used_percent']:.0f}% used (>{MEMORY_HIGH:.0f}%): run the memory_leak flow.",
+                {"mem_used_percent": row["mem_used_percent"]},
+            )
+        )
     if row["swap_used_percent"] >= SWAP_HIGH:
-        out.append(Finding("swap", "medium", f"Swap is {row['swap_used_percent']:.0f}% used: the host is paging.",
-                           {"swap_used_percent": row["swap_used_percent"]}))
+        out.append(
+            Finding(
+                "swap",
+                "medium",
+                f"Swap is {row['swap_used_percent']:.0f}% used: the host is paging.",
+                {"swap_used_percent": row["swap_used_percent"]},
+            )
+        )
     if disks.usable:
         for disk in disks.frame[disks.frame["used_percent"] >= DISK_HIGH].itertuples():
-            out.append(Finding("disk", "high", f"Disk {disk.mountpoint} is {disk.used_percent:.0f}% full.",
-                               {"mountpoint": disk.mountpoint, "used_percent": disk.used_percent}))
+            out.append(
+                Finding(
+                    "disk",
+                    "high",
+                    f"Disk {disk.mountpoint} is {disk.used_percent:.0f}% full.",
+                    {"mountpoint": disk.mountpoint, "used_percent": disk.used_percent},
+                )
+            )
     else:
         out.append(unknown("disk", disks, "whether a disk is full"))
     if not out:
-        out.append(Finding("resources", "info",
-                           f"This host has headroom: CPU {row['cpu_percent']:.0f}%, load {row['load1']:.1f} on "
-                           f"{cores} cores, memory {row['mem_used_percent']:.0f}% used, no disk ≥{DISK_HIGH:.0f}%.",
-                           {"cpu_percent": row["cpu_percent"], "mem_used_percent": row["mem_used_percent"]}))
+        out.append(
+            Finding(
+                "resources",
+                "info",
+                f"This host has headroom: CPU {row['cpu_percent']:.0f}%, load {row['load1']:.1f} on "
+                f"{cores} cores, memory {row['mem_used_percent']:.0f}% used, no disk ≥{DISK_HIGH:.0f}%.",
+                {"cpu_percent": row["cpu_percent"], "mem_used_percent": row["mem_used_percent"]},
+            )
+        )
     return out

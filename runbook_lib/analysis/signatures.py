@@ -41,21 +41,21 @@ def error_lines(app: pd.DataFrame, *, levels: tuple[str, ...] = ERROR_LEVELS) ->
     return errors.assign(signature=normalise(errors["message"]) if not errors.empty else pd.Series(dtype="string"))
 
 
-def find_top_errors(
-    app: pd.DataFrame, *, levels: tuple[str, ...] = ERROR_LEVELS, top: int = 10
-) -> pd.DataFrame:
+def find_top_errors(app: pd.DataFrame, *, levels: tuple[str, ...] = ERROR_LEVELS, top: int = 10) -> pd.DataFrame:
     """The most frequent error signatures with first/last seen and one example."""
     columns = ["signature", "level", "logger", "count", "first_seen_at", "last_seen_at", "example"]
     errors = app[app["level"].astype("string").str.lower().isin(levels).fillna(False)]
     if errors.empty:
         return pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
-    frame = pd.DataFrame({
-        "signature": normalise(errors["message"]),
-        "level": errors["level"].astype("string").str.lower(),
-        "logger": errors["logger"].astype("string").fillna(""),
-        "logged_at": errors["logged_at"],
-        "message": errors["message"].astype("string"),
-    })
+    frame = pd.DataFrame(
+        {
+            "signature": normalise(errors["message"]),
+            "level": errors["level"].astype("string").str.lower(),
+            "logger": errors["logger"].astype("string").fillna(""),
+            "logged_at": errors["logged_at"],
+            "message": errors["message"].astype("string"),
+        }
+    )
     grouped = frame.groupby(["signature", "level", "logger"], dropna=False, sort=False).agg(
         count=("logged_at", "size"),
         first_seen_at=("logged_at", "min"),
@@ -72,15 +72,20 @@ def find_top_error_finding(app: Collected, top: pd.DataFrame) -> Finding:
     if not app.usable:
         return unknown("app_errors", app, "which errors the application logs")
     if top.empty:
-        return Finding("app_errors", "info", "The application log shows no error lines in the window.",
-                       evidence=["source:app_log"])
+        return Finding(
+            "app_errors", "info", "The application log shows no error lines in the window.", evidence=["source:app_log"]
+        )
     first = top.iloc[0]
     others = int(top["count"].iloc[1:].sum())
     return Finding(
-        "app_errors", "medium",
+        "app_errors",
+        "medium",
         f"Most frequent application error ({int(first['count']):,}×, {first['logger'] or 'no logger'}) since "
-        f"{first['first_seen_at']:%H:%M} UTC: \"{first['example']}\"; {len(top) - 1} other signatures, {others:,} lines.",
-        {"count": int(first["count"]), "signature": str(first["signature"]),
-         "first_seen_at": first["first_seen_at"].isoformat()},
+        f'{first["first_seen_at"]:%H:%M} UTC: "{first["example"]}"; {len(top) - 1} other signatures, {others:,} lines.',
+        {
+            "count": int(first["count"]),
+            "signature": str(first["signature"]),
+            "first_seen_at": first["first_seen_at"].isoformat(),
+        },
         ["source:app_log"],
     )

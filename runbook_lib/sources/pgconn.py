@@ -104,8 +104,10 @@ def map_error(err: psycopg.Error, target: PgTarget) -> SourceUnavailable | Sourc
     """Map a psycopg error to our tree, with a one-line, password-free reason."""
     text = " ".join(redact(str(err)).split())
     lowered = text.lower()
-    if "password authentication failed" in lowered or "permission denied" in lowered or (
-        "no password supplied" in lowered
+    if (
+        "password authentication failed" in lowered
+        or "permission denied" in lowered
+        or ("no password supplied" in lowered)
     ):
         return SourceDenied(text, source="postgres", target=target.label)
     if "too many clients" in lowered or "remaining connection slots are reserved" in lowered:

@@ -26,11 +26,14 @@ def _access(minutes: int, rate_fn, per_minute: int = 200, seed: int = 1) -> pd.D
 
 
 def _deploys(*items: tuple[int, str]) -> pd.DataFrame:
-    return pd.DataFrame({
-        "deployed_at": [T0 + pd.Timedelta(minutes=m) for m, _ in items],
-        "sha": [s * 40 for _, s in items], "short_sha": [s * 7 for _, s in items],
-        "subject": [f"change {s}" for _, s in items],
-    })
+    return pd.DataFrame(
+        {
+            "deployed_at": [T0 + pd.Timedelta(minutes=m) for m, _ in items],
+            "sha": [s * 40 for _, s in items],
+            "short_sha": [s * 7 for _, s in items],
+            "subject": [f"change {s}" for _, s in items],
+        }
+    )
 
 
 def test_status_rates_fill_silent_minutes() -> None:
@@ -39,8 +42,9 @@ def test_status_rates_fill_silent_minutes() -> None:
     assert list(rates["requests"]) == [1, 0, 0, 1]
     assert list(rates["status_5xx"]) == [1, 0, 0, 0] and list(rates["status_429"]) == [0, 0, 0, 1]
     assert rates["error_rate"].iloc[1] == 0.0
-    empty = status_rates(pd.DataFrame({"requested_at": pd.Series(dtype="datetime64[ns, UTC]"),
-                                       "status": pd.Series(dtype="int64")}))
+    empty = status_rates(
+        pd.DataFrame({"requested_at": pd.Series(dtype="datetime64[ns, UTC]"), "status": pd.Series(dtype="int64")})
+    )
     assert empty.empty and "error_rate" in empty.columns
 
 
@@ -59,8 +63,9 @@ def test_no_spike_on_a_quiet_log_and_unknown_on_a_broken_one() -> None:
     access = _access(90, lambda m: 0.002)
     window = Window(T0 + pd.Timedelta(minutes=30), T0 + pd.Timedelta(minutes=90))
     assert find_error_spike(Collected("access_log", "x", access), status_rates(access), window).severity == "info"
-    broken = Collected("access_log", "/var/log/nginx/access.log", access.iloc[0:0], status="unavailable",
-                       reason="No such file")
+    broken = Collected(
+        "access_log", "/var/log/nginx/access.log", access.iloc[0:0], status="unavailable", reason="No such file"
+    )
     finding = find_error_spike(broken, status_rates(access.iloc[0:0]), window)
     assert finding.severity == "unknown" and "No such file" in finding.summary
 
@@ -91,26 +96,41 @@ def test_deploy_impact_falls_back_to_the_app_log() -> None:
     app = pd.DataFrame({"logged_at": times, "level": level, "logger": "api", "message": "x"})
     window = Window(T0 + pd.Timedelta(minutes=30), T0 + pd.Timedelta(minutes=120))
     deploys = Collected("deploys", "repo", _deploys((60, "d")))
-    no_access = Collected("access_log", "", empty_frame({"requested_at": "datetime64[ns, UTC]", "status": "int64"}),
-                          status="skipped")
-    table, finding = find_deploy_impact(deploys, window, access=no_access, access_rates=status_rates(no_access.frame),
-                                        app=Collected("app_log", "a", app), app_rates=app_error_rates(app))
+    no_access = Collected(
+        "access_log", "", empty_frame({"requested_at": "datetime64[ns, UTC]", "status": "int64"}), status="skipped"
+    )
+    table, finding = find_deploy_impact(
+        deploys,
+        window,
+        access=no_access,
+        access_rates=status_rates(no_access.frame),
+        app=Collected("app_log", "a", app),
+        app_rates=app_error_rates(app),
+    )
     assert finding.numbers["sha"] == "d" * 40 and "application error share" in finding.summary
     broken = Collected("deploys", "repo", _deploys(), status="unavailable", reason="not a git repository")
-    _, finding = find_deploy_impact(broken, window, access=no_access, access_rates=status_rates(no_access.frame),
-                                    app=Collected("app_log", "a", app), app_rates=app_error_rates(app))
+    _, finding = find_deploy_impact(
+        broken,
+        window,
+        access=no_access,
+        access_rates=status_rates(no_access.frame),
+        app=Collected("app_log", "a", app),
+        app_rates=app_error_rates(app),
+    )
     assert finding.severity == "unknown" and "not a git repository" in finding.summary
 
 
 def test_signatures_mask_variable_parts() -> None:
-    messages = pd.Series([
-        "Payment provider call failed: timeout after 5000ms order_id=123 attempt=1",
-        "Payment provider call failed: timeout after 3000ms order_id=98765 attempt=3",
-        "User 'alice@example.com' from 10.1.2.3 not found (id 3f2a9c1e-aaaa-bbbb-cccc-123456789abc)",
-        "User 'bob@example.com' from 10.9.9.9 not found (id 11111111-2222-3333-4444-555555555555)",
-        "request deadbeefcafe1234 failed",
-        "request 0123456789abcdef failed",
-    ])
+    messages = pd.Series(
+        [
+            "Payment provider call failed: timeout after 5000ms order_id=123 attempt=1",
+            "Payment provider call failed: timeout after 3000ms order_id=98765 attempt=3",
+            "User 'alice@example.com' from 10.1.2.3 not found (id 3f2a9c1e-aaaa-bbbb-cccc-123456789abc)",
+            "User 'bob@example.com' from 10.9.9.9 not found (id 11111111-2222-3333-4444-555555555555)",
+            "request deadbeefcafe1234 failed",
+            "request 0123456789abcdef failed",
+        ]
+    )
     sig = normalise(messages)
     assert sig[0] == sig[1] and sig[2] == sig[3] and sig[4] == sig[5]
     assert "5000" not in sig[0] and "alice" not in sig[2]
@@ -118,13 +138,21 @@ def test_signatures_mask_variable_parts() -> None:
 
 def test_top_errors_group_count_and_time() -> None:
     times = [T0 + pd.Timedelta(seconds=i) for i in range(6)]
-    app = pd.DataFrame({
-        "logged_at": times,
-        "level": ["error", "ERROR", "info", "error", "critical", "warning"],
-        "logger": ["db", "db", "http", "db", "payments", "http"],
-        "message": ["pool exhausted after 3000ms", "pool exhausted after 2000ms", "ok", "pool exhausted after 1ms",
-                    "TypeError: x is undefined\n    at foo (a.js:1:2)", "slow"],
-    })
+    app = pd.DataFrame(
+        {
+            "logged_at": times,
+            "level": ["error", "ERROR", "info", "error", "critical", "warning"],
+            "logger": ["db", "db", "http", "db", "payments", "http"],
+            "message": [
+                "pool exhausted after 3000ms",
+                "pool exhausted after 2000ms",
+                "ok",
+                "pool exhausted after 1ms",
+                "TypeError: x is undefined\n    at foo (a.js:1:2)",
+                "slow",
+            ],
+        }
+    )
     top = find_top_errors(app)
     assert list(top["count"]) == [3, 1]
     assert top.loc[0, "first_seen_at"] == T0 and top.loc[0, "last_seen_at"] == T0 + pd.Timedelta(seconds=3)

@@ -32,8 +32,10 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     folder = tmp_path_factory.mktemp("demo") / "demo"
     summary = generate_demo(out=folder)
     params = {
-        "access_log": str(folder / "access.log"), "app_log": str(folder / "app.log"),
-        "pg_log": str(folder / "postgresql.log"), "repo": str(folder / "repo"),
+        "access_log": str(folder / "access.log"),
+        "app_log": str(folder / "app.log"),
+        "pg_log": str(folder / "postgresql.log"),
+        "repo": str(folder / "repo"),
         "start": (summary["end"] - __import__("pandas").Timedelta(hours=2)).isoformat(),
         "end": summary["end"].isoformat(),
     }

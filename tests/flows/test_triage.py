@@ -19,8 +19,13 @@ import yaml
 
 
 def runbook(*args: str, env: dict[str, str] | None = None, timeout: int = 300) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "runbook_lib.cli", *args], capture_output=True, text=True,
-                          timeout=timeout, env={**os.environ, **(env or {})})
+    return subprocess.run(
+        [sys.executable, "-m", "runbook_lib.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+    )
 
 
 def write_params(path: Path, values: dict[str, Any]) -> Path:
@@ -113,8 +118,9 @@ def _closed_port() -> int:
     return port
 
 
-def test_broken_world_still_gives_a_report(kit_home: Path, demo: dict[str, Any], tmp_path: Path,
-                                           hanging_port: int) -> None:
+def test_broken_world_still_gives_a_report(
+    kit_home: Path, demo: dict[str, Any], tmp_path: Path, hanging_port: int
+) -> None:
     inc = runbook("new", "--title", "everything is broken").stdout.strip()
     garbled = tmp_path / "app.log"
     garbled.write_bytes(b"\x00\xff\xfe not a log\n" * 50 + b"2026-01-01T00:00:00Z ERROR [x] trunc")

@@ -61,7 +61,9 @@ def test_guarded_turns_source_errors_into_unavailable() -> None:
     schema = {"at": "datetime64[ns, UTC]", "n": "int64"}
 
     def broken() -> Collected:
-        raise SourceUnavailable("connection refused to postgresql://u:pw@h/db", source="pg", target="postgresql://u:pw@h/db")
+        raise SourceUnavailable(
+            "connection refused to postgresql://u:pw@h/db", source="pg", target="postgresql://u:pw@h/db"
+        )
 
     result = guarded("pg", "postgresql://u:pw@h/db", schema, broken)
     assert result.status == "unavailable" and not result.usable
@@ -83,13 +85,20 @@ def test_conform_and_skipped() -> None:
 
 
 def test_findings_json_is_redacted_and_ranked(tmp_path: Path) -> None:
-    source = Collected("pg", "postgresql://u:pw@h/db", empty_frame({"n": "int64"}), status="unavailable",
-                       reason="refused")
+    source = Collected(
+        "pg", "postgresql://u:pw@h/db", empty_frame({"n": "int64"}), status="unavailable", reason="refused"
+    )
     path = record_findings(
-        flow="triage", incident_id="INC-2026-03-14-001", sources=[source],
-        findings=[Finding("a", "info", "fine"), unknown("db", source, "whether the pool is exhausted"),
-                  Finding("b", "critical", "password=hunter2 leaked in a log line")],
-        parameters={"pg_dsn_env": "DB_URL", "n": pd.Timestamp("2026-01-01", tz="UTC")}, folder=tmp_path,
+        flow="triage",
+        incident_id="INC-2026-03-14-001",
+        sources=[source],
+        findings=[
+            Finding("a", "info", "fine"),
+            unknown("db", source, "whether the pool is exhausted"),
+            Finding("b", "critical", "password=hunter2 leaked in a log line"),
+        ],
+        parameters={"pg_dsn_env": "DB_URL", "n": pd.Timestamp("2026-01-01", tz="UTC")},
+        folder=tmp_path,
     )
     text = path.read_text()
     assert "hunter2" not in text and ":pw@" not in text

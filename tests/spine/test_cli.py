@@ -21,8 +21,13 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "runbook_lib.cli", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env={**os.environ, **(env or {})})
+    return subprocess.Popen(
+        [sys.executable, "-m", "runbook_lib.cli", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **(env or {})},
+    )
 
 
 def test_concurrent_new_commands_get_distinct_ids(home: Path) -> None:
@@ -42,8 +47,19 @@ def test_record_pg_samples_into_the_incident(home: Path) -> None:
     new = _cli("new", "--title", "db")
     inc = new.communicate(timeout=60)[0].strip()
     env = {"RUNBOOK_TEST_REC_DSN": "host=127.0.0.1 port=5432 user=postgres dbname=postgres"}
-    rec = _cli("record", "pg", "--incident", inc, "--pg-dsn-env", "RUNBOOK_TEST_REC_DSN", "--duration", "1.2",
-               "--interval", "0.4", env=env)
+    rec = _cli(
+        "record",
+        "pg",
+        "--incident",
+        inc,
+        "--pg-dsn-env",
+        "RUNBOOK_TEST_REC_DSN",
+        "--duration",
+        "1.2",
+        "--interval",
+        "0.4",
+        env=env,
+    )
     out, err = rec.communicate(timeout=60)
     assert rec.returncode == 0, err
     path = Path(out.strip())
@@ -77,9 +93,16 @@ def test_lab_serves_the_notebooks(tmp_path: Path) -> None:
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]
     s.close()
-    proc = _cli("lab", "--no-browser", "--port", str(port), "--", "--IdentityProvider.token=rbtest",
-                "--ServerApp.ip=127.0.0.1",
-                env={"JUPYTER_RUNTIME_DIR": str(tmp_path / "rt"), "JUPYTER_CONFIG_DIR": str(tmp_path / "cfg")})
+    proc = _cli(
+        "lab",
+        "--no-browser",
+        "--port",
+        str(port),
+        "--",
+        "--IdentityProvider.token=rbtest",
+        "--ServerApp.ip=127.0.0.1",
+        env={"JUPYTER_RUNTIME_DIR": str(tmp_path / "rt"), "JUPYTER_CONFIG_DIR": str(tmp_path / "cfg")},
+    )
     try:
         listing = None
         deadline = time.monotonic() + 90

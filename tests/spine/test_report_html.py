@@ -81,17 +81,30 @@ def test_report_has_no_scripts_no_remote_resources_and_escapes_payloads(project:
 
 def _dump_dom(url: str, tmp_path: Path) -> str:
     assert CHROMIUM, "chromium must be installed (scripts/apt-packages.txt)"
-    cmd = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-           "--disable-background-networking", "--disable-component-update", "--disable-sync",
-           f"--user-data-dir={tmp_path / 'chromium-profile'}",
-           "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
-           "--virtual-time-budget=3000", "--dump-dom", url]
+    cmd = [
+        CHROMIUM,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={tmp_path / 'chromium-profile'}",
+        "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+        "--virtual-time-budget=3000",
+        "--dump-dom",
+        url,
+    ]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=90)
     assert done.returncode == 0, done.stderr[-2000:]
     return done.stdout
 
 
-def test_chromium_runs_no_script_and_makes_no_request(project: Path, beacon: tuple[int, list[str]], tmp_path: Path) -> None:
+def test_chromium_runs_no_script_and_makes_no_request(
+    project: Path, beacon: tuple[int, list[str]], tmp_path: Path
+) -> None:
     port, hits = beacon
     report = _hostile_report(project, port)
     dom = _dump_dom(report.as_uri(), tmp_path)

@@ -32,8 +32,9 @@ def _new(title: str = "test incident") -> str:
 
 def test_ok_run_archives_everything(project: Path) -> None:
     inc = _new()
-    result = run_flow("echo", inc, overrides=[("message", "hi there"), ("level", "3"), ("enabled", "yes"),
-                                              ("items", "[a, b]")])
+    result = run_flow(
+        "echo", inc, overrides=[("message", "hi there"), ("level", "3"), ("enabled", "yes"), ("items", "[a, b]")]
+    )
     assert result.status == "ok", result.error
     folder = result.run_dir
     assert folder.parent == project / "reports" / inc
@@ -92,8 +93,13 @@ def test_cell_timeout_is_recorded_as_timed_out(project: Path) -> None:
 def test_sigterm_marks_the_run_interrupted(project: Path) -> None:
     inc = _new()
     env = {**os.environ, "RUNBOOK_HOME": str(project)}
-    proc = subprocess.Popen([sys.executable, "-m", "runbook_lib.cli", "run", "slow", "--incident", inc],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "runbook_lib.cli", "run", "slow", "--incident", inc],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     folder = project / "reports" / inc
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and not any(folder.glob("01-slow-*/report.ipynb")):
