@@ -64,7 +64,7 @@ def generate_demo(
     """Write the demo incident (logs, git repo, params.yaml) and return a summary."""
     rng = random.Random(seed)
     end = (utc_now() if anchor is None else anchor).floor("s")
-    folder = out if out is not None else project_root() / DEMO_DIR
+    folder = (out if out is not None else project_root() / DEMO_DIR).resolve()  # may be a symlink
     if folder.exists():
         if not (folder / MARKER).exists():
             raise FileExistsError(f"{folder} exists and is not a demo folder; refusing to replace it")
