@@ -49,7 +49,14 @@ def decorate_time_axis(
     *deploys* has columns ``deployed_at`` (UTC) and ``sha`` (see ``sources.deploys``).
     """
     if window is not None:
-        ax.axvspan(window.start, window.end, color=WINDOW_COLOR, alpha=0.18, lw=0, label="incident window")
+        ax.axvspan(
+            mdates.date2num(window.start),
+            mdates.date2num(window.end),
+            color=WINDOW_COLOR,
+            alpha=0.18,
+            lw=0,
+            label="incident window",
+        )
     if deploys is not None and not deploys.empty:
         lo, hi = _visible_range(ax, window)
         for _, row in deploys.iterrows():
@@ -109,7 +116,7 @@ def plot_series(
             ax.plot(frame[x], frame[col], lw=1.3, label=col)
     decorate_time_axis(ax, window=window, deploys=deploys, thresholds=thresholds, ylabel=ylabel)
     if window is not None and frame.empty:
-        ax.set_xlim(window.start, window.end)
+        ax.set_xlim(mdates.date2num(window.start), mdates.date2num(window.end))
     if columns or window is not None:
         ax.legend(loc="upper left", fontsize=8, ncols=min(4, len(columns) + 1))
     return fig
@@ -120,11 +127,10 @@ def plot_error_rates(
 ) -> Figure:
     """Requests and 5xx/4xx/429 per minute from the access log, 5xx share on top."""
     peak = float(rates["error_rate"].max()) if not rates.empty else 0.0
-    title = (
-        f"5xx share peaked at {peak:.1%} at {rates.loc[rates['error_rate'].idxmax(), 'minute_at']:%H:%M} UTC"
-        if peak > 0
-        else "No 5xx responses in the access log"
-    )
+    title = "No 5xx responses in the access log"
+    if peak > 0:
+        peak_at = rates["minute_at"].iloc[int(rates["error_rate"].to_numpy().argmax())]
+        title = f"5xx share peaked at {peak:.1%} at {peak_at:%H:%M} UTC"
     fig, (top, bottom) = new_figure(title, nrows=2, height=5.2)
     if not rates.empty:
         top.plot(rates["minute_at"], rates["error_rate"] * 100, color="#b2182b", lw=1.3, label="5xx %")
@@ -146,7 +152,7 @@ def plot_app_errors(
     """Application-log errors and warnings per minute."""
     total = int(rates["errors"].sum()) if not rates.empty else 0
     title = f"{total:,} application errors logged" + (
-        f", most at {rates.loc[rates['errors'].idxmax(), 'minute_at']:%H:%M} UTC" if total else ""
+        f", most at {rates['minute_at'].iloc[int(rates['errors'].to_numpy().argmax())]:%H:%M} UTC" if total else ""
     )
     return plot_series(
         rates,

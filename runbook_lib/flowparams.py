@@ -84,7 +84,7 @@ def purpose(path: Path) -> str:
         if cell.cell_type != "markdown":
             continue
         lines = [ln.strip() for ln in cell.source.splitlines() if ln.strip() and not ln.startswith("#")]
-        return lines[0] if lines else cell.source.strip().lstrip("# ")
+        return str(lines[0] if lines else cell.source.strip().lstrip("# "))
     return ""
 
 

@@ -74,12 +74,14 @@ _DROP_MIMETYPES = ("application/javascript", "text/javascript", "application/vnd
 
 def clean_html(fragment: str) -> str:
     """Allow-list sanitising of one HTML fragment (tables, headings, lists, data: images)."""
-    return bleach.clean(
-        _STYLE_BLOCK.sub("", fragment),
-        tags=_ALLOWED_TAGS,
-        attributes=_ALLOWED_ATTRIBUTES,
-        protocols=["http", "https", "mailto", "data"],
-        strip=True,
+    return str(
+        bleach.clean(
+            _STYLE_BLOCK.sub("", fragment),
+            tags=_ALLOWED_TAGS,
+            attributes=_ALLOWED_ATTRIBUTES,
+            protocols=["http", "https", "mailto", "data"],
+            strip=True,
+        )
     )
 
 

@@ -16,7 +16,7 @@ from runbook_lib.errors import ParameterError
 
 DEFAULT_SPAN = pd.Timedelta(hours=2)
 _RELATIVE = re.compile(r"^\s*(?P<sign>[-+])\s*(?P<n>\d+(?:\.\d+)?)\s*(?P<unit>[smhdw])\s*$")
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
 def utc_now() -> pd.Timestamp:
@@ -32,13 +32,13 @@ def parse_time(value: str, *, now: pd.Timestamp | None = None, key: str = "time"
         return now
     match = _RELATIVE.match(text)
     if match:
-        delta = pd.Timedelta(**{_UNITS[match["unit"]]: float(match["n"])})
+        delta = pd.Timedelta(seconds=float(match["n"]) * _UNIT_SECONDS[match["unit"]])
         return now - delta if match["sign"] == "-" else now + delta
     try:
         stamp = pd.Timestamp(text)
     except (ValueError, TypeError) as err:
         raise ParameterError(f"cannot read {text!r} as a time (use ISO-8601, 'now' or '-2h')", key=key) from err
-    if stamp is pd.NaT or pd.isna(stamp):
+    if pd.isna(stamp):
         raise ParameterError(f"cannot read {text!r} as a time", key=key)
     return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
 

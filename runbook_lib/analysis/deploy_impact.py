@@ -44,12 +44,13 @@ def compare_deploys(
     """One row per deploy inside the data's range (and the window, if given)."""
     rows = []
     ordered = deploys.sort_values("deployed_at").reset_index(drop=True)
-    for i, dep in ordered.iterrows():
+    times = ordered["deployed_at"]
+    for i, dep in enumerate(ordered.to_dict("records")):
         at = dep["deployed_at"]
         if window is not None and not (window.start - span <= at < window.end):
             continue
-        nxt = ordered.loc[i + 1, "deployed_at"] if i + 1 < len(ordered) else at + span  # type: ignore[operator]
-        prev = ordered.loc[i - 1, "deployed_at"] if i > 0 else at - span  # type: ignore[operator]
+        nxt = times.iloc[i + 1] if i + 1 < len(ordered) else at + span
+        prev = times.iloc[i - 1] if i > 0 else at - span
         before = rates[(rates["minute_at"] >= max(at - span, prev)) & (rates["minute_at"] < at)]
         after = rates[(rates["minute_at"] >= at) & (rates["minute_at"] < min(at + span, nxt))]
         bn, an = int(before[total].sum()), int(after[total].sum())

@@ -112,8 +112,10 @@ def find_error_spike(
         inside["status_5xx"].rolling(5, min_periods=1).sum()
         / inside["requests"].rolling(5, min_periods=1).sum().where(lambda s: s > 0)
     ).fillna(0.0)
-    peak_idx = smooth.idxmax()
-    peak = float(smooth.loc[peak_idx])
+    values = smooth.to_numpy(dtype=float)
+    minutes = inside["minute_at"].reset_index(drop=True)
+    peak_pos = int(values.argmax())
+    peak = float(values[peak_pos])
     overall = float(inside["status_5xx"].sum()) / float(inside["requests"].sum())
     threshold = max(min_rate, factor * baseline)
     numbers = {
@@ -132,19 +134,16 @@ def find_error_spike(
             f"(baseline {baseline:.2%}, peak {peak:.2%} over 5 min): no error spike.",
             numbers,
         )
-    above = smooth >= threshold
-    began = smooth.index[0]
-    for idx in reversed(smooth.loc[:peak_idx].index):
-        if not above.loc[idx]:
-            break
-        began = idx
-    began_at = inside.loc[began, "minute_at"]
+    began_pos = peak_pos
+    while began_pos > 0 and values[began_pos - 1] >= threshold:
+        began_pos -= 1
+    began_at = minutes.iloc[began_pos]
     numbers["began_at"] = began_at.isoformat()
     severity: Severity = "critical" if peak >= 0.5 else "high" if peak >= 0.1 else "medium"
     return Finding(
         "error_rate",
         severity,
-        f"5xx rate climbed to {peak:.1%} (5-min peak at {inside.loc[peak_idx, 'minute_at']:%H:%M} UTC) from a "
+        f"5xx rate climbed to {peak:.1%} (5-min peak at {minutes.iloc[peak_pos]:%H:%M} UTC) from a "
         f"baseline of {baseline:.2%}, above {threshold:.1%} since {began_at:%H:%M} UTC; "
         f"{numbers['errors_5xx']:,} of {numbers['requests']:,} requests failed in the window.",
         numbers,
