@@ -188,6 +188,55 @@ def cluster_fixture(max_connections: int = 20, **kw: Any) -> Iterator[PgCluster]
         cluster.stop()
 
 
+def dsn_env_fixture(cluster: PgCluster, env: str) -> Iterator[str]:
+    """Body for a pytest fixture: the environment variable *env* holds the cluster's DSN
+    during the test (yields *env*); afterwards it is unset and the test's sessions closed."""
+    os.environ[env] = cluster.dsn()
+    yield env
+    os.environ.pop(env, None)
+    cluster.close_clients()
+
+
+def closed_port() -> int:
+    """A port nothing listens on (an ephemeral one, bound, then released)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def silent_listener(backlog: int) -> Iterator[tuple[int, list[socket.socket]]]:
+    """A listener that accepts connections and never says a word, as a hung server does.
+
+    Yields its port and the list of the connections it accepted; on exit it stops
+    accepting and closes them all (the list stays filled, for assertions).
+    """
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(backlog)
+    accepted: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                accepted.append(listener.accept()[0])
+            except TimeoutError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield int(listener.getsockname()[1]), accepted
+    finally:
+        stop.set()
+        thread.join(2)
+        for conn in accepted:
+            conn.close()
+        listener.close()
+
+
 @dataclass
 class Incident:
     """Real sessions reproducing Incident 3 on a cluster; pids by role for assertions."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -31,10 +30,7 @@ def cluster(request: pytest.FixtureRequest) -> pg_cluster.PgCluster:
 
 @pytest.fixture
 def dsn_env(cluster: pg_cluster.PgCluster) -> Iterator[str]:
-    os.environ[ENV] = cluster.dsn()
-    yield ENV
-    os.environ.pop(ENV, None)
-    cluster.close_clients()
+    yield from pg_cluster.dsn_env_fixture(cluster, ENV)
 
 
 def live_pids(cluster: pg_cluster.PgCluster) -> set[int]:
@@ -134,9 +130,7 @@ def test_remediation_needs_a_filter(dsn_env: str) -> None:
 
 
 def test_unreachable_server_is_recorded_not_raised() -> None:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = pg_cluster.closed_port()
     os.environ[ENV] = f"host=127.0.0.1 port={port} user=postgres"
     try:
         done = terminate_backends(pg_dsn_env=ENV, application_name="x", remediate=True, timeout_s=2)

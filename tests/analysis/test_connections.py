@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,10 +24,7 @@ def cluster(request: pytest.FixtureRequest) -> pg_cluster.PgCluster:
 
 @pytest.fixture
 def dsn_env(cluster: pg_cluster.PgCluster) -> Iterator[str]:
-    os.environ[ENV] = cluster.dsn()
-    yield ENV
-    os.environ.pop(ENV, None)
-    cluster.close_clients()
+    yield from pg_cluster.dsn_env_fixture(cluster, ENV)
 
 
 def by_kind(findings: list, kind: str) -> list:  # type: ignore[type-arg]

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import http.server
 import os
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -178,14 +177,8 @@ def test_exhausted_server_is_stated_with_log_evidence(run_flow: Any, dsn_env: st
     assert health_down[0]["severity"] == "high"
 
 
-def _closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_unreachable_server_reported_within_timeouts(run_flow: Any, dsn_env: str) -> None:
-    os.environ[dsn_env] = f"host=127.0.0.1 port={_closed_port()} user=postgres password=hunter2"
+    os.environ[dsn_env] = f"host=127.0.0.1 port={pg_cluster.closed_port()} user=postgres password=hunter2"
     t0 = time.monotonic()
     findings = run_flow("db_connections", {"pg_dsn_env": dsn_env, "pg_log": "", "timeout_s": 2})
     assert time.monotonic() - t0 < 30
@@ -196,33 +189,11 @@ def test_unreachable_server_reported_within_timeouts(run_flow: Any, dsn_env: str
 
 
 def test_hanging_server_reported_within_timeouts(run_flow: Any, dsn_env: str) -> None:
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(16)
-    accepted: list[socket.socket] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        listener.settimeout(0.2)
-        while not stop.is_set():
-            try:
-                accepted.append(listener.accept()[0])
-            except TimeoutError:
-                continue
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    os.environ[dsn_env] = f"host=127.0.0.1 port={listener.getsockname()[1]} user=postgres"
-    try:
+    with pg_cluster.silent_listener(backlog=16) as (port, accepted):
+        os.environ[dsn_env] = f"host=127.0.0.1 port={port} user=postgres"
         t0 = time.monotonic()
         findings = run_flow("db_connections", {"pg_dsn_env": dsn_env, "pg_log": "", "timeout_s": 2})
         elapsed = time.monotonic() - t0
-    finally:
-        stop.set()
-        thread.join(2)
-        for conn in accepted:
-            conn.close()
-        listener.close()
     assert elapsed < 35
     postgres = source(findings, "postgres")
     assert postgres["status"] == "unavailable" and "timeout" in postgres["reason"].lower()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -35,10 +34,7 @@ def cluster(request: pytest.FixtureRequest) -> pg_cluster.PgCluster:
 
 @pytest.fixture
 def dsn_env(cluster: pg_cluster.PgCluster) -> Iterator[str]:
-    os.environ[ENV] = cluster.dsn()
-    yield ENV
-    os.environ.pop(ENV, None)
-    cluster.close_clients()
+    yield from pg_cluster.dsn_env_fixture(cluster, ENV)
 
 
 def test_snapshot_has_schema_limits_and_excludes_own_session(
@@ -161,9 +157,7 @@ def test_not_configured_is_skipped() -> None:
 
 
 def test_closed_port_is_unavailable_quickly(tmp_path: Path) -> None:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = pg_cluster.closed_port()
     os.environ[ENV] = f"host=127.0.0.1 port={port} user=postgres dbname=postgres password=s3cret"
     try:
         t0 = time.monotonic()
@@ -179,34 +173,14 @@ def test_closed_port_is_unavailable_quickly(tmp_path: Path) -> None:
 
 
 def test_silent_listener_times_out(tmp_path: Path) -> None:
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(8)
-    accepted: list[socket.socket] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        listener.settimeout(0.2)
-        while not stop.is_set():
-            try:
-                accepted.append(listener.accept()[0])
-            except TimeoutError:
-                continue
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    os.environ[ENV] = f"host=127.0.0.1 port={listener.getsockname()[1]} user=postgres"
-    try:
-        t0 = time.monotonic()
-        result = collect_activity(pg_dsn_env=ENV, timeout_s=2, record_to=tmp_path / "h.jsonl")
-        elapsed = time.monotonic() - t0
-    finally:
-        os.environ.pop(ENV)
-        stop.set()
-        thread.join(2)
-        for conn in accepted:
-            conn.close()
-        listener.close()
+    with pg_cluster.silent_listener(backlog=8) as (port, accepted):
+        os.environ[ENV] = f"host=127.0.0.1 port={port} user=postgres"
+        try:
+            t0 = time.monotonic()
+            result = collect_activity(pg_dsn_env=ENV, timeout_s=2, record_to=tmp_path / "h.jsonl")
+            elapsed = time.monotonic() - t0
+        finally:
+            os.environ.pop(ENV)
     assert elapsed < 5
     assert result.status == "unavailable"
     assert "timeout" in result.reason.lower()
@@ -275,9 +249,7 @@ def test_record_activity_raises_one_clear_error_when_nothing_was_recorded(tmp_pa
     from runbook_lib.errors import SourceUnavailable
     from runbook_lib.recording import record_activity
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = pg_cluster.closed_port()
     os.environ[ENV] = f"host=127.0.0.1 port={port} user=postgres"
     try:
         with pytest.raises(SourceUnavailable) as err:
