@@ -27,6 +27,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from runbook_lib.sources.access_log import ACCESS_SCHEMA
+
 ALL = ("storm", "stuffing", "scanner", "exfil", "upstream")
 START = pd.Timestamp("2026-11-20T10:00:00Z")
 BROWSERS = (
@@ -67,22 +69,8 @@ RECORD_COLUMNS = (
     "upstream_time_s",
     "forwarded_for",
 )
-FRAME_SCHEMA = {
-    "requested_at": "datetime64[ns, UTC]",
-    "client_ip": "str",
-    "remote_user": "str",
-    "method": "str",
-    "path": "str",
-    "protocol": "str",
-    "referer": "str",
-    "user_agent": "str",
-    "forwarded_for": "str",
-    "status": "int64",
-    "response_bytes": "int64",
-    "request_time_s": "float64",
-    "upstream_time_s": "float64",
-    "source_file": "str",
-}
+#: The access-log reader's frame schema, which :meth:`WebLog.frame` follows.
+FRAME_SCHEMA = ACCESS_SCHEMA
 
 
 @dataclass
