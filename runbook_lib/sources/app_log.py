@@ -38,9 +38,9 @@ from typing import Any
 
 import pandas as pd
 
-from runbook_lib.collected import Collected, guarded, skipped
-from runbook_lib.errors import ParameterError, SourceUnavailable
-from runbook_lib.sources.logfiles import LineResult, collect_line_records, expand_paths
+from runbook_lib.collected import Collected, skipped
+from runbook_lib.errors import ParameterError
+from runbook_lib.sources.logfiles import LineResult, collect_line_files, expand_paths
 from runbook_lib.timewindow import Window
 
 __all__ = ["APP_SCHEMA", "collect_app_log", "parse_app_line"]
@@ -219,10 +219,4 @@ def collect_app_log(paths: str, *, window: Window | None = None, pattern: str = 
     def parse(line: str, has_previous: bool) -> LineResult:
         return parse_app_line(line, has_previous, compiled)
 
-    def read() -> Collected:
-        if not files:
-            raise SourceUnavailable("no file matches", source=SOURCE, target=str(paths))
-        return collect_line_records(files, parse, source=SOURCE, schema=APP_SCHEMA, window=window)
-
-    target = ", ".join(str(p) for p in files) or str(paths)
-    return guarded(SOURCE, target, APP_SCHEMA, read)
+    return collect_line_files(str(paths), files, parse, source=SOURCE, schema=APP_SCHEMA, window=window)

@@ -37,9 +37,8 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 
-from runbook_lib.collected import Collected, guarded, skipped
-from runbook_lib.errors import SourceUnavailable
-from runbook_lib.sources.logfiles import LineResult, collect_line_records, expand_paths
+from runbook_lib.collected import Collected, skipped
+from runbook_lib.sources.logfiles import LineResult, collect_line_files, expand_paths
 from runbook_lib.timewindow import Window
 
 __all__ = ["ERROR_SCHEMA", "collect_error_log", "parse_error_line"]
@@ -158,10 +157,4 @@ def collect_error_log(paths: str, *, window: Window | None = None, tz: str = "UT
     def parse(line: str, has_previous: bool) -> LineResult:
         return parse_error_line(line, has_previous, zone)
 
-    def read() -> Collected:
-        if not files:
-            raise SourceUnavailable("no file matches", source=SOURCE, target=str(paths))
-        return collect_line_records(files, parse, source=SOURCE, schema=ERROR_SCHEMA, window=window)
-
-    target = ", ".join(str(p) for p in files) or str(paths)
-    return guarded(SOURCE, target, ERROR_SCHEMA, read)
+    return collect_line_files(str(paths), files, parse, source=SOURCE, schema=ERROR_SCHEMA, window=window)

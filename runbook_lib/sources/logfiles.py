@@ -38,7 +38,7 @@ import pandas as pd
 import polars as pl
 import pyarrow as pa
 
-from runbook_lib.collected import Collected, conform, empty_frame
+from runbook_lib.collected import Collected, conform, empty_frame, guarded
 from runbook_lib.errors import SourceDenied, SourceError, SourceUnavailable
 from runbook_lib.paths import resolve
 from runbook_lib.timewindow import Window
@@ -47,6 +47,7 @@ __all__ = [
     "CHUNK_BYTES",
     "FileRead",
     "LineResult",
+    "collect_line_files",
     "collect_line_records",
     "decode",
     "expand_paths",
@@ -382,3 +383,26 @@ def collect_line_records(
         result.reason = f"none of {read} line(s) could be read as {source} records"
     result.meta.update(files=[str(p) for p in files], records_outside_window=outside)
     return result
+
+
+def collect_line_files(
+    spec: str,
+    files: list[Path],
+    parse: Callable[[str, bool], LineResult],
+    *,
+    source: str,
+    schema: Mapping[str, str],
+    window: Window | None = None,
+) -> Collected:
+    """:func:`collect_line_records` over *files*, expanded from the path spec *spec*, as a
+    source result that never raises on a broken world: no matching file, or none that
+    could be opened, gives an ``unavailable`` result (:func:`~runbook_lib.collected.guarded`).
+    """
+
+    def read() -> Collected:
+        if not files:
+            raise SourceUnavailable("no file matches", source=source, target=spec)
+        return collect_line_records(files, parse, source=source, schema=schema, window=window)
+
+    target = ", ".join(str(p) for p in files) or spec
+    return guarded(source, target, schema, read)
