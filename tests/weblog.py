@@ -157,6 +157,18 @@ class WebLog:
         app.write_text("\n".join(self.app_lines()) + "\n", encoding="utf-8")
         return access, app
 
+    def flow_params(self, folder: Path, **extra: object) -> dict[str, object]:
+        """Write the logs into *folder* (with request times) and return flow notebook
+        parameters that read them over the generated window; *extra* adds or overrides."""
+        access, app = self.write(folder, request_time=True)
+        return {
+            "access_log": str(access),
+            "app_log": str(app),
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+            **extra,
+        }
+
 
 def _esc(text: str) -> str:
     # nginx escapes '"', '\' and non-printable bytes as \xHH in the combined format.

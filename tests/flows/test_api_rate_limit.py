@@ -11,21 +11,10 @@ from tests.weblog import generate
 FLOW = "api_rate_limit"
 
 
-def params(log, folder: Path, **extra: object) -> dict[str, object]:  # type: ignore[no-untyped-def]
-    access, app = log.write(folder, request_time=True)
-    return {
-        "access_log": str(access),
-        "app_log": str(app),
-        "start": log.start.isoformat(),
-        "end": log.end.isoformat(),
-        **extra,
-    }
-
-
 @pytest.mark.slow
 def test_storm_and_upstream_quota_are_named(run_flow, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     log = generate(seed=21, incidents=("storm", "upstream"))
-    findings = run_flow(FLOW, params(log, tmp_path / "logs"))
+    findings = run_flow(FLOW, log.flow_params(tmp_path / "logs"))
     assert findings["flow"] == FLOW
     assert {s["source"]: s["status"] for s in findings["sources"]} == {"access_log": "ok", "app_log": "ok"}
     by_kind = {f["kind"]: f for f in findings["findings"]}
@@ -45,7 +34,7 @@ def test_storm_and_upstream_quota_are_named(run_flow, tmp_path: Path) -> None:  
 @pytest.mark.slow
 def test_control_log_is_quiet_and_a_missing_app_log_is_unknown(run_flow, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     log = generate(seed=21, incidents=())
-    findings = run_flow(FLOW, params(log, tmp_path / "logs", app_log=str(tmp_path / "missing-app.log")))
+    findings = run_flow(FLOW, log.flow_params(tmp_path / "logs", app_log=str(tmp_path / "missing-app.log")))
     statuses = {s["source"]: s["status"] for s in findings["sources"]}
     assert statuses == {"access_log": "ok", "app_log": "unavailable"}
     severities = {f["kind"]: f["severity"] for f in findings["findings"]}

@@ -13,17 +13,6 @@ FLOW = "security_alert"
 AUDIT = Path(__file__).resolve().parent.parent / "data" / "audit"
 
 
-def params(log, folder: Path, **extra: object) -> dict[str, object]:  # type: ignore[no-untyped-def]
-    access, app = log.write(folder, request_time=True)
-    return {
-        "access_log": str(access),
-        "app_log": str(app),
-        "start": log.start.isoformat(),
-        "end": log.end.isoformat(),
-        **extra,
-    }
-
-
 def rendered_outputs(report: Path) -> list[str]:
     """Every text/html and text/markdown output of the executed notebook."""
     nb = json.loads(report.read_text(encoding="utf-8"))
@@ -42,8 +31,7 @@ def test_attack_is_named_with_evidence_and_containment(run_flow, tmp_path: Path)
     log = generate(seed=31, incidents=("stuffing", "scanner", "exfil"))
     findings = run_flow(
         FLOW,
-        params(
-            log,
+        log.flow_params(
             tmp_path / "logs",
             npm_audit=str(AUDIT / "defectdojo_npm_audit_many_vuln_npm7.json"),
             pip_audit=str(AUDIT / "live_pip-audit-2.10.1_all_skipped_no_registry_vuln_api.json"),
