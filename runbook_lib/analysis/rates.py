@@ -24,12 +24,16 @@ WARNING_LEVELS = ("warning", "warn")
 
 
 def _per_minute(times: pd.Series, columns: dict[str, pd.Series], freq: str) -> pd.DataFrame:
+    """Sum the int64 *columns* per *freq* bucket of *times*, every bucket of the covered span
+    present (zeros); without rows, an empty frame with ``minute_at`` and those columns, typed."""
     frame = pd.DataFrame({"minute_at": times.dt.floor(freq), **columns})
     out = frame.groupby("minute_at").sum()
-    if not out.empty:
-        full = pd.date_range(out.index.min(), out.index.max(), freq=freq, tz="UTC", name="minute_at")
-        out = out.reindex(full, fill_value=0)
-    return out.reset_index()
+    if out.empty:
+        return pd.DataFrame(
+            {"minute_at": pd.Series(dtype="datetime64[ns, UTC]"), **{c: pd.Series(dtype="int64") for c in columns}}
+        )
+    full = pd.date_range(out.index.min(), out.index.max(), freq=freq, tz="UTC", name="minute_at")
+    return out.reindex(full, fill_value=0).reset_index()
 
 
 def status_rates(access: pd.DataFrame, *, freq: str = "1min") -> pd.DataFrame:
@@ -45,13 +49,6 @@ def status_rates(access: pd.DataFrame, *, freq: str = "1min") -> pd.DataFrame:
         },
         freq,
     )
-    if out.empty:
-        out = pd.DataFrame(
-            {
-                "minute_at": pd.Series(dtype="datetime64[ns, UTC]"),
-                **{c: pd.Series(dtype="int64") for c in ("requests", "status_5xx", "status_4xx", "status_429")},
-            }
-        )
     out["error_rate"] = (out["status_5xx"] / out["requests"].where(out["requests"] > 0)).fillna(0.0)
     return out
 
@@ -68,13 +65,6 @@ def app_error_rates(app: pd.DataFrame, *, freq: str = "1min") -> pd.DataFrame:
         },
         freq,
     )
-    if out.empty:
-        out = pd.DataFrame(
-            {
-                "minute_at": pd.Series(dtype="datetime64[ns, UTC]"),
-                **{c: pd.Series(dtype="int64") for c in ("lines", "errors", "warnings")},
-            }
-        )
     out["error_share"] = (out["errors"] / out["lines"].where(out["lines"] > 0)).fillna(0.0)
     return out
 
