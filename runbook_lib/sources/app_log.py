@@ -72,6 +72,8 @@ _PLAIN = re.compile(
 )
 # "[thread] logger : message" (logback), "logger: message", "logger - message"
 _PLAIN_LOGGER = re.compile(r"^(?:\[[^\]]*\]\s*)?(?P<logger>[\w.$/-]+)\s*(?::|-)\s(?P<message>.*)$")
+# "[component] message" (many Node/Python apps): the bracket names the logger.
+_BRACKET_LOGGER = re.compile(r"^\[(?P<logger>[\w.$/-]+)\]\s+(?P<message>.*)$")
 _LOGFMT_START = re.compile(r"^[A-Za-z_][\w.@-]*=")
 _LOGFMT_PAIR = re.compile(r'([A-Za-z_][\w.@/-]*)=("(?:[^"\\]|\\.)*"|\S*)')
 
@@ -168,7 +170,7 @@ def _from_plain(line: str) -> dict[str, Any] | None:
     if not match:
         return None
     rest = match["rest"]
-    named = _PLAIN_LOGGER.match(rest)
+    named = _PLAIN_LOGGER.match(rest) or _BRACKET_LOGGER.match(rest)
     logger, message = (named["logger"], named["message"]) if named else ("", rest)
     return _record(match["ts"], match["level"], logger, message.rstrip())
 

@@ -141,3 +141,14 @@ def test_nothing_readable_is_unavailable(tmp_path: Path) -> None:
     got = collect_app_log(str(log))
     assert got.status == "unavailable" and got.lines_skipped == 2
     assert "could be read as app_log records" in got.reason
+
+
+def test_bracketed_component_is_the_logger(tmp_path: Path) -> None:
+    log = tmp_path / "app.log"
+    log.write_text(
+        "2026-11-27T06:03:29.143Z ERROR [payments] Payment provider call failed: timeout after 5000ms\n"
+        "2026-11-27T06:03:30.000Z INFO [main] com.example.Api: started\n"
+    )
+    frame = collect_app_log(str(log)).frame
+    assert list(frame["logger"]) == ["payments", "com.example.Api"]
+    assert frame["message"].iloc[0] == "Payment provider call failed: timeout after 5000ms"
