@@ -64,7 +64,9 @@ def cluster(request: pytest.FixtureRequest) -> pg_cluster.PgCluster:
     return cluster
 
 
-def test_live_incident_with_leak(run_flow: Any, cluster: pg_cluster.PgCluster, dsn_env: str) -> None:
+def test_live_incident_with_leak(
+    run_flow: Any, cluster: pg_cluster.PgCluster, dsn_env: str, tmp_path: Path
+) -> None:
     os.environ[dsn_env] = cluster.dsn()
     incident = pg_cluster.stage_incident(cluster, idle=8, user="app")
     # Leaks from the moment the kit first connects, so the sampling sees it grow.
@@ -122,6 +124,9 @@ def test_live_incident_with_leak(run_flow: Any, cluster: pg_cluster.PgCluster, d
     assert findings["extra"]["settings"]["max_connections"] == 40
     recording = Path(findings["extra"]["recording"])
     assert recording.exists() and len(recording.read_text().splitlines()) == 1 + 9
+    # The drill-down renders its first answer statically in batch: the leaking app's sessions.
+    report = (tmp_path / "run-db_connections" / "report.ipynb").read_text()
+    assert "Latest lines for **billing\\\\-worker**" in report
 
 
 class _DbHealth(http.server.BaseHTTPRequestHandler):
