@@ -64,9 +64,7 @@ def cluster(request: pytest.FixtureRequest) -> pg_cluster.PgCluster:
     return cluster
 
 
-def test_live_incident_with_leak(
-    run_flow: Any, cluster: pg_cluster.PgCluster, dsn_env: str, tmp_path: Path
-) -> None:
+def test_live_incident_with_leak(run_flow: Any, cluster: pg_cluster.PgCluster, dsn_env: str, tmp_path: Path) -> None:
     os.environ[dsn_env] = cluster.dsn()
     incident = pg_cluster.stage_incident(cluster, idle=8, user="app")
     # Leaks from the moment the kit first connects, so the sampling sees it grow.
