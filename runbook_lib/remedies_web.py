@@ -103,12 +103,8 @@ def suggest_limit_req(
     normal = frame[~frame["client_ip"].isin(excluded)]
     if normal.empty:
         return None
-    minutes = normal.groupby(
-        [normal["client_ip"], normal["requested_at"].dt.floor("1min")], observed=True
-    ).size()
-    seconds = normal.groupby(
-        [normal["client_ip"], normal["requested_at"].dt.floor("1s")], observed=True
-    ).size()
+    minutes = normal.groupby([normal["client_ip"], normal["requested_at"].dt.floor("1min")], observed=True).size()
+    seconds = normal.groupby([normal["client_ip"], normal["requested_at"].dt.floor("1s")], observed=True).size()
     busiest = minutes.groupby(level=0).max()
     peak_minute = busiest.to_numpy(dtype=float)
     peak_second = seconds.groupby(level=0).max().to_numpy(dtype=float)

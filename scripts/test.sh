@@ -36,5 +36,6 @@ fi
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
 .venv/bin/ruff check .
+.venv/bin/ruff format --check .
 .venv/bin/mypy runbook_lib
 .venv/bin/python -m pytest -q tests notebooks --nbval-lax "$@"

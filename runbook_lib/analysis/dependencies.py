@@ -30,16 +30,10 @@ def find_dependency_findings(collected: Collected, *, slow_s: float = SLOW_S) ->
     check, so we cannot say the dependencies are fine.
     """
     if not collected.usable:
-        return [
-            unknown(
-                KIND, collected, "whether the dependencies (HTTP, PostgreSQL, Redis, DNS) answer"
-            )
-        ]
+        return [unknown(KIND, collected, "whether the dependencies (HTTP, PostgreSQL, Redis, DNS) answer")]
     frame = collected.frame
     if frame.empty:
-        return [
-            unknown(KIND, collected, "whether the dependencies answer: no check produced a row")
-        ]
+        return [unknown(KIND, collected, "whether the dependencies answer: no check produced a row")]
     timeout_s = collected.meta.get("timeout_s")
     findings: list[Finding] = []
     rows: list[dict[str, Any]] = frame.to_dict("records")  # type: ignore[assignment]
@@ -104,13 +98,8 @@ def _down_finding(row: dict[str, Any], timeout_s: Any) -> Finding:
 
 def _slow_finding(row: dict[str, Any], slow_s: float) -> Finding:
     latency = float(row["latency_s"])
-    text = (
-        f"{_subject(row)} answered {row['status']} but took {_seconds(latency)} "
-        f"(over the {slow_s:g} s threshold)"
-    )
-    return Finding(
-        KIND, "medium", text, numbers=_numbers(row, threshold_s=slow_s), evidence=_evidence(row)
-    )
+    text = f"{_subject(row)} answered {row['status']} but took {_seconds(latency)} (over the {slow_s:g} s threshold)"
+    return Finding(KIND, "medium", text, numbers=_numbers(row, threshold_s=slow_s), evidence=_evidence(row))
 
 
 def _config_finding(row: dict[str, Any]) -> Finding:

@@ -113,17 +113,13 @@ def find_bursts(collected: Collected, bursts: pd.DataFrame) -> Finding:
     )
 
 
-def find_retry_storms(
-    collected: Collected, storms: pd.DataFrame, *, within_s: float = 5.0
-) -> Finding:
+def find_retry_storms(collected: Collected, storms: pd.DataFrame, *, within_s: float = 5.0) -> Finding:
     """A finding for :func:`detect_retry_storms` output."""
     kind = "retry_storm"
     if not collected.usable:
         return unknown(kind, collected, "whether clients retry after 429 without backing off")
     if storms.empty:
-        return Finding(
-            kind, "info", f"No client retried a limited endpoint within {within_s:g}s at scale."
-        )
+        return Finding(kind, "info", f"No client retried a limited endpoint within {within_s:g}s at scale.")
     top = storms.iloc[0]
     endpoints = storms["endpoint"].unique().tolist()
     retries = int(storms["retries"].sum())
@@ -156,9 +152,7 @@ def find_upstream_quota(collected: Collected, upstream: pd.DataFrame) -> Finding
     if not collected.usable:
         return unknown(kind, collected, "whether an upstream API is limiting us")
     if upstream.empty:
-        return Finding(
-            kind, "info", "No upstream rate-limit or quota errors in the application log."
-        )
+        return Finding(kind, "info", "No upstream rate-limit or quota errors in the application log.")
     by_host = upstream["upstream"].value_counts()
     severity: Severity = "high" if len(upstream) >= 50 else "medium"
     summary = (
@@ -191,10 +185,7 @@ def rate_limit_next_steps(findings: Sequence[Finding]) -> list[str]:
         )
     storm = by_kind.get("retry_storm")
     if storm is not None and storm.severity not in ("info", "unknown"):
-        steps.append(
-            "Ask the owners of the retrying clients to back off exponentially on 429 "
-            "(honour Retry-After)."
-        )
+        steps.append("Ask the owners of the retrying clients to back off exponentially on 429 (honour Retry-After).")
     quota = by_kind.get("upstream_quota")
     if quota is not None and quota.severity not in ("info", "unknown"):
         steps.append(
@@ -202,10 +193,6 @@ def rate_limit_next_steps(findings: Sequence[Finding]) -> list[str]:
             "request a quota increase, and queue/cache calls to it."
         )
     if any(f.severity == "unknown" for f in findings):
-        steps.append(
-            "Some evidence could not be read (see the source table): fix the source and re-run."
-        )
-    steps.append(
-        "Long-term: cache, batch, and alert at 80% of quotas (runbook prevention measures)."
-    )
+        steps.append("Some evidence could not be read (see the source table): fix the source and re-run.")
+    steps.append("Long-term: cache, batch, and alert at 80% of quotas (runbook prevention measures).")
     return steps

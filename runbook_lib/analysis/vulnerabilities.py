@@ -47,9 +47,7 @@ def rank_vulnerable_packages(frame: pd.DataFrame) -> pd.DataFrame:
     ]
     if frame.empty:
         return pd.DataFrame(columns=cols)
-    work = frame.assign(
-        _rank=frame["severity"].astype("str").map(lambda s: _RANK.get(s, len(_RANK)))
-    )
+    work = frame.assign(_rank=frame["severity"].astype("str").map(lambda s: _RANK.get(s, len(_RANK))))
     work = work.sort_values(["_rank", "ecosystem", "package"], kind="stable")
     groups = work.groupby(["ecosystem", "package"], sort=False, observed=True)
 
@@ -70,9 +68,7 @@ def rank_vulnerable_packages(frame: pd.DataFrame) -> pd.DataFrame:
             "_rank": groups["_rank"].min(),
         }
     ).reset_index()
-    return out.sort_values(["_rank", "advisories"], ascending=[True, False], kind="stable")[
-        cols
-    ].reset_index(drop=True)
+    return out.sort_values(["_rank", "advisories"], ascending=[True, False], kind="stable")[cols].reset_index(drop=True)
 
 
 def severity_counts(frame: pd.DataFrame) -> pd.DataFrame:
@@ -80,9 +76,7 @@ def severity_counts(frame: pd.DataFrame) -> pd.DataFrame:
     packages = rank_vulnerable_packages(frame)
     if packages.empty:
         return pd.DataFrame(columns=["ecosystem", *SEVERITY_ORDER, "total"])
-    table = pd.crosstab(packages["ecosystem"], packages["severity"]).reindex(
-        columns=list(SEVERITY_ORDER), fill_value=0
-    )
+    table = pd.crosstab(packages["ecosystem"], packages["severity"]).reindex(columns=list(SEVERITY_ORDER), fill_value=0)
     table["total"] = table.sum(axis=1)
     return table.rename_axis(columns=None).reset_index()
 
@@ -92,9 +86,7 @@ def find_vulnerabilities(collected: Collected) -> Finding:
     name = "npm audit" if collected.source == "npm_audit" else "pip-audit"
     kind = f"vulnerabilities_{collected.source}"
     if collected.status == "skipped":
-        return Finding(
-            kind, "info", f"No {name} report given; dependency vulnerabilities not checked."
-        )
+        return Finding(kind, "info", f"No {name} report given; dependency vulnerabilities not checked.")
     if not collected.usable:
         return unknown(kind, collected, f"which dependencies are vulnerable ({name})")
     audited = collected.meta.get("packages_audited")

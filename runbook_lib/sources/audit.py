@@ -60,15 +60,11 @@ def _load(source: str, path: Path) -> Any:
     except PermissionError as err:
         raise SourceDenied("report file not readable", source=source, target=str(path)) from err
     except OSError as err:
-        raise SourceUnavailable(
-            f"cannot read report: {err.strerror}", source=source, target=str(path)
-        ) from err
+        raise SourceUnavailable(f"cannot read report: {err.strerror}", source=source, target=str(path)) from err
     try:
         return json.loads(text)
     except json.JSONDecodeError as err:
-        raise SourceDataError(
-            f"not JSON ({err.msg} at line {err.lineno})", source=source, target=str(path)
-        ) from err
+        raise SourceDataError(f"not JSON ({err.msg} at line {err.lineno})", source=source, target=str(path)) from err
 
 
 def _row(**values: Any) -> dict[str, Any]:
@@ -133,14 +129,10 @@ def _npm6(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
     for action in doc.get("actions") or []:
         for resolve_ in action.get("resolves") or []:
             if action.get("target"):
-                targets[int(resolve_.get("id", -1))] = (
-                    f"{action.get('module', '')}@{action['target']}"
-                )
+                targets[int(resolve_.get("id", -1))] = f"{action.get('module', '')}@{action['target']}"
     rows = []
     for key, adv in (doc.get("advisories") or {}).items():
-        versions = sorted(
-            {str(f.get("version", "")) for f in adv.get("findings") or [] if f.get("version")}
-        )
+        versions = sorted({str(f.get("version", "")) for f in adv.get("findings") or [] if f.get("version")})
         ident = adv.get("github_advisory_id") or adv.get("id", key)
         fix = targets.get(int(adv.get("id", key)), "")
         patched = str(adv.get("patched_versions", "") or "")
@@ -190,22 +182,16 @@ def read_npm_audit(path: Path) -> Collected:
         )
     problem = _npm_error(doc)
     if problem is not None:
-        raise SourceUnavailable(
-            f"npm audit did not produce a report: {problem}", source="npm_audit", target=str(path)
-        )
+        raise SourceUnavailable(f"npm audit did not produce a report: {problem}", source="npm_audit", target=str(path))
     if "vulnerabilities" in doc:
         rows, fmt = _npm7(doc), f"npm7+ (auditReportVersion {doc.get('auditReportVersion', '?')})"
     elif "advisories" in doc:
         rows, fmt = _npm6(doc), "npm6 (legacy)"
     else:
-        raise SourceDataError(
-            "no 'vulnerabilities' or 'advisories' key", source="npm_audit", target=str(path)
-        )
+        raise SourceDataError("no 'vulnerabilities' or 'advisories' key", source="npm_audit", target=str(path))
     metadata = doc.get("metadata") or {}
     deps = metadata.get("dependencies")
-    total_deps = (
-        deps.get("total") if isinstance(deps, Mapping) else metadata.get("totalDependencies")
-    )
+    total_deps = deps.get("total") if isinstance(deps, Mapping) else metadata.get("totalDependencies")
     frame = conform(pd.DataFrame(rows), AUDIT_SCHEMA) if rows else empty_frame(AUDIT_SCHEMA)
     return Collected(
         "npm_audit",
@@ -273,8 +259,7 @@ def read_pip_audit(path: Path) -> Collected:
     if skipped_reasons and audited == 0:
         result.status = "unavailable"
         result.reason = (
-            f"all {len(skipped_reasons)} dependencies were skipped, nothing was audited "
-            f"(first: {skipped_reasons[0]})"
+            f"all {len(skipped_reasons)} dependencies were skipped, nothing was audited (first: {skipped_reasons[0]})"
         )
     elif skipped_reasons:
         result.status = "partial"

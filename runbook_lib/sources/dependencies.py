@@ -97,9 +97,7 @@ def check_http(urls: list[str] | str, *, timeout_s: float = 5.0) -> pd.DataFrame
     return _run(_http_tasks(urls, timeout_s), timeout_s + GRACE_S)
 
 
-def check_postgres(
-    pg_service: str = "", pg_dsn_env: str = "", *, timeout_s: float = 5.0
-) -> pd.DataFrame:
+def check_postgres(pg_service: str = "", pg_dsn_env: str = "", *, timeout_s: float = 5.0) -> pd.DataFrame:
     """``SELECT 1`` on a read-only session with ``connect_timeout``; no row if not configured."""
     _check_timeout(timeout_s)
     return _run(_postgres_tasks(pg_service, pg_dsn_env, timeout_s), _pg_budget(timeout_s))
@@ -163,9 +161,7 @@ def collect_dependencies(
     result.reason = f"{len(frame) - down} of {len(frame)} dependencies answered"
     if len(unfinished) or len(broken):
         result.status = "partial"
-        named = ", ".join(
-            f"{r.check} {r.target}" for r in pd.concat([unfinished, broken]).itertuples()
-        )
+        named = ", ".join(f"{r.check} {r.target}" for r in pd.concat([unfinished, broken]).itertuples())
         result.reason += f"; could not check: {named}"
     result.elapsed_s = time.perf_counter() - t0
     return result
@@ -227,9 +223,7 @@ def _bind(fn: Callable[[Any, float], Row], arg: Any, timeout_s: float) -> Callab
 
 def _check_timeout(timeout_s: float) -> None:
     if not (isinstance(timeout_s, int | float) and math.isfinite(timeout_s) and timeout_s > 0):
-        raise ParameterError(
-            f"must be a positive number of seconds, not {timeout_s!r}", key="timeout_s"
-        )
+        raise ParameterError(f"must be a positive number of seconds, not {timeout_s!r}", key="timeout_s")
 
 
 def _pg_budget(timeout_s: float) -> float:

@@ -43,9 +43,7 @@ def safe_url(url: str) -> str:
     return redact(SplitResult(parts.scheme, netloc, parts.path, query, "").geturl())
 
 
-def row(
-    status: str, ok: bool, latency_s: float, detail: str, at: pd.Timestamp | None = None
-) -> Row:
+def row(status: str, ok: bool, latency_s: float, detail: str, at: pd.Timestamp | None = None) -> Row:
     """One result row (without check/target): *detail* redacted, on one line, truncated."""
     line = " ".join(redact(str(detail)).split())
     if len(line) > _MAX_DETAIL:
@@ -98,9 +96,7 @@ def probe_http(url: str, timeout_s: float) -> Row:
     timeout = httpx.Timeout(timeout_s, connect=timeout_s)
     try:
         with (
-            httpx.Client(
-                timeout=timeout, follow_redirects=True, max_redirects=MAX_REDIRECTS
-            ) as client,
+            httpx.Client(timeout=timeout, follow_redirects=True, max_redirects=MAX_REDIRECTS) as client,
             client.stream("GET", url, headers={"User-Agent": "runbook-kit health check"}) as resp,
         ):
             latency = time.perf_counter() - t0
@@ -151,9 +147,7 @@ def probe_postgres(target: pgconn.PgTarget, timeout_s: float) -> Row:
         return row(status, False, time.perf_counter() - t0, _after_target(err), at)
     except psycopg.Error as err:
         mapped = pgconn.map_error(err, target)
-        return row(
-            _pg_status(str(mapped)), False, time.perf_counter() - t0, _after_target(mapped), at
-        )
+        return row(_pg_status(str(mapped)), False, time.perf_counter() - t0, _after_target(mapped), at)
     latency = time.perf_counter() - t0
     if answer != (1,):
         return row("bad answer", False, latency, f"SELECT 1 returned {answer!r}", at)
@@ -240,9 +234,7 @@ def probe_redis(address: str, timeout_s: float) -> Row:
         finally:
             sock.close()
     except TimeoutError:
-        return row(
-            "timeout", False, time.perf_counter() - t0, f"no answer within {timeout_s:g} s", at
-        )
+        return row("timeout", False, time.perf_counter() - t0, f"no answer within {timeout_s:g} s", at)
     except (OSError, ssl.SSLError) as err:
         return row(_classify_os_error(err), False, time.perf_counter() - t0, str(err), at)
     latency = time.perf_counter() - t0
@@ -292,9 +284,7 @@ def probe_dns(name: str, timeout_s: float) -> Row:
     if isinstance(err, UnicodeError):
         return row("invalid name", False, latency, f"not a valid host name: {err}", at)
     if isinstance(err, socket.gaierror):
-        status = {socket.EAI_NONAME: "NXDOMAIN", socket.EAI_AGAIN: "temporary failure"}.get(
-            err.errno or 0, "dns error"
-        )
+        status = {socket.EAI_NONAME: "NXDOMAIN", socket.EAI_AGAIN: "temporary failure"}.get(err.errno or 0, "dns error")
         return row(status, False, latency, str(err), at)
     if err is not None:
         return row("error", False, latency, str(err), at)

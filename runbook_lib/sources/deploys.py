@@ -133,9 +133,7 @@ def parse_log(raw: bytes, *, source_target: str = "") -> pd.DataFrame:
     if not rows:
         raise SourceDataError("unexpected git log output", source=SOURCE, target=source_target)
     frame = pd.DataFrame(rows)
-    frame["deployed_at"] = pd.to_datetime(frame["deployed_at"], unit="s", utc=True).astype(
-        "datetime64[ns, UTC]"
-    )
+    frame["deployed_at"] = pd.to_datetime(frame["deployed_at"], unit="s", utc=True).astype("datetime64[ns, UTC]")
     return conform(frame, DEPLOY_SCHEMA)
 
 

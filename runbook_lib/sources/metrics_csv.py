@@ -60,16 +60,9 @@ def parse_times(values: pd.Series) -> pd.Series:
 def parse_values(values: pd.Series) -> pd.Series:
     """Numbers from cells that may carry a unit suffix ("93.1%", "512 MB")."""
     text = values.astype("string").str.strip()
-    parts = text.str.extract(
-        r"^(?P<num>[-+]?[0-9.,]*[0-9](?:[eE][-+]?\d+)?)\s*(?P<unit>[A-Za-z%]*)$"
-    )
+    parts = text.str.extract(r"^(?P<num>[-+]?[0-9.,]*[0-9](?:[eE][-+]?\d+)?)\s*(?P<unit>[A-Za-z%]*)$")
     number = pd.to_numeric(parts["num"].str.replace(",", "", regex=False), errors="coerce")
-    scale = (
-        parts["unit"]
-        .fillna("")
-        .str.lower()
-        .map(lambda u: _UNITS.get(u, 1.0 if u == "" else float("nan")))
-    )
+    scale = parts["unit"].fillna("").str.lower().map(lambda u: _UNITS.get(u, 1.0 if u == "" else float("nan")))
     return (number * scale.astype(float)).astype("float64")
 
 
@@ -82,9 +75,7 @@ def read_metrics_csv(path: Path, *, query: str = "csv") -> tuple[pd.DataFrame, i
     except PermissionError as err:
         raise SourceDenied("permission denied", source="metrics_csv", target=str(path)) from err
     except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
-        raise SourceDataError(
-            f"not a CSV export: {err}", source="metrics_csv", target=str(path)
-        ) from err
+        raise SourceDataError(f"not a CSV export: {err}", source="metrics_csv", target=str(path)) from err
     if raw.shape[1] < 2:
         raise SourceDataError(
             "need a time column and at least one series column",

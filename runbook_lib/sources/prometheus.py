@@ -38,9 +38,7 @@ METRICS_SCHEMA: dict[str, str] = {
 #: The host flows' questions in PromQL. Names are what analyses look for
 #: (``analysis.cpu.CPU_QUERY`` is ``cpu_busy_percent``).
 HOST_QUERIES: dict[str, str] = {
-    "cpu_busy_percent": (
-        '100 * (1 - avg by (instance) (rate(node_cpu_seconds_total{mode="idle"}[1m])))'
-    ),
+    "cpu_busy_percent": ('100 * (1 - avg by (instance) (rate(node_cpu_seconds_total{mode="idle"}[1m])))'),
     "cpu_by_mode": "sum by (instance, mode) (rate(node_cpu_seconds_total[1m]))",
     "load1": "node_load1",
     "mem_available_bytes": "node_memory_MemAvailable_bytes",
@@ -68,9 +66,7 @@ def parse_query_range(document: Mapping[str, Any], *, query: str, target: str = 
     """
     if document.get("status") != "success":
         kind = document.get("errorType", "error")
-        raise SourceDataError(
-            f"{kind}: {document.get('error', 'no error text')}", source="prometheus", target=target
-        )
+        raise SourceDataError(f"{kind}: {document.get('error', 'no error text')}", source="prometheus", target=target)
     data = document.get("data")
     if not isinstance(data, Mapping) or "result" not in data:
         raise SourceDataError("answer has no data.result", source="prometheus", target=target)
@@ -103,9 +99,7 @@ def load_query_range_text(text: str, *, query: str = "query", target: str = "") 
         frame = parse_query_range(document, query=query, target=target)
     except (ValueError, SourceDataError) as err:
         reason = str(err) if isinstance(err, SourceDataError) else f"not JSON: {err}"
-        return Collected(
-            source, target, empty_frame(METRICS_SCHEMA), status="unavailable", reason=reason
-        )
+        return Collected(source, target, empty_frame(METRICS_SCHEMA), status="unavailable", reason=reason)
     return Collected(source, target, frame, lines_read=len(frame))
 
 
@@ -128,19 +122,13 @@ def fetch_query_range(
     try:
         response = client.get(url, params=params)
     except httpx.TimeoutException as err:
-        raise SourceUnavailable(
-            f"timed out ({type(err).__name__})", source="prometheus", target=base_url
-        ) from err
+        raise SourceUnavailable(f"timed out ({type(err).__name__})", source="prometheus", target=base_url) from err
     except httpx.HTTPError as err:
-        raise SourceUnavailable(
-            f"{type(err).__name__}: {err}", source="prometheus", target=base_url
-        ) from err
+        raise SourceUnavailable(f"{type(err).__name__}: {err}", source="prometheus", target=base_url) from err
     try:
         document = response.json()
     except ValueError as err:
-        raise SourceDataError(
-            f"HTTP {response.status_code}, not JSON", source="prometheus", target=base_url
-        ) from err
+        raise SourceDataError(f"HTTP {response.status_code}, not JSON", source="prometheus", target=base_url) from err
     return parse_query_range(document, query=name, target=base_url)
 
 
@@ -192,11 +180,7 @@ def collect_prometheus(
             record.append(entry)
             frames.append(frame)
     data = [f for f in frames if not f.empty]
-    frame = (
-        conform(pd.concat(data, ignore_index=True), METRICS_SCHEMA)
-        if data
-        else empty_frame(METRICS_SCHEMA)
-    )
+    frame = conform(pd.concat(data, ignore_index=True), METRICS_SCHEMA) if data else empty_frame(METRICS_SCHEMA)
     status: Status = "ok"
     if failures:
         status = "unavailable" if not frames else "partial"

@@ -46,8 +46,7 @@ def test_all_answered_gives_one_info_finding_naming_the_slowest() -> None:
     only = findings[0]
     assert only.severity == "info"
     assert only.summary == (
-        "All 4 dependencies answered (dns, http, postgres, redis); "
-        "slowest: PostgreSQL host=db port=5432 in 0.21 s"
+        "All 4 dependencies answered (dns, http, postgres, redis); slowest: PostgreSQL host=db port=5432 in 0.21 s"
     )
     assert only.numbers["checked"] == 4 and only.numbers["slowest_latency_s"] == 0.21
 
@@ -127,6 +126,4 @@ def test_ok_source_without_rows_is_unknown() -> None:
 
 def test_timeout_without_recorded_timeout_uses_the_measured_wait() -> None:
     got = _collected([("redis", "cache:6379", False, "timeout", 0.5, "no answer within 0.5 s")])
-    assert (
-        find_dependency_findings(got)[0].summary == "redis cache:6379 did not answer within 0.5 s"
-    )
+    assert find_dependency_findings(got)[0].summary == "redis cache:6379 did not answer within 0.5 s"

@@ -47,13 +47,9 @@ def test_npm7_fix_versions_and_direct_flag() -> None:
         "high",
         "GHSA-hrpp-h998-j3pp",
     )
-    assert (
-        row["fix_versions"] == "qs@6.11.2" and bool(row["fix_available"]) and bool(row["is_direct"])
-    )
+    assert row["fix_versions"] == "qs@6.11.2" and bool(row["fix_available"]) and bool(row["is_direct"])
     finding = find_vulnerabilities(npm("auditci_npm-high.npm7-output.json"))
-    assert (
-        finding.severity == "high" and "`qs`" in finding.summary and "qs@6.11.2" in finding.summary
-    )
+    assert finding.severity == "high" and "`qs`" in finding.summary and "qs@6.11.2" in finding.summary
 
 
 def test_npm7_severity_taken_from_the_advisories_not_from_inconsistent_metadata() -> None:
@@ -124,18 +120,13 @@ def test_pip_audit_both_formats_agree() -> None:
     assert packages.loc["django", "fix_versions"] == "2.2.25, 3.1.14, 3.2.10"
     assert packages.loc["twisted", "advisories"] == 4
     finding = find_vulnerabilities(new)
-    assert (
-        "1 package(s) could not be audited" in finding.summary and finding.numbers["packages"] == 4
-    )
+    assert "1 package(s) could not be audited" in finding.summary and finding.numbers["packages"] == 4
 
 
 def test_pip_audit_aliases_from_the_readme_example() -> None:
     frame = pip("pip-audit_README_example_list_with_aliases.json").frame
     flask = frame[frame["advisory_id"] == "PYSEC-2019-179"].iloc[0]
-    assert (
-        flask["aliases"] == "CVE-2019-1010083, GHSA-5wv5-4vpf-pj6m"
-        and flask["fix_versions"] == "1.0"
-    )
+    assert flask["aliases"] == "CVE-2019-1010083, GHSA-5wv5-4vpf-pj6m" and flask["fix_versions"] == "1.0"
 
 
 def test_pip_audit_all_skipped_is_not_clean() -> None:
@@ -150,9 +141,7 @@ def test_pip_audit_some_skipped_zero_vulns_is_low_not_info() -> None:
     assert finding.severity == "low" and "2 audited packages" in finding.summary
 
 
-@pytest.mark.parametrize(
-    "name", ["defectdojo_pip_audit_empty.json", "defectdojo_pip_audit_empty_new.json"]
-)
+@pytest.mark.parametrize("name", ["defectdojo_pip_audit_empty.json", "defectdojo_pip_audit_empty_new.json"])
 def test_pip_audit_empty_report_proves_nothing(name: str) -> None:
     result = pip(name)
     assert result.status == "ok" and result.meta["packages_audited"] == 0

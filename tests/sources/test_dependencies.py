@@ -299,9 +299,7 @@ def test_postgres_select_1_on_the_real_server(monkeypatch: pytest.MonkeyPatch) -
     assert SECRET not in frame.to_json(date_format="iso")
 
 
-def test_postgres_closed_port_is_refused_quickly(
-    monkeypatch: pytest.MonkeyPatch, closed_port: int
-) -> None:
+def test_postgres_closed_port_is_refused_quickly(monkeypatch: pytest.MonkeyPatch, closed_port: int) -> None:
     monkeypatch.setenv("RUNBOOK_TEST_DSN", f"host=127.0.0.1 port={closed_port} user=postgres "
                                            f"password={SECRET} dbname=postgres")  # fmt: skip
     frame, elapsed = _timed(lambda: check_postgres(pg_dsn_env="RUNBOOK_TEST_DSN", timeout_s=3))
@@ -453,9 +451,7 @@ def test_collect_runs_everything_concurrently_and_down_is_data(
     assert f"redis 127.0.0.1:{silent_port} did not answer within 1 s" in summaries
     assert any(s.startswith("PostgreSQL host=127.0.0.1") and "refused connections" in s
                for s in summaries)  # fmt: skip
-    assert any(
-        s.startswith(f"GET http://127.0.0.1:{port}/fail returned 500 in ") for s in summaries
-    )
+    assert any(s.startswith(f"GET http://127.0.0.1:{port}/fail returned 500 in ") for s in summaries)
     serialized = json.dumps(
         [got.status_row(), got.frame.to_json(date_format="iso"), [f.to_dict() for f in findings]],
         default=str,
@@ -463,9 +459,7 @@ def test_collect_runs_everything_concurrently_and_down_is_data(
     assert SECRET not in serialized
 
 
-def test_collect_with_broken_configuration_is_partial(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+def test_collect_with_broken_configuration_is_partial(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delenv("RUNBOOK_UNSET_DSN", raising=False)
     got = collect_dependencies(pg_dsn_env="RUNBOOK_UNSET_DSN", dns_names=["localhost"])
     assert got.status == "partial"
@@ -495,15 +489,11 @@ def test_a_dsn_given_as_pg_service_is_refused_and_never_shown() -> None:
     assert "not a DSN" in row["detail"]
     findings = find_dependency_findings(got)
     assert [f.severity for f in findings] == ["unknown"]
-    serialized = json.dumps(
-        [got.status_row(), got.frame.to_json(date_format="iso"), [f.to_dict() for f in findings]]
-    )
+    serialized = json.dumps([got.status_row(), got.frame.to_json(date_format="iso"), [f.to_dict() for f in findings]])
     assert SECRET not in serialized
 
 
-def test_postgres_through_a_libpq_service_file(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_postgres_through_a_libpq_service_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     services = tmp_path / "pg_service.conf"
     services.write_text(
         "[runbook_test]\nhost=127.0.0.1\nport=5432\nuser=postgres\ndbname=postgres\n",

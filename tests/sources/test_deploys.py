@@ -28,9 +28,7 @@ def _git(repo: Path, *args: str, when: str | None = None) -> str:
     if when:
         env["GIT_AUTHOR_DATE"] = when
         env["GIT_COMMITTER_DATE"] = when
-    done = subprocess.run(
-        ["git", "-C", str(repo), *args], env=env, capture_output=True, check=True, timeout=30
-    )
+    done = subprocess.run(["git", "-C", str(repo), *args], env=env, capture_output=True, check=True, timeout=30)
     return done.stdout.decode().strip()
 
 
@@ -110,9 +108,7 @@ def test_window_is_inclusive_and_uses_committer_date(repo: dict[str, object]) ->
     assert got.status == "ok"
     assert list(got.frame["sha"]) == [shas["merge"], shas["c2"]]
     # Naive timestamps mean UTC.
-    naive = collect_deploys(
-        str(repo["path"]), since=pd.Timestamp("2026-03-01T10:59:59"), until=None
-    )
+    naive = collect_deploys(str(repo["path"]), since=pd.Timestamp("2026-03-01T10:59:59"), until=None)
     assert list(naive.frame["sha"]) == [shas["hostile"]]
 
 
@@ -126,9 +122,7 @@ def test_empty_window_is_ok_and_empty(repo: dict[str, object]) -> None:
 def test_max_commits_keeps_newest_and_marks_partial(repo: dict[str, object]) -> None:
     shas = repo["shas"]
     assert isinstance(shas, dict)
-    got = collect_deploys(
-        str(repo["path"]), since=pd.Timestamp("2026-01-01T00:00:00Z"), max_commits=2
-    )
+    got = collect_deploys(str(repo["path"]), since=pd.Timestamp("2026-01-01T00:00:00Z"), max_commits=2)
     assert got.status == "partial"
     assert list(got.frame["sha"]) == [shas["hostile"], shas["merge"]]
     assert "more than 2 commits" in got.reason
@@ -182,9 +176,7 @@ def test_repo_without_commits_is_unavailable_with_reason(tmp_path: Path) -> None
     assert "no commits" in got.reason
 
 
-def test_relative_path_resolves_against_project_root(
-    repo: dict[str, object], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_relative_path_resolves_against_project_root(repo: dict[str, object], monkeypatch: pytest.MonkeyPatch) -> None:
     path = repo["path"]
     assert isinstance(path, Path)
     monkeypatch.setenv("RUNBOOK_HOME", str(path.parent))
@@ -195,9 +187,7 @@ def test_relative_path_resolves_against_project_root(
 
 def test_git_timeout_is_unavailable_and_bounded(repo: dict[str, object]) -> None:
     t0 = time.perf_counter()
-    got = collect_deploys(
-        str(repo["path"]), since=pd.Timestamp("2026-01-01T00:00:00Z"), timeout_s=0.000001
-    )
+    got = collect_deploys(str(repo["path"]), since=pd.Timestamp("2026-01-01T00:00:00Z"), timeout_s=0.000001)
     assert time.perf_counter() - t0 < 5
     assert got.status == "unavailable"
     assert "did not finish within" in got.reason

@@ -11,9 +11,7 @@ from runbook_lib.sources.prometheus import METRICS_SCHEMA
 
 
 def test_grafana_export_with_units_and_na(data_dir: Path) -> None:
-    got = collect_metrics_csv(
-        str(data_dir / "host_metrics" / "grafana_cpu_export.csv"), query="cpu_busy_percent"
-    )
+    got = collect_metrics_csv(str(data_dir / "host_metrics" / "grafana_cpu_export.csv"), query="cpu_busy_percent")
     assert got.status == "partial" and got.lines_skipped == 1
     assert {k: str(v) for k, v in got.frame.dtypes.items()} == METRICS_SCHEMA
     api1 = got.frame[got.frame["series"] == "api-1 cpu"]

@@ -110,9 +110,7 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 pass
             time.sleep(0.3)
         else:
-            raise RuntimeError(
-                "prometheus did not start: " + (folder / "prometheus.log").read_text()
-            )
+            raise RuntimeError("prometheus did not start: " + (folder / "prometheus.log").read_text())
         time.sleep(3)  # a few scrapes, so rate() has two points
         yield url
     finally:

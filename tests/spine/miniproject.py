@@ -57,7 +57,7 @@ def make_project(root: Path) -> Path:
         "hostile",
         [
             "from runbook_lib.display import show_md, show_table, show_findings\nimport pandas as pd\n"
-            "evil = ('<script>document.body.setAttribute(\"data-pwned\", \"1\")</script>'\n"
+            'evil = (\'<script>document.body.setAttribute("data-pwned", "1")</script>\'\n'
             "        '<img src=\"http://127.0.0.1:' + str(level) + '/beacon\" '\n"
             "        'onerror=\"document.body.setAttribute(\\'data-pwned\\', \\'2\\')\">\\x1b[31m' + 'A' * 5000)\n"
             "show_md('log line: {v}', v=evil)\n"
