@@ -43,13 +43,17 @@ def error_lines(app: pd.DataFrame, *, levels: tuple[str, ...] = ERROR_LEVELS) ->
 
 def find_top_errors(app: pd.DataFrame, *, levels: tuple[str, ...] = ERROR_LEVELS, top: int = 10) -> pd.DataFrame:
     """The most frequent error signatures with first/last seen and one example."""
+    return summarise_errors(error_lines(app, levels=levels), top=top)
+
+
+def summarise_errors(errors: pd.DataFrame, *, top: int = 10) -> pd.DataFrame:
+    """Group :func:`error_lines` output by signature (so the notebook normalises once)."""
     columns = ["signature", "level", "logger", "count", "first_seen_at", "last_seen_at", "example"]
-    errors = app[app["level"].astype("string").str.lower().isin(levels).fillna(False)]
     if errors.empty:
         return pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
     frame = pd.DataFrame(
         {
-            "signature": normalise(errors["message"]),
+            "signature": errors["signature"],
             "level": errors["level"].astype("string").str.lower(),
             "logger": errors["logger"].astype("string").fillna(""),
             "logged_at": errors["logged_at"],
