@@ -335,6 +335,15 @@ def add_timeline_event(
     return update_incident(incident_id, lambda r: r.setdefault("timeline", []).append(entry), root)
 
 
+def record_remediation(incident_id: str, summary: str, **data: Any) -> bool:
+    """Put an action that changed the world on the incident timeline (DESIGN: remediation
+    is logged in the report and the timeline). False for a scratch run with no incident."""
+    if not incident_id or not (incident_dir(incident_id) / INCIDENT_FILE).exists():
+        return False
+    add_timeline_event(incident_id, summary, kind="remediation", **data)
+    return True
+
+
 def _write(path: Path, record: dict[str, Any]) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_text(json.dumps(record, indent=2, ensure_ascii=False), encoding="utf-8")

@@ -118,8 +118,22 @@ def plan_restart_for(culprits: pd.DataFrame, *, service: str = "", signal_name: 
     return plan_restart(int(culprits.iloc[0]["pid"]), service=service, signal_name=signal_name)
 
 
-def apply_remedy(plan: RemedyPlan | None, *, remediate: bool = False, timeout_s: float = 30.0) -> dict[str, Any]:
-    """Do *plan* only when *remediate*; always return a record (for ``findings.json`` extra)."""
+def apply_remedy(
+    plan: RemedyPlan | None, *, remediate: bool = False, timeout_s: float = 30.0, incident_id: str = ""
+) -> dict[str, Any]:
+    """Do *plan* only when *remediate*; always return a record (for ``findings.json`` extra).
+
+    What was executed also goes on the incident timeline when *incident_id* names one.
+    """
+    record = _apply(plan, remediate=remediate, timeout_s=timeout_s)
+    if record["executed"]:
+        from runbook_lib.incident import record_remediation
+
+        record_remediation(incident_id, f"{record['command']}: {record['result']}", command=record["command"])
+    return record
+
+
+def _apply(plan: RemedyPlan | None, *, remediate: bool, timeout_s: float) -> dict[str, Any]:
     if plan is None:
         return {
             "action": "none",

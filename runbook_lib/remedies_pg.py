@@ -255,20 +255,15 @@ def remediate_connections(
 
 def record_in_timeline(incident_id: str, result: RemedyResult) -> bool:
     """Append *result* to the incident timeline; False when the incident has no record."""
-    from runbook_lib.incident import INCIDENT_FILE, add_timeline_event, incident_dir
+    from runbook_lib.incident import record_remediation
 
-    if not (incident_dir(incident_id) / INCIDENT_FILE).exists():
-        return False
-    entry = result.timeline_entry()
-    add_timeline_event(
+    return record_remediation(
         incident_id,
-        entry["summary"],
-        kind=entry["kind"],
+        result.timeline_entry()["summary"],
         sql=result.sql,
         terminated=result.terminated,
         error=result.error,
     )
-    return True
 
 
 def _render(query: sql.Composed) -> str:

@@ -183,71 +183,43 @@ def run_flow(
     )
     archive.write_json(run_dir / archive.RUN_FILE, run_info)
 
+    suggested = _suggested_severity(run_dir)
+
     def note_run(r: dict[str, Any]) -> None:
+        now = utc_now().isoformat()
         r.setdefault("runs", []).append(
             {"folder": run_dir.name, "flow": flow, "status": status, "started_at": started.isoformat()}
         )
-        r.setdefault("timeline", []).append(
+        timeline = r.setdefault("timeline", [])
+        timeline.append(
             {
-                "at": utc_now().isoformat(),
+                "at": now,
                 "kind": "run",
                 "run": run_dir.name,
                 "event": f"{flow} run {status}" + (f": {redact(error)}" if error else ""),
             }
         )
-        _append_remediation(r, run_dir)
+        # An unassessed incident takes the severity a run suggested (triage), marked as such.
+        if suggested and not r.get("severity"):
+            r["severity"] = suggested
+            r["severity_source"] = f"suggested by {run_dir.name}"
+            timeline.append(
+                {"at": now, "kind": "severity", "event": f"severity {suggested} suggested by {run_dir.name}"}
+            )
 
     incident.update_incident(incident_id, note_run, root)
-    _adopt_suggested_severity(incident_id, run_dir, root)
     index = archive.render_index(incident_id, root)
     return RunResult(incident_id, flow, run_dir, status, redact(error), elapsed, index)
 
 
-def _adopt_suggested_severity(incident_id: str, run_dir: Path, root: Path | None) -> None:
-    """An unassessed incident takes the severity a run suggested (triage), marked as such."""
-    path = run_dir / findings.FINDINGS_FILE
+def _suggested_severity(run_dir: Path) -> str:
+    """The P-level a run recorded in findings.json ``extra.severity`` ("" if none)."""
     try:
-        level = ((json.loads(path.read_text(encoding="utf-8")).get("extra") or {}).get("severity") or {}).get("level")
+        extra = json.loads((run_dir / findings.FINDINGS_FILE).read_text(encoding="utf-8")).get("extra") or {}
+        level = (extra.get("severity") or {}).get("level")
     except (OSError, json.JSONDecodeError, AttributeError):
-        return
-    if level not in incident.POLICIES:
-        return
-
-    def adopt(record: dict[str, Any]) -> None:
-        if not record.get("severity"):
-            record["severity"] = level
-            record["severity_source"] = f"suggested by {run_dir.name}"
-            record.setdefault("timeline", []).append(
-                {
-                    "at": utc_now().isoformat(),
-                    "kind": "severity",
-                    "event": f"severity {level} suggested by {run_dir.name}",
-                }
-            )
-
-    incident.update_incident(incident_id, adopt, root)
-
-
-def _append_remediation(record: dict[str, Any], run_dir: Path) -> None:
-    """Copy remediation actions a notebook recorded (findings extra.actions) into the timeline."""
-    path = run_dir / findings.FINDINGS_FILE
-    if not path.exists():
-        return
-    try:
-        extra = json.loads(path.read_text(encoding="utf-8")).get("extra") or {}
-    except json.JSONDecodeError:
-        return
-    for action in extra.get("actions") or []:
-        if isinstance(action, dict) and action.get("executed"):
-            record.setdefault("timeline", []).append(
-                {
-                    "at": utc_now().isoformat(),
-                    "kind": "remediation",
-                    "run": run_dir.name,
-                    "event": redact(str(action.get("description") or action.get("command") or action)),
-                    "result": redact_obj(action.get("result")),
-                }
-            )
+        return ""
+    return level if level in incident.POLICIES else ""
 
 
 def _cell_error(output: Path, index: int | None, message: str) -> str:

@@ -90,7 +90,10 @@ def test_flow_names_the_burner_and_when_it_started(run_flow: Any, tmp_path: Path
     assert (tmp_path / "run-high_cpu" / "host_samples" / "processes.csv").exists()
 
 
-def test_remediate_sends_the_signal_and_records_it(run_flow: Any, tmp_path: Path) -> None:
+def test_remediate_sends_the_signal_and_records_it(run_flow: Any, tmp_path: Path, kit_home: Path) -> None:
+    from runbook_lib.incident import create_incident, load_incident
+
+    incident_id = create_incident("CPU at 100%")["id"]
     # A Grafana-style CSV export covers the incident window: the alert condition is judged
     # on it (10 min, above 80 % from 04:03), while the live samples name the process.
     export = tmp_path / "cpu.csv"
@@ -104,6 +107,7 @@ def test_remediate_sends_the_signal_and_records_it(run_flow: Any, tmp_path: Path
         findings = run_flow(
             "high_cpu",
             {
+                "incident_id": incident_id,
                 "target": "rb-flow-remedy",
                 "duration_s": 1.5,
                 "interval_s": 0.5,
@@ -125,6 +129,8 @@ def test_remediate_sends_the_signal_and_records_it(run_flow: Any, tmp_path: Path
     remedy = findings["extra"]["remedy"]
     assert remedy["executed"] is True
     assert remedy["result"] == f"sent SIGTERM to pid {burner.pid} (python)"
+    (event,) = [e for e in load_incident(incident_id)["timeline"] if e["kind"] == "remediation"]
+    assert f"sent SIGTERM to pid {burner.pid}" in event["event"]
     prom = _source(findings, "prometheus")
     assert prom["status"] == "unavailable" and "19097" in prom["target"]
     assert took < 60
