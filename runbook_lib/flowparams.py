@@ -147,7 +147,8 @@ def merge_parameters(
     files: Sequence[Path] = (),
     overrides: Iterable[tuple[str, str]] = (),
 ) -> tuple[dict[str, Any], list[str]]:
-    """Return ``(values to inject, notes)``; values only for keys that differ from nothing.
+    """Return ``(values to inject, notes)``; values only for keys some layer set
+    (the rest keep the notebook's defaults).
 
     Raises :class:`ParameterError` (naming file and key) for unknown keys, bad types and
     any value that carries a password or token.

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 
 from runbook_lib.demo import generate_demo
@@ -36,7 +37,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         "app_log": str(folder / "app.log"),
         "pg_log": str(folder / "postgresql.log"),
         "repo": str(folder / "repo"),
-        "start": (summary["end"] - __import__("pandas").Timedelta(hours=2)).isoformat(),
+        "start": (summary["end"] - pd.Timedelta(hours=2)).isoformat(),
         "end": summary["end"].isoformat(),
     }
     yield {**summary, "param_values": params}

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 import yaml
 
@@ -56,7 +57,7 @@ def test_demo_triage_names_the_guilty_deploy(kit_home: Path, demo: dict[str, Any
     assert "switch provider client to async pool" in deploy["summary"]
     spike = next(f for f in findings["findings"] if f["kind"] == "error_rate")
     began = spike["numbers"]["began_at"]
-    assert abs((__import__("pandas").Timestamp(began) - demo["bad_deploy_at"]).total_seconds()) <= 180
+    assert abs((pd.Timestamp(began) - demo["bad_deploy_at"]).total_seconds()) <= 180
     top = next(f for f in findings["findings"] if f["kind"] == "app_errors")
     assert "Payment provider call failed" in top["summary"]
     assert findings["extra"]["severity"]["level"] in ("P1", "P2")
