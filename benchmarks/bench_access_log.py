@@ -35,7 +35,7 @@ DAY_START = "2026-11-20T00:00:00Z"
 OURS = """
 import json, sys, time
 import pandas as pd
-from runbook_lib.sources.access_log import collect_access_log
+from runbook_lib.sources.logs.access_log import collect_access_log
 from runbook_lib.timewindow import Window
 path, start, end = sys.argv[1], sys.argv[2], sys.argv[3]
 window = Window(pd.Timestamp(start), pd.Timestamp(end)) if start else None

@@ -32,7 +32,7 @@ CPU_S: list[float] = []
 OURS = r"""
 import json, sys, time
 t0 = time.perf_counter()
-from runbook_lib.sources.pg_log import collect_pg_log
+from runbook_lib.sources.pg.log import collect_pg_log
 from runbook_lib.analysis.pg_log_events import find_pg_log_events, find_pg_log_totals
 t1 = time.perf_counter()
 got = collect_pg_log(sys.argv[1], log_line_prefix=sys.argv[2])
@@ -81,7 +81,7 @@ def engines(path: Path, prefix: str) -> dict[str, float]:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from runbook_lib.sources.pg_log_prefix import translate_prefix
+    from runbook_lib.sources.pg.log_prefix import translate_prefix
 
     pattern = translate_prefix(prefix).pattern
     text = path.read_text(encoding="utf-8")

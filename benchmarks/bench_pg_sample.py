@@ -29,7 +29,7 @@ import psycopg
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from runbook_lib.sources.postgres import (  # noqa: E402
+from runbook_lib.sources.pg.activity import (  # noqa: E402
     DEFAULT_QUERY_CHARS,
     activity_query_for,
     frame_from_rows,

@@ -21,10 +21,10 @@ log = logging.getLogger("runbook")
 
 
 def _cmd_new(args: argparse.Namespace) -> int:
-    from runbook_lib.incident import create_incident
+    from runbook_lib.incident.record import create_incident
 
     record = create_incident(args.title, severity=args.severity or "", reporter=args.reporter or "")
-    from runbook_lib.archive import render_index
+    from runbook_lib.run.archive import render_index
 
     index = render_index(record["id"])
     print(record["id"])
@@ -33,8 +33,8 @@ def _cmd_new(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from runbook_lib.incident import create_incident
-    from runbook_lib.runner import run_flow
+    from runbook_lib.incident.record import create_incident
+    from runbook_lib.run.runner import run_flow
 
     incident_id = args.incident
     if not incident_id:
@@ -56,7 +56,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
-    from runbook_lib.flowparams import flow_names, notebooks_dir, purpose, read_parameters
+    from runbook_lib.run.params import flow_names, notebooks_dir, purpose, read_parameters
 
     for flow in flow_names():
         path = notebooks_dir() / f"{flow}.ipynb"
@@ -69,8 +69,8 @@ def _cmd_list(args: argparse.Namespace) -> int:
 
 
 def _cmd_show(args: argparse.Namespace) -> int:
-    from runbook_lib.archive import list_runs
-    from runbook_lib.incident import incident_dir, load_incident
+    from runbook_lib.incident.record import incident_dir, load_incident
+    from runbook_lib.run.archive import list_runs
 
     record = load_incident(args.incident)
     print(f"{record['id']}: {record['title']}")
@@ -112,8 +112,8 @@ def _cmd_lab(args: argparse.Namespace) -> int:
 
 def _cmd_demo(args: argparse.Namespace) -> int:
     from runbook_lib.demo import DEMO_DIR, generate_demo
-    from runbook_lib.incident import create_incident
-    from runbook_lib.runner import run_flow
+    from runbook_lib.incident.record import create_incident
+    from runbook_lib.run.runner import run_flow
 
     summary = generate_demo(seed=args.seed)
     log.info("demo incident generated in %s (%d access log lines)", DEMO_DIR, summary["access_lines"])
@@ -127,8 +127,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_record(args: argparse.Namespace) -> int:
-    from runbook_lib.incident import add_timeline_event, load_incident
-    from runbook_lib.recording import record_activity
+    from runbook_lib.incident.record import add_timeline_event, load_incident
+    from runbook_lib.run.recording import record_activity
 
     if args.incident:
         load_incident(args.incident)

@@ -12,7 +12,6 @@ Schema of ``findings.json`` (``FINDINGS_VERSION`` 1)::
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -25,6 +24,7 @@ import pandas as pd
 from runbook_lib.collected import Collected
 from runbook_lib.paths import run_dir
 from runbook_lib.redact import redact, redact_obj
+from runbook_lib.store import read_json, read_json_object, write_json
 from runbook_lib.timewindow import Window, utc_now
 
 FINDINGS_VERSION = 1
@@ -99,7 +99,7 @@ def load_run_parameters(folder: Path) -> dict[str, Any]:
     path = folder / PARAMETERS_FILE
     if not path.exists():
         return {}
-    data = json.loads(path.read_text(encoding="utf-8"))
+    data = read_json(path)
     return dict(data) if isinstance(data, dict) else {}
 
 
@@ -135,16 +135,12 @@ def record_findings(
         "next_steps": [redact(s) for s in next_steps],
         "extra": redact_obj(jsonable(dict(extra or {}))),
     }
-    path = target / FINDINGS_FILE
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(document, indent=2, ensure_ascii=False), encoding="utf-8")
-    tmp.replace(path)
-    return path
+    return write_json(target / FINDINGS_FILE, document)
 
 
-def read_findings(path: Path) -> dict[str, Any]:
-    """Load a findings.json (the index, post-mortem and alert handling use this)."""
-    data = json.loads(Path(path).read_text(encoding="utf-8"))
-    if not isinstance(data, dict):
-        raise ValueError(f"{path}: not a findings document")
-    return data
+def read_findings(folder: Path) -> dict[str, Any]:
+    """A run folder's findings.json: the one reader (index, runner, post-mortem, alerts).
+
+    Raises :class:`~runbook_lib.store.StoreError` when the file is missing or damaged.
+    """
+    return read_json_object(Path(folder) / FINDINGS_FILE)

@@ -14,7 +14,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from runbook_lib.flowparams import read_parameters
+from runbook_lib.run.params import read_parameters
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("*.ipynb"))
 SHARED_NAMES = {"incident_id", "start", "end"}

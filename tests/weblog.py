@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from runbook_lib.sources.access_log import ACCESS_SCHEMA
+from runbook_lib.sources.logs.access_log import ACCESS_SCHEMA
 
 ALL = ("storm", "stuffing", "scanner", "exfil", "upstream")
 START = pd.Timestamp("2026-11-20T10:00:00Z")

@@ -1,6 +1,6 @@
 """Who holds the database's connection slots, who is growing, who blocks whom.
 
-Pure functions over the activity frame of :mod:`runbook_lib.sources.postgres`
+Pure functions over the activity frame of :mod:`runbook_lib.sources.pg.activity`
 (``ACTIVITY_SCHEMA``: one row per backend per ``sampled_at``) and the limits it records in
 ``Collected.meta["settings"]`` (``max_connections``, ``usable_connections``…). Only
 ``client backend`` rows use ``max_connections`` slots (autovacuum, WAL senders and

@@ -10,7 +10,7 @@ strings (hashes, object ids) and long opaque tokens that mix letters and digits.
 :func:`with_forwarded_clients` (opt-in) re-attributes requests to the address in
 ``X-Forwarded-For`` when the log's client address is our own load balancer.
 
-Input frame: the access-log frame (``runbook_lib.sources.access_log``) with column
+Input frame: the access-log frame (``runbook_lib.sources.logs.access_log``) with column
 ``path`` (the raw request target, query included). Output: the same frame plus column
 ``endpoint`` (str). Pure; no I/O.
 """

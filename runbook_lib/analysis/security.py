@@ -1,6 +1,6 @@
 """Security alert (runbook Incident 7): failed logins, scanners, odd clients, big downloads.
 
-Input: the access-log frame (``runbook_lib.sources.access_log``: ``requested_at`` UTC,
+Input: the access-log frame (``runbook_lib.sources.logs.access_log``: ``requested_at`` UTC,
 ``client_ip``, ``remote_user``, ``method``, ``path`` (raw target), ``status``,
 ``response_bytes``, ``user_agent``…) and optionally the app-log frame (``logged_at``,
 ``level``, ``logger``, ``message``). Every ``rank_*`` returns a ranked frame with an

@@ -3,7 +3,7 @@
 Two different incidents hide behind "rate limiting", and this module keeps them apart:
 
 - **we are limiting**: our edge (nginx ``limit_req``, the app) answers 429 to clients.
-  Evidence: the access log (``runbook_lib.sources.access_log`` frame: ``requested_at``
+  Evidence: the access log (``runbook_lib.sources.logs.access_log`` frame: ``requested_at``
   UTC, ``client_ip``, ``method``, ``path``, ``status``, ``user_agent``, ``response_bytes``…).
 - **we are limited**: an upstream API answers 429 / "rate limit" / "quota" to us.
   Evidence: the application log (``logged_at``, ``level``, ``logger``, ``message``), see

@@ -11,7 +11,7 @@ import pytest
 from runbook_lib.analysis import connections as cx
 from runbook_lib.analysis.connection_findings import find_connection_findings
 from runbook_lib.collected import Collected, empty_frame
-from runbook_lib.sources.postgres import ACTIVITY_SCHEMA, collect_activity, read_activity_export
+from runbook_lib.sources.pg.activity import ACTIVITY_SCHEMA, collect_activity, read_activity_export
 from tests import pg_cluster
 
 ENV = "RUNBOOK_TEST_DSN_ANALYSIS"
@@ -158,7 +158,7 @@ def test_limit_pressure_names_role(cluster: pg_cluster.PgCluster, dsn_env: str, 
 
 
 def test_blocking_tree_from_a_recorded_frame_with_a_cycle() -> None:
-    from runbook_lib.sources.postgres import frame_from_rows
+    from runbook_lib.sources.pg.activity import frame_from_rows
 
     at = "2026-11-27T05:00:00+00:00"
     base = {

@@ -16,8 +16,8 @@ from runbook_lib.analysis.cpu import (
     rank_threads,
 )
 from runbook_lib.collected import Collected, empty_frame, skipped
-from runbook_lib.sources.host_sampling import PROCESS_SAMPLES_SCHEMA, SYSTEM_SAMPLES_SCHEMA
-from runbook_lib.sources.prometheus import METRICS_SCHEMA
+from runbook_lib.sources.host.sampling import PROCESS_SAMPLES_SCHEMA, SYSTEM_SAMPLES_SCHEMA
+from runbook_lib.sources.metrics.prometheus import METRICS_SCHEMA
 
 T0 = pd.Timestamp("2026-11-27 04:00", tz="UTC")
 
@@ -142,7 +142,7 @@ def test_cpu_rose_without_traffic_after_deploy() -> None:
 
 
 def test_traffic_unknown_when_missing_or_not_overlapping() -> None:
-    from runbook_lib.sources.access_log import ACCESS_SCHEMA
+    from runbook_lib.sources.logs.access_log import ACCESS_SCHEMA
 
     off = correlate_cpu_with_traffic(_series([1, 2, 3]), skipped("access_log", ACCESS_SCHEMA))
     assert off.severity == "unknown" and "skipped" in off.summary

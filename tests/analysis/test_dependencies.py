@@ -7,7 +7,7 @@ import pytest
 
 from runbook_lib.analysis.dependencies import SLOW_S, find_dependency_findings
 from runbook_lib.collected import Collected, conform, skipped
-from runbook_lib.sources.dependencies import DEPENDENCY_SCHEMA
+from runbook_lib.sources.dependencies.checks import DEPENDENCY_SCHEMA
 
 AT = pd.Timestamp("2026-03-01T10:00:00Z")
 

@@ -17,7 +17,7 @@ from runbook_lib.analysis.memory import (
 )
 from runbook_lib.analysis.memory_metrics import find_gc_activity, metric_as_processes
 from runbook_lib.collected import Collected, empty_frame
-from runbook_lib.sources.host_sampling import EVENTS_SCHEMA, PROCESS_SAMPLES_SCHEMA
+from runbook_lib.sources.host.sampling import EVENTS_SCHEMA, PROCESS_SAMPLES_SCHEMA
 
 T0 = pd.Timestamp("2026-11-27 03:00", tz="UTC")
 
@@ -181,7 +181,7 @@ def test_memory_lines_and_gc_frequency_from_the_app_log() -> None:
 
 def test_metric_trends_from_a_captured_prometheus_answer(data_dir: Path) -> None:
     from runbook_lib.analysis.memory_metrics import find_metric_memory_leaks
-    from runbook_lib.sources.prometheus import load_query_range_text
+    from runbook_lib.sources.metrics.prometheus import load_query_range_text
 
     text = (data_dir / "host_metrics" / "qr_mem_available.json").read_text(encoding="utf-8")
     metrics = load_query_range_text(text, query="process_resident_memory_bytes")

@@ -16,7 +16,7 @@ from runbook_lib.analysis.pg_log_events import (
     find_pg_log_findings,
 )
 from runbook_lib.collected import Collected
-from runbook_lib.sources.pg_log import PG_LOG_SCHEMA, collect_pg_log
+from runbook_lib.sources.pg.log import PG_LOG_SCHEMA, collect_pg_log
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "pg_log"
 PREFIX = "%m [%p] %q%u@%d/%a "

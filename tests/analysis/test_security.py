@@ -16,11 +16,11 @@ from runbook_lib.analysis.security_findings import (
     security_next_steps,
     suspicious_ips,
 )
-from runbook_lib.charts_web import plot_auth_failures, plot_ip_timeline
+from runbook_lib.charts.web import plot_auth_failures, plot_ip_timeline
 from runbook_lib.collected import Collected, empty_frame
-from runbook_lib.display import figure_png, safe_table
 from runbook_lib.errors import ParameterError
-from runbook_lib.remedies_web import containment_text
+from runbook_lib.notebook.display import figure_png, safe_table
+from runbook_lib.remedies.web import containment_text
 from runbook_lib.timewindow import Window
 from tests.weblog import FRAME_SCHEMA, WebLog, generate
 

@@ -16,12 +16,12 @@ from runbook_lib.analysis.traffic_findings import (
     find_upstream_quota,
     rate_limit_next_steps,
 )
-from runbook_lib.charts_web import plot_limited_per_minute, plot_limiting_vs_limited
+from runbook_lib.charts.web import plot_limited_per_minute, plot_limiting_vs_limited
 from runbook_lib.collected import Collected, empty_frame
-from runbook_lib.display import figure_png
 from runbook_lib.errors import ParameterError
-from runbook_lib.remedies_web import containment_text, limit_req_text, suggest_limit_req
-from runbook_lib.sources.access_log import ACCESS_SCHEMA, collect_access_log
+from runbook_lib.notebook.display import figure_png
+from runbook_lib.remedies.web import containment_text, limit_req_text, suggest_limit_req
+from runbook_lib.sources.logs.access_log import ACCESS_SCHEMA, collect_access_log
 from runbook_lib.timewindow import Window
 from tests.weblog import FRAME_SCHEMA, WebLog, generate
 

@@ -91,7 +91,7 @@ def test_flow_names_the_burner_and_when_it_started(run_flow: Any, tmp_path: Path
 
 
 def test_remediate_sends_the_signal_and_records_it(run_flow: Any, tmp_path: Path, kit_home: Path) -> None:
-    from runbook_lib.incident import create_incident, load_incident
+    from runbook_lib.incident.record import create_incident, load_incident
 
     incident_id = create_incident("CPU at 100%")["id"]
     # A Grafana-style CSV export covers the incident window: the alert condition is judged
@@ -143,7 +143,7 @@ def test_remediate_sends_the_signal_and_records_it(run_flow: Any, tmp_path: Path
 
 @pytest.mark.parametrize("kind", ["cpu", "memory"])
 def test_diagnostic_commands_follow_the_runtime(kind: str) -> None:
-    from runbook_lib.remedies_host import apply_remedy, diagnostic_commands, plan_restart
+    from runbook_lib.remedies.host import apply_remedy, diagnostic_commands, plan_restart
 
     node = diagnostic_commands(42, "node", "node /srv/app/server.js", kind=kind)["command"].tolist()
     py = diagnostic_commands(7, "python3", "python3 app.py", kind=kind)["command"].tolist()

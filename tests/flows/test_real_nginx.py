@@ -28,7 +28,7 @@ import pytest
 
 from runbook_lib.analysis.endpoints import with_forwarded_clients
 from runbook_lib.analysis.traffic_findings import find_rate_limiting
-from runbook_lib.sources.access_log import collect_access_log
+from runbook_lib.sources.logs.access_log import collect_access_log
 
 PORTS = range(18080, 18090)
 HAMMER_IP = "127.0.0.5"

@@ -1,0 +1,130 @@
+"""Export an executed notebook to a self-contained, script-free HTML report.
+
+nbconvert's stock templates load require.js and MathJax from public CDNs and pass raw HTML
+outputs through. Ours (``templates/runbook_report``) drops every script, adds a strict
+Content-Security-Policy and hides code inputs. Before export, every HTML and Markdown
+output is rendered and cleaned with an allow-list that keeps tables, headings and lists
+(nbconvert's own ``sanitize_html`` escapes those, which makes pandas tables unreadable),
+and scripts/widget state are removed. Images are embedded as data URIs, so the file opens
+offline. Values from logs are escaped earlier still, in ``runbook_lib.notebook.display``.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import bleach
+import nbformat
+
+TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
+TEMPLATE_NAME = "runbook_report"
+CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
+
+
+_ALLOWED_TAGS = {
+    "table",
+    "thead",
+    "tbody",
+    "tfoot",
+    "tr",
+    "th",
+    "td",
+    "caption",
+    "div",
+    "span",
+    "p",
+    "br",
+    "hr",
+    "b",
+    "i",
+    "strong",
+    "em",
+    "code",
+    "pre",
+    "ul",
+    "ol",
+    "li",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "blockquote",
+    "small",
+    "sup",
+    "sub",
+    "a",
+    "img",
+}
+_ALLOWED_ATTRIBUTES = {
+    "*": ["class", "id", "title"],
+    "th": ["colspan", "rowspan"],
+    "td": ["colspan", "rowspan"],
+    "a": ["href", "title"],
+    "img": ["src", "alt", "width", "height"],
+}
+# pandas prefixes its tables with a <style scoped> block; it is ours, not log text, but the
+# report has one stylesheet and bleach would leave its CSS behind as visible text.
+_STYLE_BLOCK = re.compile(r"<style\b[^>]*>.*?</style>", re.S | re.I)
+_DROP_MIMETYPES = ("application/javascript", "text/javascript", "application/vnd.jupyter.widget-state+json")
+
+
+def clean_html(fragment: str) -> str:
+    """Allow-list sanitising of one HTML fragment (tables, headings, lists, data: images)."""
+    return str(
+        bleach.clean(
+            _STYLE_BLOCK.sub("", fragment),
+            tags=_ALLOWED_TAGS,
+            attributes=_ALLOWED_ATTRIBUTES,
+            protocols=["http", "https", "mailto", "data"],
+            strip=True,
+        )
+    )
+
+
+def sanitize_outputs(nb: Any) -> Any:
+    """Render Markdown outputs to HTML and clean every HTML output of *nb* in place."""
+    from nbconvert.filters.markdown_mistune import markdown2html_mistune
+
+    for cell in nb.cells:
+        for output in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            data = output.get("data")
+            if not data:
+                continue
+            for mimetype in _DROP_MIMETYPES:
+                data.pop(mimetype, None)
+            if "text/markdown" in data:
+                data["text/html"] = markdown2html_mistune(_text(data.pop("text/markdown")))
+            if "text/html" in data:
+                data["text/html"] = clean_html(_text(data["text/html"]))
+    return nb
+
+
+def _text(value: Any) -> str:
+    return "".join(value) if isinstance(value, list) else str(value)
+
+
+def export_html(notebook: Path, output: Path, *, title: str = "") -> Path:
+    """Render *notebook* to *output* (inputs hidden, sanitized, offline) and return the path."""
+    from nbconvert import HTMLExporter
+
+    nb = nbformat.read(str(notebook), as_version=4)
+    if title:
+        nb.metadata["title"] = title
+    nb.metadata.pop("widgets", None)
+    sanitize_outputs(nb)
+    exporter = HTMLExporter(
+        template_name=TEMPLATE_NAME,
+        extra_template_basedirs=[str(TEMPLATE_DIR)],
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+        sanitize_html=False,  # done by sanitize_outputs with an allow-list that keeps tables
+        embed_images=True,
+    )
+    body, _ = exporter.from_notebook_node(nb)
+    output.write_text(body, encoding="utf-8")
+    return output

@@ -1,0 +1,268 @@
+"""Run a flow notebook with papermill into a new archived run folder, honestly.
+
+papermill writes the output notebook before raising, but a cell timeout, a dead kernel or
+a SIGTERM leave a notebook it does not mark as failed. The runner therefore records the
+real outcome itself (``ok``, ``failed``, ``timed out``, ``interrupted``) in ``run.json``,
+the incident timeline and the index, and always archives what was produced.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import nbformat
+
+from runbook_lib import findings
+from runbook_lib.incident import record as incident
+from runbook_lib.paths import HOME_ENV, RUN_DIR_ENV, project_root
+from runbook_lib.redact import redact, redact_obj
+from runbook_lib.run import archive
+from runbook_lib.run import html as report_html
+from runbook_lib.run.params import merge_parameters, notebook_path, read_parameters
+from runbook_lib.store import StoreError
+from runbook_lib.timewindow import utc_now
+
+Outcome = Literal["ok", "failed", "timed out", "interrupted"]
+DEFAULT_CELL_TIMEOUT_S = 600
+
+
+class Interrupted(BaseException):
+    """SIGTERM arrived while a notebook ran (BaseException: no cell may swallow it)."""
+
+
+@dataclass
+class RunResult:
+    incident_id: str
+    flow: str
+    run_dir: Path
+    status: Outcome
+    error: str
+    elapsed_s: float
+    index: Path
+
+    @property
+    def report(self) -> Path:
+        return self.run_dir / "report.html"
+
+
+@contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, old in saved.items():
+            if old is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = old
+
+
+@contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """Turn SIGTERM into :class:`Interrupted` so the run is archived as interrupted."""
+    try:
+        previous = signal.getsignal(signal.SIGTERM)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        raise Interrupted()
+
+    try:
+        signal.signal(signal.SIGTERM, handler)
+    except ValueError:
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def run_flow(
+    flow: str,
+    incident_id: str,
+    *,
+    files: Sequence[Path] = (),
+    overrides: Iterable[tuple[str, str]] = (),
+    cell_timeout_s: int = DEFAULT_CELL_TIMEOUT_S,
+    root: Path | None = None,
+) -> RunResult:
+    """Execute *flow* for *incident_id*; return the archived result (never raises for a
+    notebook failure; raises ParameterError for bad parameters before anything runs)."""
+    import papermill
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
+
+    nb_path = notebook_path(flow)
+    flow = nb_path.stem
+    incident.load_incident(incident_id, root)  # fail early, before a run folder exists
+    declared = read_parameters(nb_path)
+    values, notes = merge_parameters(
+        declared,
+        defaults_file=project_root() / "parameters" / "defaults.yaml",
+        files=files,
+        overrides=overrides,
+    )
+    if "incident_id" in declared:
+        values["incident_id"] = incident_id
+    effective = {name: values.get(name, p.default) for name, p in declared.items()}
+
+    folder = incident.incident_dir(incident_id, root)
+    run_dir = archive.allocate_run_dir(folder, flow)
+    started = utc_now()
+    run_info: dict[str, Any] = {
+        "flow": flow,
+        "incident_id": incident_id,
+        "status": "running",
+        "started_at": started.isoformat(),
+        "parameters_overridden": sorted(values),
+        "notes": notes,
+        "notebook": str(nb_path.relative_to(project_root())),
+    }
+    archive.write_json(run_dir / archive.RUN_FILE, run_info)
+    archive.write_json(run_dir / findings.PARAMETERS_FILE, effective)
+    archive.write_json(run_dir / archive.INPUTS_FILE, {"inputs": archive.fingerprint_inputs(effective)})
+
+    output = run_dir / "report.ipynb"
+    status: Outcome = "ok"
+    error = ""
+    t0 = time.perf_counter()
+    env = {RUN_DIR_ENV: str(run_dir), HOME_ENV: str(project_root()), "MPLBACKEND": "Agg"}
+    try:
+        with _environment(env), _sigterm_interrupts():
+            papermill.execute_notebook(
+                str(nb_path),
+                str(output),
+                parameters=values,
+                cwd=str(project_root()),
+                kernel_name="python3",
+                progress_bar=False,
+                execution_timeout=cell_timeout_s,
+                # ipykernel warns on stderr about loopback TCP on every start; it would bury
+                # the one line the CLI prints about the outcome.
+                extra_arguments=["--IPKernelApp.log_level=ERROR"],
+            )
+    except papermill.PapermillExecutionError as err:
+        status, error = "failed", _cell_error(output, err.cell_index, f"{err.ename}: {err.evalue}")
+    except CellTimeoutError:
+        status, error = "timed out", _cell_error(output, None, f"a cell ran longer than {cell_timeout_s} s")
+    except DeadKernelError as err:
+        status, error = "failed", _cell_error(output, None, f"the kernel died ({err})")
+    except (Interrupted, KeyboardInterrupt):
+        status, error = "interrupted", _cell_error(output, None, "interrupted (SIGTERM/Ctrl-C)")
+    elapsed = time.perf_counter() - t0
+
+    _redact_notebook(output)
+    html_error = ""
+    if output.exists():
+        try:
+            report_html.export_html(output, run_dir / "report.html", title=f"{incident_id} {flow}")
+        except Exception as err:  # noqa: BLE001 - a broken export must not lose the run record
+            html_error = f"HTML export failed: {type(err).__name__}: {err}"
+    if not (run_dir / findings.FINDINGS_FILE).exists():
+        findings.record_findings(
+            flow=flow,
+            incident_id=incident_id,
+            folder=run_dir,
+            parameters=effective,
+            findings=[findings.Finding("run", "unknown", f"The {flow} run did not finish ({status}): {error}")],
+            extra={"failed": True, "status": status},
+        )
+    run_info.update(
+        status=status,
+        error=redact(error or html_error),
+        finished_at=utc_now().isoformat(),
+        elapsed_s=round(elapsed, 2),
+    )
+    archive.write_json(run_dir / archive.RUN_FILE, run_info)
+
+    suggested = _suggested_severity(run_dir)
+
+    def note_run(r: dict[str, Any]) -> None:
+        now = utc_now().isoformat()
+        r.setdefault("runs", []).append(
+            {"folder": run_dir.name, "flow": flow, "status": status, "started_at": started.isoformat()}
+        )
+        timeline = r.setdefault("timeline", [])
+        timeline.append(
+            {
+                "at": now,
+                "kind": "run",
+                "run": run_dir.name,
+                "event": f"{flow} run {status}" + (f": {redact(error)}" if error else ""),
+            }
+        )
+        # An unassessed incident takes the severity a run suggested (triage), marked as such.
+        if suggested and not r.get("severity"):
+            r["severity"] = suggested
+            r["severity_source"] = f"suggested by {run_dir.name}"
+            timeline.append(
+                {"at": now, "kind": "severity", "event": f"severity {suggested} suggested by {run_dir.name}"}
+            )
+
+    incident.update_incident(incident_id, note_run, root)
+    index = archive.render_index(incident_id, root)
+    return RunResult(incident_id, flow, run_dir, status, redact(error), elapsed, index)
+
+
+def _suggested_severity(run_dir: Path) -> str:
+    """The P-level a run recorded in findings.json ``extra.severity`` ("" if none)."""
+    try:
+        extra = findings.read_findings(run_dir).get("extra") or {}
+        level = (extra.get("severity") or {}).get("level")
+    except (StoreError, AttributeError):
+        return ""
+    return level if level in incident.POLICIES else ""
+
+
+def _cell_error(output: Path, index: int | None, message: str) -> str:
+    """One line naming the failing cell by its number and the section heading above it."""
+    message = " ".join(redact(message).split())[:400]
+    if not output.exists():
+        return message
+    nb = nbformat.read(str(output), as_version=4)
+    if index is None:
+        index = _stuck_cell(nb)
+    if index is None:
+        return message
+    heading = ""
+    for cell in reversed(nb.cells[:index]):
+        if cell.cell_type == "markdown":
+            heading = next((ln.lstrip("# ").strip() for ln in cell.source.splitlines() if ln.strip()), "")
+            break
+    where = f"cell {index}" + (f" ({heading})" if heading else "")
+    return f"{where}: {message}"
+
+
+def _stuck_cell(nb: Any) -> int | None:
+    """The cell a timeout or kill stopped in. papermill marks a timed-out cell "completed"
+    without an exception, so look for an error output, then "running", then the last
+    cell that started at all."""
+    started = None
+    for i, cell in enumerate(nb.cells):
+        meta = cell.get("metadata", {}).get("papermill", {})
+        if any(o.get("output_type") == "error" for o in cell.get("outputs", [])) or meta.get("status") == "running":
+            return i
+        if meta.get("start_time") and cell.cell_type == "code":
+            started = i
+    return started
+
+
+def _redact_notebook(path: Path) -> None:
+    """Scrub anything secret-looking from every string of the archived notebook."""
+    if not path.exists():
+        return
+    nb = nbformat.read(str(path), as_version=4)
+    cleaned = nbformat.from_dict(redact_obj(json.loads(json.dumps(nb))))
+    nbformat.write(cleaned, str(path))

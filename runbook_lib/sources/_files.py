@@ -1,0 +1,293 @@
+"""Open log files the way they exist on servers: globs, rotated sets, gzip, broken bytes.
+
+Every log source (access, error, application) reads through here, so the rules are the
+same everywhere:
+
+- A spec is a path, a glob (``/var/log/nginx/*.log``) or a comma-separated list of either.
+  A plain file path also brings in its rotations (``access.log.1``, ``access.log.2.gz``,
+  ``access.log-20261127.gz``) because an incident window often straddles a rotation.
+  Relative paths resolve against the project root (:func:`runbook_lib.paths.resolve`).
+- Files are returned oldest first (highest rotation number first, the live file last), so
+  reading them in order reads the log in time order.
+- gzip is detected by its magic bytes, not the name. A truncated or corrupt gzip yields
+  everything that decompressed before the damage and records the damage (the caller marks
+  the source ``partial``); it is never a crash.
+- Text is decoded as UTF-8; a chunk holding invalid bytes is decoded with U+FFFD
+  replacement and flagged, so binary garbage and Latin-1 bytes cannot stop a read.
+- A missing file raises :class:`~runbook_lib.errors.SourceUnavailable`, an unreadable one
+  :class:`~runbook_lib.errors.SourceDenied`; the ``collect_*`` functions turn those into a
+  source status.
+
+Chunks always end on a line boundary (``\\n``), so a caller can parse each chunk on its own
+and drop what falls outside the incident window before reading on: memory follows the
+window, not the file.
+"""
+
+from __future__ import annotations
+
+import glob
+import re
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+import numpy as np
+import polars as pl
+import pyarrow as pa
+
+from runbook_lib.errors import SourceDenied, SourceUnavailable
+from runbook_lib.paths import resolve
+
+__all__ = [
+    "CHUNK_BYTES",
+    "FileRead",
+    "decode",
+    "expand_paths",
+    "iter_chunks",
+    "iter_lines",
+    "line_series",
+]
+
+#: Text handed to a parser at once. Big enough that per-chunk overhead vanishes, small
+#: enough that a chunk's transient columns (several copies of it) stay around 200 MB
+#: (measured: 8/16/32 MB chunks → 440/480/570 MB peak for 1M lines, same speed).
+CHUNK_BYTES = 16 * 1024 * 1024
+_READ_BYTES = 1024 * 1024
+_GZIP_MAGIC = b"\x1f\x8b"
+# access.log.1, access.log.2.gz, access.log-20261127, access.log-20261127.gz
+_ROTATION = re.compile(r"^(?P<base>.+?)(?:\.(?P<n>\d+)|-(?P<date>\d{8,10}))(?:\.gz)?$")
+_GLOB_CHARS = re.compile(r"[*?\[]")
+
+
+def _sort_key(path: Path) -> tuple[str, int, str]:
+    """Sort key putting a rotated set oldest first: dated, …, .2.gz, .1, then the live file."""
+    name = path.name
+    match = _ROTATION.match(name)
+    if match is None:
+        base = name[:-3] if name.endswith(".gz") else name
+        return (str(path.parent / base), 0, "")
+    base = str(path.parent / match["base"])
+    if match["n"] is not None:
+        return (base, -int(match["n"]), "")
+    return (base, -(10**9), match["date"])
+
+
+def expand_paths(spec: str) -> list[Path]:
+    """Turn a path / glob / rotated-set spec into existing files, oldest first.
+
+    Parts of *spec* are separated by commas. A part with glob characters expands to what
+    matches; a plain path expands to itself plus its rotations in the same folder.
+    A plain path that does not exist is still returned (so the reader reports it as
+    missing); a glob that matches nothing contributes nothing.
+    """
+    found: dict[Path, None] = {}
+    for raw in (part.strip() for part in spec.split(",")):
+        if not raw:
+            continue
+        path = resolve(raw)
+        if _GLOB_CHARS.search(raw):
+            for hit in sorted(glob.glob(str(path))):
+                if Path(hit).is_file():
+                    found[Path(hit)] = None
+            continue
+        found[path] = None
+        if path.parent.is_dir():
+            for sibling in path.parent.iterdir():
+                match = _ROTATION.match(sibling.name)
+                if match and match["base"] == path.name and sibling.is_file():
+                    found[sibling] = None
+    return sorted(found, key=_sort_key)
+
+
+@dataclass
+class FileRead:
+    """What happened while reading one file (filled in by :func:`iter_text_chunks`)."""
+
+    path: Path
+    size: int = 0
+    compressed: bool = False
+    damage: str = ""  # why the file ended early (truncated gzip, I/O error), else ""
+    chunks: int = 0
+    position: int = 0  # bytes of the file on disk consumed so far (for progress bars)
+    replaced_lines: int = 0  # lines whose invalid UTF-8 bytes were replaced by U+FFFD
+
+
+def _open(path: Path, source: str) -> IO[bytes]:
+    try:
+        return path.open("rb")
+    except FileNotFoundError as err:
+        raise SourceUnavailable("file not found", source=source, target=str(path)) from err
+    except PermissionError as err:
+        raise SourceDenied("permission denied", source=source, target=str(path)) from err
+    except IsADirectoryError as err:
+        raise SourceUnavailable("is a directory", source=source, target=str(path)) from err
+    except OSError as err:
+        raise SourceUnavailable(err.strerror or str(err), source=source, target=str(path)) from err
+
+
+def _raw_blocks(fh: IO[bytes], state: FileRead, plain_bytes: int) -> Iterator[bytes]:
+    """Yield decompressed byte blocks; record damage instead of raising mid-file."""
+    first = fh.read(len(_GZIP_MAGIC))
+    if not first.startswith(_GZIP_MAGIC):
+        yield first
+        block = fh.read(plain_bytes)
+        while block:
+            yield block
+            try:
+                block = fh.read(plain_bytes)
+            except OSError as err:
+                state.damage = f"read error: {err.strerror or err}"
+                return
+        return
+    state.compressed = True
+    inflater = zlib.decompressobj(wbits=31)
+    pending = first + fh.read(_READ_BYTES)
+    while True:
+        try:
+            out = inflater.decompress(pending)
+        except zlib.error as err:
+            state.damage = f"corrupt gzip data ({err})"
+            return
+        if out:
+            yield out
+        if inflater.eof:
+            rest = inflater.unused_data
+            if rest.startswith(_GZIP_MAGIC):  # concatenated gzip members (logrotate + cat)
+                inflater = zlib.decompressobj(wbits=31)
+                pending = rest
+                continue
+            return
+        try:
+            pending = fh.read(_READ_BYTES)
+        except OSError as err:
+            state.damage = f"read error: {err.strerror or err}"
+            return
+        if not pending:
+            tail = inflater.flush()
+            if tail:
+                yield tail
+            state.damage = "truncated gzip (the stream ends before its end marker)"
+            return
+
+
+def decode(data: bytes) -> tuple[str, bool]:
+    """UTF-8 text of *data*, and whether invalid bytes had to be replaced by U+FFFD."""
+    try:
+        return data.decode("utf-8"), False
+    except UnicodeDecodeError:
+        return data.decode("utf-8", errors="replace"), True
+
+
+def iter_chunks(
+    path: Path, *, source: str, state: FileRead | None = None, chunk_bytes: int = CHUNK_BYTES
+) -> Iterator[bytes]:
+    """Yield the file's (decompressed) bytes in chunks that end on ``\\n`` (the last may not).
+
+    Raises ``SourceUnavailable``/``SourceDenied`` before the first chunk if the file cannot
+    be opened. Damage found later (truncated gzip, I/O error) ends the iteration early and
+    is recorded in ``state.damage``; ``state.position`` follows the bytes consumed on disk.
+    """
+    state = state if state is not None else FileRead(path)
+    fh = _open(path, source)
+    with fh:
+        try:
+            state.size = path.stat().st_size
+        except OSError:
+            state.size = 0
+        carry = b""
+        pending: list[bytes] = []
+        pending_bytes = 0
+        for block in _raw_blocks(fh, state, chunk_bytes):
+            pending.append(block)
+            pending_bytes += len(block)
+            if pending_bytes < chunk_bytes:
+                continue
+            data = b"".join([carry, *pending]) if carry or len(pending) > 1 else pending[0]
+            pending, pending_bytes = [], 0
+            cut = data.rfind(b"\n")
+            if cut < 0:
+                carry = data  # one enormous line: keep reading until it ends
+                continue
+            carry = data[cut + 1 :]
+            state.position = fh.tell()
+            state.chunks += 1
+            yield data[: cut + 1] if cut + 1 < len(data) else data
+        state.position = fh.tell()
+        data = carry + b"".join(pending)
+        if data:
+            state.chunks += 1
+            yield data
+
+
+def iter_lines(path: Path, *, source: str, state: FileRead | None = None) -> Iterator[str]:
+    """Yield the file's lines as text (without line endings), for small line-by-line parsers.
+
+    Lines with invalid UTF-8 keep their readable part (U+FFFD for bad bytes); the count of
+    such lines is added to ``state.replaced_lines``.
+    """
+    state = state if state is not None else FileRead(path)
+    for chunk in iter_chunks(path, source=source, state=state):
+        text, replaced = decode(chunk)
+        lines = text.split("\n")
+        if lines and not lines[-1]:
+            lines.pop()
+        for line in lines:
+            line = line.rstrip("\r")
+            if replaced and "\ufffd" in line:
+                state.replaced_lines += 1
+            yield line
+
+
+def _repair_utf8(chunk: bytes, starts: np.ndarray, ends: np.ndarray, high: np.ndarray) -> tuple[bytes, np.ndarray, int]:
+    """Re-encode the lines holding invalid UTF-8 with U+FFFD.
+
+    Returns the chunk, the new line ends (shifted by the length changes, no rescan) and
+    how many lines were repaired.
+    """
+    pieces: list[bytes] = []
+    shift = np.zeros(len(ends), dtype=np.int64)
+    prev = 0
+    for idx in np.unique(np.searchsorted(ends, high)):
+        begin, stop = int(starts[idx]), int(ends[idx]) + 1
+        line = chunk[begin:stop]
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError:
+            fixed = line.decode("utf-8", errors="replace").encode("utf-8")
+            pieces += [chunk[prev:begin], fixed]
+            shift[idx] = len(fixed) - len(line)
+            prev = stop
+    if not pieces:
+        return chunk, ends, 0
+    pieces.append(chunk[prev:])
+    return b"".join(pieces), ends + np.cumsum(shift), (len(pieces) - 1) // 2
+
+
+def line_series(chunk: bytes, state: FileRead | None = None) -> pl.Series:
+    """The chunk's lines as a polars String series, without copying the text.
+
+    Each element keeps its trailing ``\\n`` (patterns end in ``\\r?\\n$``): Arrow strings
+    are views into one buffer, so dropping the newline would mean copying every line.
+    Blank lines are dropped. Lines holding invalid UTF-8 (binary garbage, Latin-1) are
+    re-encoded with U+FFFD replacement, counted in ``state.replaced_lines``, and kept, so
+    a line that is otherwise well-formed still counts as a request.
+    """
+    if not chunk.endswith(b"\n"):
+        chunk += b"\n"
+    buf = np.frombuffer(chunk, dtype=np.uint8)
+    ends = np.flatnonzero(buf == 10)
+    starts = np.concatenate(([0], ends[:-1] + 1))
+    high = np.flatnonzero(buf >= 0x80)
+    if high.size:
+        chunk, ends, replaced = _repair_utf8(chunk, starts, ends, high)
+        if replaced:
+            starts = np.concatenate(([0], ends[:-1] + 1))
+            if state is not None:
+                state.replaced_lines += replaced
+    keep = (ends - starts) > 0  # a lone "\n" is a blank line, not a record
+    offsets = np.concatenate(([0], ends + 1)).astype(np.int64)
+    array = pa.LargeStringArray.from_buffers(len(ends), pa.py_buffer(offsets), pa.py_buffer(chunk))
+    series = pl.Series("line", array)
+    return series if bool(keep.all()) else series.filter(pl.Series(keep))

@@ -1,0 +1,331 @@
+"""The PostgreSQL server log as a frame: stderr (any ``log_line_prefix``), csvlog, jsonlog.
+
+Why: when the database refuses connections, its own log is the evidence that survives
+(FATAL "too many clients", statement timeouts, deadlocks, slow statements). The log is read
+as the server wrote it: gzip and bzip2 are opened transparently (a truncated archive keeps what was
+readable), rotated sets and globs are read in name order, and the format is detected per
+file (``log_format="auto"``: a ``{`` opens jsonlog, 23+ CSV fields csvlog, else stderr).
+
+Frame schema (:data:`PG_LOG_SCHEMA`), one row per log record (DETAIL/HINT/CONTEXT/STATEMENT
+and tab-continued lines folded into their record):
+
+    logged_at          datetime64[ns, UTC]  %m/%t/%n (zone abbreviation converted to UTC)
+    pid                Int64
+    user, database, application_name, client_addr, session_id   string ("[unknown]" -> NA;
+                       from the session's connection lines when the prefix lacks them)
+    severity           string  LOG, ERROR, FATAL, PANIC, WARNING, NOTICE, …
+    sqlstate           string  %e / csvlog / jsonlog
+    message, detail, hint, context, statement   string (statement also from
+                       "duration: … statement: SQL" and "execute name: SQL" messages)
+    duration_s         float64  from "duration: N ms"
+    source_file        string
+
+When the source is down: no file or nothing readable -> ``unavailable``; a file unreadable
+among several, a truncated gzip, or a ``log_line_prefix`` matching fewer than half of the
+lines that should carry it -> ``partial`` with the reason and sample lines (the usual cause
+of an empty pgBadger report, so it is never silent). Non-log lines (pg_ctl chatter) are
+counted in ``lines_skipped``. Memory: stderr is read in chunks and filtered to the window
+chunk by chunk, jsonlog too; a csvlog file is read whole.
+"""
+
+from __future__ import annotations
+
+import bz2
+import itertools
+import zlib
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from runbook_lib.collected import Collected, guarded, skipped
+from runbook_lib.errors import ParameterError, SourceDenied, SourceUnavailable
+from runbook_lib.paths import resolve
+from runbook_lib.sources import _files as logfiles
+from runbook_lib.sources.pg.log_frame import PG_LOG_SCHEMA, FinishState, finish, to_pandas
+from runbook_lib.sources.pg.log_prefix import (
+    PrefixPattern,
+    suggest_prefix,
+    translate_prefix,
+)
+from runbook_lib.sources.pg.log_stderr import lines_of, parse_stderr_chunk
+from runbook_lib.sources.pg.log_structured import looks_like_csvlog, read_csvlog, read_jsonlog
+from runbook_lib.timewindow import Window
+
+__all__ = ["LOG_FORMATS", "PG_LOG_SCHEMA", "collect_pg_log", "expand_paths"]
+
+SOURCE = "pg_log"
+LOG_FORMATS = ("auto", "stderr", "csvlog", "jsonlog")
+#: Below this share of matching lines the prefix is declared wrong (status partial).
+MIN_PREFIX_MATCH = 0.5
+#: Bytes of text parsed at once: bounds memory, large enough for polars to be efficient.
+CHUNK_BYTES = 32 << 20
+_READ_BYTES = 4 << 20
+
+
+def collect_pg_log(
+    paths: str,
+    *,
+    window: Window | None = None,
+    log_line_prefix: str = "%m [%p] ",
+    log_format: str = "auto",
+) -> Collected:
+    """Read the PostgreSQL log(s) *paths* (path, glob, directory, comma-separated list)."""
+    if log_format not in LOG_FORMATS:
+        raise ParameterError(f"must be one of {LOG_FORMATS}, not {log_format!r}", key="log_format")
+    if not str(paths).strip():
+        return skipped(SOURCE, PG_LOG_SCHEMA)
+    return guarded(SOURCE, paths, PG_LOG_SCHEMA, lambda: _collect(paths, window, log_line_prefix, log_format))
+
+
+def expand_paths(paths: str) -> list[Path]:
+    """Files named by *paths*: comma-separated paths, globs or directories.
+
+    Paths and globs follow the kit's rule for every log (``sources.logfiles``): a plain
+    path brings in its rotations (``postgresql.log.1``, ``….2.gz``), oldest first; a
+    directory (``log_directory``) means every file in it, in name order.
+    """
+    found: list[Path] = []
+    for part in (p.strip() for p in str(paths).split(",")):
+        if not part:
+            continue
+        target = resolve(part)
+        if target.is_dir():
+            found.extend(sorted(p for p in target.iterdir() if p.is_file()))
+        else:
+            found.extend(logfiles.expand_paths(part))
+    return list(dict.fromkeys(found))
+
+
+class _Blocks:
+    """Text blocks of one file, ending at line ends; gzip (multi-member) decompressed."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.truncated = ""
+
+    def _raw(self) -> Iterator[bytes]:
+        with self.path.open("rb") as fh:
+            first = fh.read(_READ_BYTES)
+            kind = "gzip" if first.startswith(b"\x1f\x8b") else "bzip2" if first.startswith(b"BZh") else ""
+            if not kind:
+                while first:
+                    yield first
+                    first = fh.read(_READ_BYTES)
+                return
+            make: Callable[[], Any] = (lambda: zlib.decompressobj(wbits=47)) if kind == "gzip" else bz2.BZ2Decompressor
+            inflater = make()
+            data = first
+            try:
+                while data:
+                    yield inflater.decompress(data)
+                    while inflater.eof and inflater.unused_data:  # next member (gzip -c a b > c)
+                        rest = inflater.unused_data
+                        inflater = make()
+                        yield inflater.decompress(rest)
+                    data = fh.read(_READ_BYTES)
+            except (zlib.error, OSError, EOFError) as err:  # bz2 says OSError("Invalid data stream")
+                self.truncated = f"corrupt {kind} data ({err}); read what was there"
+                return
+            if not inflater.eof:
+                self.truncated = f"{kind} stream ends early (truncated file); read what was there"
+
+    def texts(self) -> Iterator[tuple[bytes, bool]]:
+        """Yield ``(data, is_last)``; data holds whole lines without the final newline."""
+        pending = b""
+        ready: list[bytes] = []
+        size = 0
+        previous: bytes | None = None
+        for block in self._raw():
+            ready.append(block)
+            size += len(block)
+            if size < CHUNK_BYTES:
+                continue
+            data = pending + b"".join(ready)
+            cut = data.rfind(b"\n")
+            if cut < 0:
+                pending, ready, size = data, [], 0
+                continue
+            pending, ready, size = data[cut + 1 :], [], 0
+            if previous is not None:
+                yield previous, False
+            previous = data[:cut]
+        tail = pending + b"".join(ready)
+        if tail.endswith(b"\n"):
+            tail = tail[:-1]
+        if previous is not None:
+            yield previous, not tail
+        if tail:
+            yield tail, True
+
+
+def _detect(head: str) -> str:
+    first = head.lstrip()
+    if first.startswith("{"):
+        return "jsonlog"
+    return "csvlog" if looks_like_csvlog(first[:65536]) else "stderr"
+
+
+def _collect(paths: str, window: Window | None, prefix: str, log_format: str) -> Collected:
+    files = expand_paths(paths)
+    if not files:
+        raise SourceUnavailable(f"no file matches {paths!r}", source=SOURCE, target=paths)
+    pattern = translate_prefix(prefix)
+    frames: list[pl.DataFrame] = []
+    problems: list[str] = []
+    meta: dict[str, Any] = {"files": [], "prefix": prefix, "ignored_escapes": list(pattern.ignored)}
+    read = skipped_lines = candidates = matched = 0
+    samples: list[str] = []
+    unmatched: list[str] = []
+    state = FinishState()
+    mismatched: list[str] = []
+    for path in files:
+        blocks = _Blocks(path)
+        try:
+            result = _read_file(blocks, log_format, pattern, window, state)
+        except FileNotFoundError as err:
+            problems.append(f"{path}: missing ({err.strerror})")
+            continue
+        except PermissionError as err:
+            problems.append(f"{path}: permission denied ({err.strerror})")
+            continue
+        except OSError as err:
+            problems.append(f"{path}: cannot read ({err.strerror or err})")
+            continue
+        entry: dict[str, Any] = {"path": str(path), "format": result.fmt, "records": result.rows}
+        meta["files"].append(entry)
+        if result.frame is not None:
+            frames.append(result.frame)
+        read += result.read
+        skipped_lines += result.skipped
+        samples.extend(result.samples)
+        if result.candidates:
+            entry["prefix_match_ratio"] = round(result.matched / result.candidates, 4)
+            # judged per file: one rotated file with another prefix must not hide in the total
+            if result.matched / result.candidates < MIN_PREFIX_MATCH:
+                candidates += result.candidates
+                matched += result.matched
+                unmatched.extend(result.unmatched)
+                mismatched.append(path.name)
+        if blocks.truncated:
+            problems.append(f"{path}: {blocks.truncated}")
+        if result.fmt in ("csvlog", "jsonlog") and result.skipped * 2 > result.read:
+            problems.append(
+                f"{path}: {result.skipped} of {result.read} records are not {result.fmt} (wrong log_format?)"
+            )
+    if len(problems) == len(files) and not meta["files"]:
+        error = SourceDenied if all("denied" in p for p in problems) else SourceUnavailable
+        raise error("; ".join(problems), source=SOURCE, target=paths)
+    frame = to_pandas(frames)
+    out = Collected(SOURCE, paths, frame, lines_read=read, lines_skipped=skipped_lines, meta=meta)
+    ratio = matched / candidates if candidates else 1.0
+    meta.update(prefix_match_ratio=round(ratio, 4), prefix_mismatch=False, suggested_prefix="")
+    reasons = list(problems)
+    if mismatched:
+        meta["prefix_mismatch"] = True
+        meta["mismatched_files"] = mismatched
+        hint = suggest_prefix(unmatched[:2000])
+        text = (
+            f"log_line_prefix {prefix!r} does not match {', '.join(mismatched[:3])}"
+            f"{' …' if len(mismatched) > 3 else ''}: it matches {matched} of "
+            f"{candidates} lines ({ratio:.0%}); set log_line_prefix to the server's setting "
+            "(levels are read in English: the server needs lc_messages 'C' or 'en')"
+        )
+        if hint:
+            meta["suggested_prefix"] = hint[0]
+            text += f" (the lines look like log_line_prefix={hint[0]!r}, {hint[1]:.0%} match)"
+        reasons.insert(0, text)
+        samples = unmatched[:3] + samples
+    if state.zones:
+        reasons.append(f"time zone(s) {sorted(state.zones)} unknown, read as UTC")
+    undated = int(frame["logged_at"].isna().sum())
+    if undated:
+        reasons.append(f"{undated} record(s) without a readable time (no %m/%t/%n in the prefix?)")
+    for line in samples:
+        out.add_sample(line)
+    if meta["prefix_mismatch"] or problems:
+        out.status = "partial"
+    elif skipped_lines:
+        reasons.append(f"{skipped_lines} non-log line(s) skipped")
+    out.reason = "; ".join(reasons)
+    return out
+
+
+class _FileResult:
+    def __init__(self, frame: pl.DataFrame | None, fmt: str) -> None:
+        self.frame, self.fmt = frame, fmt
+        self.rows = 0 if frame is None else frame.height
+        self.read = self.skipped = self.candidates = self.matched = 0
+        self.samples: list[str] = []
+        self.unmatched: list[str] = []
+
+
+def _read_file(
+    blocks: _Blocks, log_format: str, pattern: PrefixPattern, window: Window | None,
+    state: FinishState,
+) -> _FileResult:  # fmt: skip
+    texts = blocks.texts()
+    first = next(texts, None)
+    if first is None:
+        return _FileResult(None, "empty")
+    fmt = log_format if log_format != "auto" else _detect(first[0][:65536].decode("utf-8", "replace"))
+    stream = itertools.chain([first], texts)
+    if fmt == "stderr":
+        return _parse_stderr_file(stream, pattern, window, blocks.path, state)
+    return _parse_structured(stream, fmt, window, blocks.path, state)
+
+
+def _parse_stderr_file(
+    texts: Iterator[tuple[bytes, bool]], pattern: PrefixPattern, window: Window | None,
+    path: Path, state: FinishState,
+) -> _FileResult:  # fmt: skip
+    out: list[pl.DataFrame] = []
+    res = _FileResult(None, "stderr")
+    carry: pl.Series | None = None
+    for text, last in texts:
+        lines = lines_of(text)
+        if carry is not None:
+            lines = pl.concat([carry, lines])
+        chunk = parse_stderr_chunk(lines, pattern, final=last)
+        carry = chunk.carry
+        res.read += lines.len() - (carry.len() if carry is not None else 0)
+        res.candidates += chunk.candidates
+        res.matched += chunk.matched
+        res.skipped += chunk.skipped
+        res.samples.extend(chunk.samples[: 5 - len(res.samples)])
+        if chunk.matched < chunk.candidates and len(res.unmatched) < 2000:
+            res.unmatched.extend(_unmatched(lines, pattern.pattern, 2000 - len(res.unmatched)))
+        out.append(finish(chunk.records, window, str(path), state))
+    res.frame = pl.concat(out) if out else None
+    res.rows = 0 if res.frame is None else res.frame.height
+    return res
+
+
+def _unmatched(lines: pl.Series, pattern: str, limit: int) -> list[str]:
+    bad = lines.filter(~lines.str.contains(pattern) & ~lines.str.starts_with("\t") & (lines.str.strip_chars() != ""))
+    return list(bad.head(limit).to_list())
+
+
+def _parse_structured(
+    texts: Iterator[tuple[bytes, bool]], fmt: str, window: Window | None, path: Path,
+    state: FinishState,
+) -> _FileResult:  # fmt: skip
+    # jsonlog has one record per line: chunk by chunk. A csvlog field may hold newlines,
+    # so a csvlog file is parsed whole.
+    chunks = (
+        ((t.decode("utf-8", "replace"), last) for t, last in texts)
+        if fmt == "jsonlog"
+        else iter([(b"\n".join(t for t, _ in texts).decode("utf-8", "replace"), True)])
+    )
+    res = _FileResult(None, fmt)
+    frames: list[pl.DataFrame] = []
+    for text, _ in chunks:
+        parsed = read_csvlog(text) if fmt == "csvlog" else read_jsonlog(text.split("\n"))
+        frames.append(finish(parsed.records, window, str(path), state))
+        res.read += parsed.read
+        res.skipped += parsed.skipped
+        res.samples.extend(parsed.samples[: 5 - len(res.samples)])
+    res.frame = pl.concat(frames)
+    res.rows = res.frame.height
+    return res

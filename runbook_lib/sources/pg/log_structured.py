@@ -1,0 +1,125 @@
+"""Read PostgreSQL csvlog and jsonlog records (one record per row / per line).
+
+csvlog columns are positional. The first 23 are the same from PostgreSQL 9.0 to 17
+(log_time … application_name); PG 13 appended ``backend_type`` (24), PG 14 ``leader_pid``
+and ``query_id`` (26). We read the first 23 by position, so every version parses, and a
+row with fewer than 23 fields (a truncated write, not a csvlog line) is skipped.
+jsonlog (PG 15+) is one JSON object per line with named keys; keys a record lacks are
+NULL. Both produce the text columns of ``pg_log_stderr.RECORD_COLUMNS``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from runbook_lib.sources.pg.log_stderr import RECORD_COLUMNS
+
+CSV_MIN_COLUMNS = 23
+#: csvlog position -> our column (the positions every PostgreSQL version shares).
+_CSV_POSITIONS = {
+    "ts": 0, "user": 1, "database": 2, "pid": 3, "client_addr": 4, "session_id": 5,
+    "severity": 11, "sqlstate": 12, "message": 13, "detail": 14, "hint": 15,
+    "context": 18, "statement": 19, "application_name": 22,
+}  # fmt: skip
+#: jsonlog key -> our column.
+_JSON_KEYS = {
+    "ts": "timestamp", "user": "user", "database": "dbname", "pid": "pid",
+    "client_addr": "remote_host", "session_id": "session_id", "severity": "error_severity",
+    "sqlstate": "state_code", "message": "message", "detail": "detail", "hint": "hint",
+    "context": "context", "statement": "statement", "application_name": "application_name",
+}  # fmt: skip
+
+
+@dataclass
+class StructuredResult:
+    records: pl.DataFrame
+    read: int = 0
+    skipped: int = 0
+    samples: list[str] = field(default_factory=list)
+
+
+def _frame(columns: dict[str, list[str | None]]) -> pl.DataFrame:
+    return pl.DataFrame({c: pl.Series(c, columns[c], dtype=pl.String) for c in RECORD_COLUMNS})
+
+
+def _text(value: object) -> str | None:
+    if value is None or value == "":
+        return None
+    return str(value)
+
+
+def _host(connection_from: str | None) -> str | None:
+    # csvlog writes "host:port" ("[local]" for a Unix socket); IPv6 hosts contain colons too
+    if connection_from is None or connection_from.startswith("["):
+        return connection_from
+    host, sep, port = connection_from.rpartition(":")
+    return host if sep and port.isdigit() else connection_from
+
+
+def read_csvlog(text: str) -> StructuredResult:
+    """Parse csvlog *text* (quoted fields may span lines)."""
+    columns: dict[str, list[str | None]] = {c: [] for c in RECORD_COLUMNS}
+    result = StructuredResult(records=pl.DataFrame())
+    reader = csv.reader(io.StringIO(text, newline=""), strict=False)
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as err:  # e.g. a field over the size limit: skip it, read on
+            result.read += 1
+            result.skipped += 1
+            if len(result.samples) < 5:
+                result.samples.append(f"csv error at record {result.read}: {err}")
+            continue
+        if not row:
+            continue
+        result.read += 1
+        if len(row) < CSV_MIN_COLUMNS or not row[0][:4].isdigit():
+            result.skipped += 1
+            if len(result.samples) < 5:
+                result.samples.append(",".join(row))
+            continue
+        for name in RECORD_COLUMNS:
+            columns[name].append(_text(row[_CSV_POSITIONS[name]]))
+        columns["client_addr"][-1] = _host(columns["client_addr"][-1])
+    result.records = _frame(columns)
+    return result
+
+
+def read_jsonlog(lines: Iterable[str]) -> StructuredResult:
+    """Parse jsonlog *lines* (one object per line; blank lines ignored)."""
+    columns: dict[str, list[str | None]] = {c: [] for c in RECORD_COLUMNS}
+    result = StructuredResult(records=pl.DataFrame())
+    for line in lines:
+        if not line.strip():
+            continue
+        result.read += 1
+        try:
+            obj = json.loads(line)
+        except ValueError:
+            obj = None
+        if not isinstance(obj, dict) or "timestamp" not in obj:
+            result.skipped += 1
+            if len(result.samples) < 5:
+                result.samples.append(line)
+            continue
+        for name in RECORD_COLUMNS:
+            columns[name].append(_text(obj.get(_JSON_KEYS[name])))
+    result.records = _frame(columns)
+    return result
+
+
+def looks_like_csvlog(head: str) -> bool:
+    """True when the first record of *head* (a file's first kilobytes) is a csvlog record."""
+    try:
+        row = next(csv.reader(io.StringIO(head, newline=""), strict=False))
+    except (csv.Error, StopIteration):
+        return False
+    return len(row) >= CSV_MIN_COLUMNS and row[0][:4].isdigit() and row[0][4:5] == "-"
