@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import pandas as pd
 
 from runbook_lib.findings import Finding, rank
-from runbook_lib.incident.record import SeverityDecision
+from runbook_lib.incident.severity import SeverityDecision
 from runbook_lib.notebook.display import escape_md
 
 

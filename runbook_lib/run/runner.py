@@ -22,6 +22,7 @@ import nbformat
 
 from runbook_lib import findings
 from runbook_lib.incident import record as incident
+from runbook_lib.incident.severity import POLICIES
 from runbook_lib.paths import HOME_ENV, RUN_DIR_ENV, project_root
 from runbook_lib.redact import redact, redact_obj
 from runbook_lib.run import archive
@@ -223,7 +224,7 @@ def _suggested_severity(run_dir: Path) -> str:
         level = (extra.get("severity") or {}).get("level")
     except (StoreError, AttributeError):
         return ""
-    return level if level in incident.POLICIES else ""
+    return level if level in POLICIES else ""
 
 
 def _cell_error(output: Path, index: int | None, message: str) -> str:

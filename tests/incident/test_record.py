@@ -11,16 +11,13 @@ import pytest
 
 from runbook_lib.errors import ParameterError
 from runbook_lib.incident.record import (
-    POLICIES,
-    Assessment,
     add_timeline_event,
     allocate_incident_id,
     create_incident,
     load_incident,
-    severity_finding,
-    suggest_severity,
     validate_incident_id,
 )
+from runbook_lib.incident.severity import POLICIES, Assessment, severity_finding, suggest_severity
 
 
 def test_ids_follow_the_runbook_format_and_count_per_utc_day(tmp_path: Path) -> None:
@@ -115,3 +112,30 @@ def test_incident_record_and_timeline(tmp_path: Path) -> None:
         create_incident("x", root=tmp_path, severity="P7")
     with pytest.raises(ParameterError, match="runbook new"):
         load_incident("INC-2020-01-01-001", tmp_path)
+
+
+def test_milestones_are_ordered_and_drive_the_status(tmp_path: Path) -> None:
+    from runbook_lib.incident.record import set_milestone
+
+    rec = create_incident(
+        "db down",
+        root=tmp_path,
+        started_at="2026-11-30T10:00:00Z",
+        detected_at="2026-11-30T10:05:00Z",
+        now=pd.Timestamp("2026-11-30T10:06:00Z"),
+    )
+    inc = rec["id"]
+    set_milestone(inc, "mitigated_at", "2026-11-30T10:40:00Z", root=tmp_path)
+    with pytest.raises(ParameterError, match="is before mitigated_at"):
+        set_milestone(inc, "resolved_at", "2026-11-30T10:30:00Z", root=tmp_path)
+    with pytest.raises(ParameterError, match="is after mitigated_at"):
+        set_milestone(inc, "acknowledged_at", "2026-11-30T10:50:00Z", root=tmp_path)
+    before = load_incident(inc, tmp_path)
+    assert before["status"] == "mitigated" and "resolved_at" not in before["milestones"]
+    with pytest.raises(ParameterError, match="is before impact_started_at"):  # 09:10 UTC
+        set_milestone(inc, "acknowledged_at", "2026-11-30T10:10:00+01:00", root=tmp_path)
+    set_milestone(inc, "acknowledged_at", "2026-11-30T11:10:00+01:00", root=tmp_path)
+    after = load_incident(inc, tmp_path)
+    assert [e["at"] for e in after["timeline"]] == sorted(e["at"] for e in after["timeline"])
+    with pytest.raises(ParameterError, match="not an ISO-8601 time"):
+        set_milestone(inc, "resolved_at", "yesterday-ish", root=tmp_path)

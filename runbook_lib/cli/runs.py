@@ -1,21 +1,13 @@
-"""The ``runbook`` command: open incidents, run flows into the archive, list and show them.
-
-Expected errors print one line ``ErrorType: message`` and exit 2 (usage, parameters) or 1
-(the notebook failed; its report is still archived). No tracebacks for expected errors.
-"""
+"""``runbook new | run | list | show | record | demo``: incidents and the flow runs in them."""
 
 from __future__ import annotations
 
 import argparse
-import json
 import logging
-import os
 import subprocess
 import sys
-from collections.abc import Sequence
 from pathlib import Path
-
-from runbook_lib.errors import ParameterError, RunbookError
+from typing import Any
 
 log = logging.getLogger("runbook")
 
@@ -87,29 +79,6 @@ def _cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_lab(args: argparse.Namespace) -> int:
-    from runbook_lib.paths import project_root
-
-    cmd = [
-        sys.executable,
-        "-m",
-        "jupyter",
-        "lab",
-        f"--notebook-dir={project_root()}",
-        "--ServerApp.default_url=/lab/tree/notebooks",
-    ]
-    if args.no_browser:
-        cmd.append("--no-browser")
-    if args.port:
-        cmd.append(f"--port={args.port}")
-    if hasattr(os, "geteuid") and os.geteuid() == 0:
-        cmd.append("--allow-root")  # on-call hosts and containers often run as root
-    cmd += [a for a in args.jupyter_args if a != "--"]
-    env = {**os.environ, "RUNBOOK_HOME": str(project_root())}
-    # exec, not a child: Ctrl-C and SIGTERM reach JupyterLab itself and nothing is orphaned.
-    os.execve(sys.executable, cmd, env)
-
-
 def _cmd_demo(args: argparse.Namespace) -> int:
     from runbook_lib.demo import DEMO_DIR, generate_demo
     from runbook_lib.incident.record import create_incident
@@ -176,11 +145,8 @@ def _cmd_record(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="runbook", description=__doc__.splitlines()[0])
-    parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
-    sub = parser.add_subparsers(dest="command", required=True)
-
+def register(sub: Any) -> None:
+    """Add this module's subcommands to the ``runbook`` parser."""
     p = sub.add_parser("new", help="open an incident and allocate its INC-YYYY-MM-DD-NNN id")
     p.add_argument("--title", required=True)
     p.add_argument("--severity", choices=["P0", "P1", "P2", "P3"])
@@ -203,12 +169,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("incident")
     p.set_defaults(func=_cmd_show)
 
-    p = sub.add_parser("lab", help="open JupyterLab on the notebooks")
-    p.add_argument("--port", type=int)
-    p.add_argument("--no-browser", action="store_true")
-    p.add_argument("jupyter_args", nargs=argparse.REMAINDER, help="after --: passed to jupyter lab")
-    p.set_defaults(func=_cmd_lab)
-
     p = sub.add_parser("record", help="record evidence for later analysis (pg: pg_stat_activity samples)")
     p.add_argument("what", choices=["pg"])
     p.add_argument("--incident", help="incident id: the recording goes to reports/<id>/recordings/")
@@ -224,28 +184,3 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--no-run", action="store_true", help="only generate the demo files")
     p.set_defaults(func=_cmd_demo)
-    return parser
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
-    # papermill/traitlets chatter would bury our one-line outcome.
-    for noisy in ("papermill", "traitlets", "nbconvert"):
-        logging.getLogger(noisy).setLevel(logging.ERROR)
-    try:
-        return int(args.func(args))
-    except ParameterError as err:
-        print(f"ParameterError: {err}", file=sys.stderr)
-        return 2
-    except RunbookError as err:
-        print(f"{type(err).__name__}: {err}", file=sys.stderr)
-        return 1
-    except json.JSONDecodeError as err:
-        print(f"CorruptRecord: {err}", file=sys.stderr)
-        return 1
-
-
-if __name__ == "__main__":  # pragma: no cover
-    raise SystemExit(main())

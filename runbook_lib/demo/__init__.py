@@ -7,10 +7,16 @@ DB-pool exhaustion. Along the way a few clients hammer ``/api/search`` into 429s
 sprays ``/.env`` and ``/wp-login.php``, someone stuffs credentials into ``/api/login``, and a
 user agent carries a ``<script>`` payload. Times are anchored at generation time so the
 notebooks' default window (``-2h`` .. ``now``) covers the incident.
+
+Other flows add their own evidence through :data:`PARTS`: each part is a module of this
+package with ``generate(folder, end, seed) -> dict`` that writes its files under *folder*
+and returns the parameters to add to ``params.yaml`` (paths relative to the project, under
+``demo/``). Parts must not import this module.
 """
 
 from __future__ import annotations
 
+import importlib
 import random
 import shutil
 import subprocess
@@ -24,6 +30,8 @@ from runbook_lib.paths import project_root
 from runbook_lib.timewindow import utc_now
 
 DEMO_DIR = Path("demo")
+#: Modules of this package that add evidence for other flows (see the module docstring).
+PARTS: list[str] = []
 MARKER = ".runbook-demo"
 BAD_DEPLOY_SUBJECT = "payments: switch provider client to async pool"
 HOSTILE_UA = '<script>alert("ua")</script><img src=x onerror=alert(1)>\x1b[31mred'
@@ -87,6 +95,8 @@ def generate_demo(
         "pg_log": str(DEMO_DIR / "postgresql.log"),
         "repo": str(DEMO_DIR / "repo"),
     }
+    for part in PARTS:
+        params.update(importlib.import_module(f"runbook_lib.demo.{part}").generate(folder, end, seed))
     params_path = folder / "params.yaml"
     params_path.write_text(
         "# Demo incident parameters (generated). Use with: runbook run triage -f demo/params.yaml\n"

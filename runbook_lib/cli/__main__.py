@@ -1,0 +1,5 @@
+"""``python -m runbook_lib.cli``: the same as the ``runbook`` command."""
+
+from runbook_lib.cli import main
+
+raise SystemExit(main())
