@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
+
+from tests import pg_cluster
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data"
@@ -57,3 +61,25 @@ def run_flow(tmp_path: Path):  # type: ignore[no-untyped-def]
         return execute_flow(flow, parameters, tmp_path / f"run-{flow}", **kw)
 
     return _run
+
+
+#: The environment variable through which tests hand the shared cluster's DSN to the kit
+#: (the kit takes the *name* of a variable, never a DSN, as a parameter).
+PG_DSN_ENV = "RUNBOOK_TEST_PG_DSN"
+
+
+@pytest.fixture(scope="module")
+def cluster(request: pytest.FixtureRequest) -> pg_cluster.PgCluster:
+    """The session's throwaway PostgreSQL cluster, with an ``app`` role and a ``jobs`` table."""
+    shared = pg_cluster.shared_cluster(request.config)
+    with psycopg.connect(shared.dsn(), autocommit=True) as admin:
+        pg_cluster.ensure_role(admin, "app")
+        admin.execute("CREATE TABLE IF NOT EXISTS jobs (id int)")
+        admin.execute("GRANT ALL ON jobs TO app")
+    return shared
+
+
+@pytest.fixture
+def dsn_env(cluster: pg_cluster.PgCluster) -> Iterator[str]:
+    """The name of an env var holding the cluster's DSN during the test; sessions closed after."""
+    yield from pg_cluster.dsn_env_fixture(cluster, PG_DSN_ENV)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,16 +14,6 @@ from runbook_lib.sources.pg.activity import ACTIVITY_SCHEMA, collect_activity, r
 from tests import pg_cluster
 
 ENV = "RUNBOOK_TEST_DSN_ANALYSIS"
-
-
-@pytest.fixture(scope="module")
-def cluster(request: pytest.FixtureRequest) -> pg_cluster.PgCluster:
-    return pg_cluster.shared_cluster(request.config)
-
-
-@pytest.fixture
-def dsn_env(cluster: pg_cluster.PgCluster) -> Iterator[str]:
-    yield from pg_cluster.dsn_env_fixture(cluster, ENV)
 
 
 def by_kind(findings: list, kind: str) -> list:  # type: ignore[type-arg]

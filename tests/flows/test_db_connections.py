@@ -7,7 +7,6 @@ import http.server
 import os
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,12 +31,6 @@ def source(findings: dict[str, Any], name: str) -> dict[str, Any]:
     return next(s for s in findings["sources"] if s["source"] == name)
 
 
-@pytest.fixture
-def dsn_env() -> Iterator[str]:
-    yield ENV
-    os.environ.pop(ENV, None)
-
-
 def test_defaults_run_offline_on_the_demo(run_flow: Any, demo: dict[str, Any]) -> None:
     nb = nbformat.read(str(ROOT / "notebooks" / "db_connections.ipynb"), as_version=4)
     params = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
@@ -54,14 +47,6 @@ def test_defaults_run_offline_on_the_demo(run_flow: Any, demo: dict[str, Any]) -
     assert findings["extra"]["remediation"]["dry_run"] is True
     assert "no pg_service" in findings["extra"]["remediation"]["error"]
     assert any("terminate idle connections" in s for s in findings["next_steps"])
-
-
-@pytest.fixture(scope="module")
-def cluster(request: pytest.FixtureRequest) -> pg_cluster.PgCluster:
-    cluster = pg_cluster.shared_cluster(request.config)
-    with psycopg.connect(cluster.dsn(), autocommit=True) as admin:
-        pg_cluster.ensure_role(admin, "app")
-    return cluster
 
 
 def test_live_incident_with_leak(run_flow: Any, cluster: pg_cluster.PgCluster, dsn_env: str, tmp_path: Path) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
@@ -16,21 +15,6 @@ from runbook_lib.remedies.pg import terminate_backends
 from tests import pg_cluster
 
 ENV = "RUNBOOK_TEST_DSN_REMEDY"
-
-
-@pytest.fixture(scope="module")
-def cluster(request: pytest.FixtureRequest) -> pg_cluster.PgCluster:
-    cluster = pg_cluster.shared_cluster(request.config)
-    with psycopg.connect(cluster.dsn(), autocommit=True) as admin:
-        pg_cluster.ensure_role(admin, "app")
-        admin.execute("CREATE TABLE IF NOT EXISTS jobs (id int)")
-        admin.execute("GRANT ALL ON jobs TO app")
-    return cluster
-
-
-@pytest.fixture
-def dsn_env(cluster: pg_cluster.PgCluster) -> Iterator[str]:
-    yield from pg_cluster.dsn_env_fixture(cluster, ENV)
 
 
 def live_pids(cluster: pg_cluster.PgCluster) -> set[int]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
@@ -25,16 +24,6 @@ from runbook_lib.sources.pg.activity import (
 from tests import pg_cluster
 
 ENV = "RUNBOOK_TEST_DSN_SOURCES"
-
-
-@pytest.fixture(scope="module")
-def cluster(request: pytest.FixtureRequest) -> pg_cluster.PgCluster:
-    return pg_cluster.shared_cluster(request.config)
-
-
-@pytest.fixture
-def dsn_env(cluster: pg_cluster.PgCluster) -> Iterator[str]:
-    yield from pg_cluster.dsn_env_fixture(cluster, ENV)
 
 
 def test_snapshot_has_schema_limits_and_excludes_own_session(
