@@ -22,17 +22,6 @@ from runbook_lib.errors import ParameterError
 from runbook_lib.paths import project_root
 from runbook_lib.redact import carries_secret
 
-FLOW_ALIASES = {
-    "high-cpu": "high_cpu",
-    "memory-leak": "memory_leak",
-    "db-connections": "db_connections",
-    "api-rate-limit": "api_rate_limit",
-    "security-alert": "security_alert",
-    "test-failures": "test_failures",
-    "plugin-load": "plugin_load",
-    "post-mortem": "post_mortem",
-}
-
 
 @dataclass(frozen=True)
 class Parameter:
@@ -54,7 +43,7 @@ def flow_names() -> list[str]:
 
 def notebook_path(flow: str) -> Path:
     """The notebook of *flow* (accepting ``high-cpu`` for ``high_cpu``), or a ParameterError."""
-    name = FLOW_ALIASES.get(flow, flow.replace("-", "_"))
+    name = flow.replace("-", "_")
     path = notebooks_dir() / f"{name}.ipynb"
     if not path.is_file():
         known = ", ".join(flow_names()) or "none"
