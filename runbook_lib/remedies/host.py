@@ -20,6 +20,7 @@ from typing import Any
 import pandas as pd
 import psutil
 
+from runbook_lib.incident.record import record_remediation
 from runbook_lib.timewindow import utc_now
 
 #: Never signal these: the kit itself, init, and the kernel's threads.
@@ -127,8 +128,6 @@ def apply_remedy(
     """
     record = _apply(plan, remediate=remediate, timeout_s=timeout_s)
     if record["executed"]:
-        from runbook_lib.incident.record import record_remediation
-
         record_remediation(incident_id, f"{record['command']}: {record['result']}", command=record["command"])
     return record
 

@@ -28,6 +28,7 @@ from psycopg import sql
 
 from runbook_lib.errors import ParameterError, SourceError
 from runbook_lib.findings import jsonable
+from runbook_lib.incident.record import record_remediation
 from runbook_lib.redact import redact
 from runbook_lib.sources.pg import connect as pgconn
 from runbook_lib.timewindow import utc_now
@@ -255,7 +256,6 @@ def remediate_connections(
 
 def record_in_timeline(incident_id: str, result: RemedyResult) -> bool:
     """Append *result* to the incident timeline; False when the incident has no record."""
-    from runbook_lib.incident.record import record_remediation
 
     return record_remediation(
         incident_id,
