@@ -22,7 +22,7 @@ from runbook_lib.incident.severity import POLICIES
 from runbook_lib.paths import reports_root
 from runbook_lib.redact import redact, redact_obj
 from runbook_lib.store import read_json, write_json
-from runbook_lib.timewindow import utc_now
+from runbook_lib.timewindow import parse_time, utc_now
 
 INCIDENT_ID = re.compile(r"^INC-(\d{4})-(\d{2})-(\d{2})-(\d{3})$")
 INCIDENT_FILE = "incident.json"
@@ -92,16 +92,12 @@ STATUS_AFTER = {
 
 
 def parse_at(value: str | pd.Timestamp | None, *, key: str = "at") -> pd.Timestamp:
-    """An event time as tz-aware UTC (``None`` = now); a bad value is a one-line ParameterError."""
+    """An event time as tz-aware UTC (``None`` = now; ISO-8601, ``now`` or ``-2h``)."""
     if value is None or value == "":
         return utc_now()
-    try:
-        ts = pd.Timestamp(value)
-    except (ValueError, TypeError) as err:
-        raise ParameterError(f"{value!r} is not an ISO-8601 time", key=key) from err
-    if pd.isna(ts):
-        raise ParameterError(f"{value!r} is not an ISO-8601 time", key=key)
-    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+    if isinstance(value, pd.Timestamp):
+        return value.tz_localize("UTC") if value.tzinfo is None else value.tz_convert("UTC")
+    return parse_time(value, key=key)
 
 
 def _check_order(milestones: dict[str, str], name: str, at: pd.Timestamp) -> None:
