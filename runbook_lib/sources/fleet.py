@@ -124,6 +124,9 @@ def collect_on_fleet(
         local = reader(spec, **kwargs)
         local.meta.setdefault("engine", "local")
         return local
+    # A progress callback cannot travel to a worker: on the cluster it counts finished tasks.
+    progress = progress or kwargs.pop("progress", None)
+    kwargs.pop("progress", None)
     template = reader("", **kwargs)  # the reader's own empty, typed result ("not configured")
     if template.status != "skipped":  # pragma: no cover - every log reader skips an empty spec
         raise TypeError(f"{reader.__name__} does not answer an empty spec with 'skipped'")
