@@ -33,13 +33,13 @@ OURS = r"""
 import json, sys, time
 t0 = time.perf_counter()
 from runbook_lib.sources.pg.log import collect_pg_log
-from runbook_lib.analysis.pg_log_events import find_pg_log_events, find_pg_log_totals
+from runbook_lib.analysis.pg_log_events import pg_log_events_per_minute, count_pg_log_events
 t1 = time.perf_counter()
 got = collect_pg_log(sys.argv[1], log_line_prefix=sys.argv[2])
 t2 = time.perf_counter()
-events = find_pg_log_events(got.frame)
+events = pg_log_events_per_minute(got.frame)
 t3 = time.perf_counter()
-totals = find_pg_log_totals(got.frame) if sys.argv[3] == "check" else {}
+totals = count_pg_log_events(got.frame) if sys.argv[3] == "check" else {}
 print(json.dumps({"status": got.status, "reason": got.reason, "rows": len(got.frame),
     "lines_read": got.lines_read, "import_s": t1 - t0, "parse_s": t2 - t1,
     "events_s": t3 - t2, "totals": totals,

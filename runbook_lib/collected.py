@@ -24,6 +24,17 @@ import pandas as pd
 from runbook_lib.errors import SourceError
 from runbook_lib.redact import redact
 
+__all__ = [
+    "Collected",
+    "MAX_SAMPLES",
+    "MAX_SAMPLE_CHARS",
+    "Status",
+    "conform",
+    "empty_frame",
+    "guarded",
+    "skipped",
+]
+
 Status = Literal["ok", "partial", "unavailable", "skipped"]
 
 #: How many malformed inputs a source keeps as examples for the report.
@@ -74,6 +85,8 @@ class Collected:
             "lines_skipped": int(self.lines_skipped),
             "elapsed_s": round(float(self.elapsed_s), 3),
             "samples": list(self.samples),
+            # how a log source was read: locally, or on a Dask cluster (sources/fleet.py)
+            **{k: self.meta[k] for k in ("engine", "scheduler", "tasks", "files") if k in self.meta},
         }
 
 

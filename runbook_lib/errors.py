@@ -14,6 +14,15 @@ Only ``runbook_lib.sources`` catch driver exceptions and map them here with
 
 from __future__ import annotations
 
+__all__ = [
+    "ParameterError",
+    "RunbookError",
+    "SourceDataError",
+    "SourceDenied",
+    "SourceError",
+    "SourceUnavailable",
+]
+
 
 class RunbookError(Exception):
     """Base of every error the kit raises on purpose."""

@@ -27,6 +27,21 @@ from runbook_lib.redact import redact, redact_obj
 from runbook_lib.store import read_json, read_json_object, write_json
 from runbook_lib.timewindow import Window, utc_now
 
+__all__ = [
+    "FINDINGS_FILE",
+    "FINDINGS_VERSION",
+    "Finding",
+    "PARAMETERS_FILE",
+    "SEVERITIES",
+    "Severity",
+    "jsonable",
+    "load_run_parameters",
+    "rank",
+    "read_findings",
+    "record_findings",
+    "unknown",
+]
+
 FINDINGS_VERSION = 1
 FINDINGS_FILE = "findings.json"
 PARAMETERS_FILE = "parameters.json"

@@ -5,6 +5,15 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+__all__ = [
+    "HOME_ENV",
+    "RUN_DIR_ENV",
+    "project_root",
+    "reports_root",
+    "resolve",
+    "run_dir",
+]
+
 #: Set by the runner for the kernel: the run folder that receives findings.json.
 RUN_DIR_ENV = "RUNBOOK_RUN_DIR"
 #: Optional override of the project root (where notebooks/, parameters/, reports/ live).

@@ -11,6 +11,13 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+__all__ = [
+    "MASK",
+    "carries_secret",
+    "redact",
+    "redact_obj",
+]
+
 MASK = "***"
 
 # scheme://user:password@host  -> scheme://user:***@host

@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import re
 
+__all__ = [
+    "MAX_CELL_CHARS",
+    "clean_text",
+]
+
 #: Longest cell shown in a table; the full value stays in the frame.
 MAX_CELL_CHARS = 160
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[@-_]")

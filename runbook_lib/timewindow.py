@@ -14,6 +14,14 @@ import pandas as pd
 
 from runbook_lib.errors import ParameterError
 
+__all__ = [
+    "DEFAULT_SPAN",
+    "Window",
+    "parse_time",
+    "parse_window",
+    "utc_now",
+]
+
 DEFAULT_SPAN = pd.Timedelta(hours=2)
 _RELATIVE = re.compile(r"^\s*(?P<sign>[-+])\s*(?P<n>\d+(?:\.\d+)?)\s*(?P<unit>[smhdw])\s*$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}

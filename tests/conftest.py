@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,31 +24,21 @@ def data_dir() -> Path:
 
 
 def execute_flow(flow: str, parameters: dict[str, Any], run_dir: Path, *, timeout: int = 300) -> dict[str, Any]:
-    """Execute ``notebooks/<flow>.ipynb`` with papermill into *run_dir*; return findings.json.
-
-    The kernel runs with the project root as cwd and ``RUNBOOK_RUN_DIR`` pointing at
-    *run_dir*, exactly as the runner does, so the notebook's ``record_findings`` lands there.
-    """
-    import papermill
+    """Execute ``notebooks/<flow>.ipynb`` into *run_dir* with the runner's own execute step
+    (kernel in the project root, ``RUNBOOK_RUN_DIR`` = *run_dir*) and return findings.json;
+    a failed cell fails the test with the runner's one-line error."""
+    from runbook_lib.run.runner import execute_notebook
 
     run_dir.mkdir(parents=True, exist_ok=True)
-    old = os.environ.get("RUNBOOK_RUN_DIR")
-    os.environ["RUNBOOK_RUN_DIR"] = str(run_dir)
-    try:
-        papermill.execute_notebook(
-            str(NOTEBOOKS / f"{flow}.ipynb"),
-            str(run_dir / "report.ipynb"),
-            parameters=parameters,
-            cwd=str(ROOT),
-            kernel_name="python3",
-            progress_bar=False,
-            execution_timeout=timeout,
-        )
-    finally:
-        if old is None:
-            os.environ.pop("RUNBOOK_RUN_DIR", None)
-        else:
-            os.environ["RUNBOOK_RUN_DIR"] = old
+    status, error, _ = execute_notebook(
+        NOTEBOOKS / f"{flow}.ipynb",
+        run_dir / "report.ipynb",
+        parameters,
+        run_dir=run_dir,
+        cell_timeout_s=timeout,
+        cwd=ROOT,
+    )
+    assert status == "ok", f"{flow} {status}: {error}"
     return json.loads((run_dir / "findings.json").read_text(encoding="utf-8"))
 
 

@@ -81,3 +81,12 @@ CORE = {"__init__", "collected", "errors", "findings", "paths", "redact", "store
 def test_top_level_holds_only_the_shared_core() -> None:
     top = {p.stem for p in LIB.glob("*.py")}
     assert top <= CORE, sorted(top - CORE)
+
+
+def test_find_functions_return_findings() -> None:
+    """STYLE.md: ``find_*`` answers with Findings; tables come from rank_*/detect_*/*_per_minute."""
+    for path in sorted((LIB / "analysis").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.FunctionDef) and node.name.startswith("find_"):
+                returns = ast.unparse(node.returns) if node.returns else ""
+                assert "Finding" in returns, f"{path.name}:{node.lineno} {node.name} returns {returns or 'nothing'}"

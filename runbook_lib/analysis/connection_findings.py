@@ -69,16 +69,16 @@ def find_connection_findings(
     settings: dict[str, Any] = dict(meta.get("settings") or {})
     found = [_utilisation(frame, settings, idle_s)]
     found += _leaks(frame, settings, idle_s)
-    found += _long_running(cx.find_long_running(frame, threshold_s=long_query_s), long_query_s)
-    found += _idle_in_tx(cx.find_idle_in_transaction(frame, threshold_s=idle_in_transaction_s), idle_in_transaction_s)
-    found += _idle(cx.find_idle_candidates(frame, min_idle_s=idle_s), idle_s)
-    found += _blocking(cx.find_blocking_tree(frame))
-    found += _limits(cx.find_limit_pressure(frame, meta))
+    found += _long_running(cx.detect_long_running(frame, threshold_s=long_query_s), long_query_s)
+    found += _idle_in_tx(cx.detect_idle_in_transaction(frame, threshold_s=idle_in_transaction_s), idle_in_transaction_s)
+    found += _idle(cx.detect_idle_candidates(frame, min_idle_s=idle_s), idle_s)
+    found += _blocking(cx.detect_blocking_tree(frame))
+    found += _limits(cx.detect_limit_pressure(frame, meta))
     return found
 
 
 def _utilisation(frame: pd.DataFrame, settings: dict[str, Any], idle_s: float) -> Finding:
-    util = cx.find_utilisation(frame, settings)
+    util = cx.detect_utilisation(frame, settings)
     last = util.iloc[-1]
     pct = float(last["utilisation_pct"])
     severity: Severity = "critical" if pct >= 90 else "high" if pct >= 75 else "medium" if pct >= 50 else "info"
@@ -86,7 +86,7 @@ def _utilisation(frame: pd.DataFrame, settings: dict[str, Any], idle_s: float) -
     holder = ""
     if not top.empty:
         app = top.iloc[0]["application_name"]
-        old = cx.find_idle_candidates(frame, min_idle_s=idle_s)
+        old = cx.detect_idle_candidates(frame, min_idle_s=idle_s)
         n_old = int((cx._label(old["application_name"]) == app).sum())
         holder = f"; app `{app}` holds {int(top.iloc[0]['connections'])}"
         if n_old:
@@ -111,7 +111,7 @@ def _utilisation(frame: pd.DataFrame, settings: dict[str, Any], idle_s: float) -
 def _leaks(frame: pd.DataFrame, settings: dict[str, Any], idle_s: float) -> list[Finding]:
     leaks = cx.detect_leaks(frame, settings)
     usable = int(settings.get("usable_connections") or 0)
-    old = cx.find_idle_candidates(frame, min_idle_s=idle_s)
+    old = cx.detect_idle_candidates(frame, min_idle_s=idle_s)
     out = []
     for row in leaks[leaks["leak_suspected"]].to_dict("records"):
         app = str(row["application_name"])

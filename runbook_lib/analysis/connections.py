@@ -55,7 +55,7 @@ def _label(series: pd.Series) -> pd.Series:
     return series.astype("object").where(series.notna() & (series != ""), NONE_LABEL)
 
 
-def find_utilisation(frame: pd.DataFrame, settings: Mapping[str, Any]) -> pd.DataFrame:
+def detect_utilisation(frame: pd.DataFrame, settings: Mapping[str, Any]) -> pd.DataFrame:
     """Per sample: client connections by state and % of the slots ordinary roles can use.
 
     Out: :data:`UTILISATION_SCHEMA`. Superusers may also use the reserved slots, so the
@@ -170,13 +170,13 @@ def _aged(rows: pd.DataFrame, since: str, name: str, threshold_s: float, extra: 
     return out[out[name] > threshold_s].sort_values(name, ascending=False, ignore_index=True)
 
 
-def find_long_running(frame: pd.DataFrame, *, threshold_s: float = 300.0) -> pd.DataFrame:
+def detect_long_running(frame: pd.DataFrame, *, threshold_s: float = 300.0) -> pd.DataFrame:
     """Active queries in the latest sample that started more than *threshold_s* ago (``age_s``)."""
     last = latest(frame)
     return _aged(last[last["state"] == "active"], "query_start_at", "age_s", threshold_s)
 
 
-def find_idle_in_transaction(frame: pd.DataFrame, *, threshold_s: float = 60.0) -> pd.DataFrame:
+def detect_idle_in_transaction(frame: pd.DataFrame, *, threshold_s: float = 60.0) -> pd.DataFrame:
     """Sessions idle inside an open transaction for more than *threshold_s* (``idle_s``)."""
     last = latest(frame)
     in_tx = last[last["state"].isin(IDLE_IN_TX)]
@@ -185,13 +185,13 @@ def find_idle_in_transaction(frame: pd.DataFrame, *, threshold_s: float = 60.0) 
     return _aged(in_tx, "state_change_at", "idle_s", threshold_s, ("xact_age_s",))
 
 
-def find_idle_candidates(frame: pd.DataFrame, *, min_idle_s: float = IDLE_TERMINATE_S) -> pd.DataFrame:
+def detect_idle_candidates(frame: pd.DataFrame, *, min_idle_s: float = IDLE_TERMINATE_S) -> pd.DataFrame:
     """Idle sessions older than *min_idle_s*: the runbook's terminate candidates (``idle_s``)."""
     last = latest(frame)
     return _aged(last[last["state"] == "idle"], "state_change_at", "idle_s", min_idle_s)
 
 
-def find_blocking_tree(frame: pd.DataFrame) -> pd.DataFrame:
+def detect_blocking_tree(frame: pd.DataFrame) -> pd.DataFrame:
     """Who blocks whom in the latest sample, as a depth-first tree.
 
     Out: root_pid, pid, depth (0 = the root blocker), blocked_by (list), tree (an indented
@@ -325,7 +325,7 @@ def detect_leaks(
     return out.sort_values(["leak_suspected", "idle_per_min"], ascending=False, ignore_index=True)
 
 
-def find_limit_pressure(frame: pd.DataFrame, meta: Mapping[str, Any], *, threshold_pct: float = 80.0) -> pd.DataFrame:
+def detect_limit_pressure(frame: pd.DataFrame, meta: Mapping[str, Any], *, threshold_pct: float = 80.0) -> pd.DataFrame:
     """Roles and databases near their own ``CONNECTION LIMIT`` in the latest sample.
 
     Out: kind (role|database), name, connections, limit, used_pct.

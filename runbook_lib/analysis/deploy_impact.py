@@ -141,7 +141,7 @@ def find_suspect_deploy(comparison: pd.DataFrame, *, what: str = "5xx rate") -> 
     )
 
 
-def find_deploy_impact(
+def assess_deploy_impact(
     deploys: Collected,
     window: Window,
     *,

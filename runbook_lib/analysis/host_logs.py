@@ -75,7 +75,7 @@ def find_log_signals(app: Collected, *, kind: str) -> Finding:
         "first_at": shapes["first_at"].min(),
         "last_at": shapes["last_at"].max(),
     }
-    gc = find_gc_runs(app.frame) if kind == "memory" else None
+    gc = count_gc_runs(app.frame) if kind == "memory" else None
     gc_text = ""
     if gc is not None and gc["runs"]:
         numbers.update(gc_runs=gc["runs"], gc_runs_per_min=gc["per_min"])
@@ -90,7 +90,7 @@ def find_log_signals(app: Collected, *, kind: str) -> Finding:
     )
 
 
-def find_gc_runs(frame: pd.DataFrame) -> dict[str, float]:
+def count_gc_runs(frame: pd.DataFrame) -> dict[str, float]:
     """How many collector runs the log records and how often (per minute over their span)."""
     runs = frame[frame["message"].astype(str).str.contains(GC_RUN_PATTERN, regex=True, na=False)]
     if runs.empty:

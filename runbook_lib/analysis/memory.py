@@ -159,7 +159,7 @@ TREND_COLUMNS = [
 ]
 
 
-def find_rss_trends(
+def rank_rss_trends(
     processes: pd.DataFrame,
     *,
     limit_bytes: float,
@@ -207,7 +207,7 @@ def find_rss_trends(
     )
 
 
-def find_restarts(events: pd.DataFrame) -> pd.DataFrame:
+def detect_restarts(events: pd.DataFrame) -> pd.DataFrame:
     """Restarts seen while sampling: a target pid exited and/or a new one started."""
     if events.empty:
         return events.iloc[0:0]
@@ -227,7 +227,7 @@ def find_memory_leaks(
     """Findings per process: leaks first (with time to *limit_bytes*), then the rest in one line."""
     if not processes.usable:
         return [unknown(kind, processes, "whether a process leaks memory")]
-    trends = find_rss_trends(
+    trends = rank_rss_trends(
         processes.frame,
         limit_bytes=limit_bytes,
         min_samples=min_samples,
@@ -293,7 +293,7 @@ def find_memory_leaks(
                 )
             )
     if events is not None and events.usable:
-        restarts = find_restarts(events.frame)
+        restarts = detect_restarts(events.frame)
         started = restarts[restarts["event"] == "started"]
         if not started.empty:
             out.append(
@@ -309,5 +309,5 @@ def find_memory_leaks(
 
 
 def leaking(trends: pd.DataFrame) -> pd.DataFrame:
-    """The rows of :func:`find_rss_trends` classified as leaks (most growth first)."""
+    """The rows of :func:`rank_rss_trends` classified as leaks (most growth first)."""
     return trends[trends["pattern"] == "leak"].reset_index(drop=True)

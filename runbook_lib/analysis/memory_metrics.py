@@ -20,7 +20,7 @@ def metric_as_processes(metrics: pd.DataFrame, *, query: str) -> pd.DataFrame:
     """A metrics query (e.g. ``process_resident_memory_bytes``) shaped like process samples.
 
     Each series becomes a pseudo-process (``pid`` = its index, ``name`` = its labels) so
-    :func:`find_rss_trends` can judge remote processes exactly like sampled ones.
+    :func:`rank_rss_trends` can judge remote processes exactly like sampled ones.
     """
     rows = metrics[metrics["query"] == query].dropna(subset=["value"])
     codes = {s: i for i, s in enumerate(sorted(rows["series"].unique()))}

@@ -13,8 +13,8 @@ it with ``lc_messages = C``:
     error, fatal          every ERROR / every FATAL or PANIC record
     slow_query            a "duration: N ms" record above ``slow_query_s``
 
-:func:`find_pg_log_events` returns one row per interval (``bucket_at`` + one count column
-per kind, zero-filled between the first and last record). :func:`find_pg_log_totals`
+:func:`pg_log_events_per_minute` returns one row per interval (``bucket_at`` + one count column
+per kind, zero-filled between the first and last record). :func:`count_pg_log_events`
 counts queries and errors the way pgBadger does, so the two can be compared.
 """
 
@@ -33,9 +33,9 @@ __all__ = [
     "EVENTS_SCHEMA",
     "EVENT_KINDS",
     "classify_pg_log",
-    "find_pg_log_events",
+    "pg_log_events_per_minute",
     "find_pg_log_findings",
-    "find_pg_log_totals",
+    "count_pg_log_events",
 ]
 
 EVENT_KINDS: tuple[str, ...] = (
@@ -95,7 +95,7 @@ def classify_pg_log(frame: pd.DataFrame, *, slow_query_s: float = 1.0) -> pd.Dat
     return out[list(EVENT_KINDS)]
 
 
-def find_pg_log_events(frame: pd.DataFrame, *, freq: str = "1min", slow_query_s: float = 1.0) -> pd.DataFrame:
+def pg_log_events_per_minute(frame: pd.DataFrame, *, freq: str = "1min", slow_query_s: float = 1.0) -> pd.DataFrame:
     """Counts of each event kind per *freq* interval (schema :data:`EVENTS_SCHEMA`)."""
     if frame.empty:
         return pd.DataFrame({c: pd.Series(dtype=t) for c, t in EVENTS_SCHEMA.items()})
@@ -111,7 +111,7 @@ def find_pg_log_events(frame: pd.DataFrame, *, freq: str = "1min", slow_query_s:
     return counts[list(EVENTS_SCHEMA)]
 
 
-def find_pg_log_totals(frame: pd.DataFrame) -> dict[str, int]:
+def count_pg_log_events(frame: pd.DataFrame) -> dict[str, int]:
     """Records, queries and errors counted as pgBadger counts them (``overall_stat``).
 
     queries: "statement:"/"execute …:" records, with or without a duration (not parse/bind,
@@ -222,7 +222,7 @@ def find_pg_log_findings(collected: Collected, *, slow_query_s: float = 1.0) -> 
         if mask.any():
             rows = frame.loc[mask]
             out.append(_event_finding(kind, rows, buckets[mask].value_counts()))
-    totals = find_pg_log_totals(frame)
+    totals = count_pg_log_events(frame)
     if not any(f.kind.startswith("pg_log_") and f.kind != "pg_log_prefix_mismatch" for f in out):
         errors, fatals = int(flags["error"].sum()), int(flags["fatal"].sum())
         out.append(

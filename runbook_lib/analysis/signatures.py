@@ -1,7 +1,7 @@
 """Group error messages by a normalised signature, so 10,000 timeouts are one row.
 
 Masked: quoted values, UUIDs, hex ids, IPs, emails, URLs' query strings, numbers. The
-frame returned by :func:`find_top_errors`::
+frame returned by :func:`rank_top_errors`::
 
     signature | level | logger | count | first_seen_at | last_seen_at | example
 """
@@ -41,7 +41,7 @@ def error_lines(app: pd.DataFrame, *, levels: tuple[str, ...] = ERROR_LEVELS) ->
     return errors.assign(signature=normalise(errors["message"]) if not errors.empty else pd.Series(dtype="string"))
 
 
-def find_top_errors(app: pd.DataFrame, *, levels: tuple[str, ...] = ERROR_LEVELS, top: int = 10) -> pd.DataFrame:
+def rank_top_errors(app: pd.DataFrame, *, levels: tuple[str, ...] = ERROR_LEVELS, top: int = 10) -> pd.DataFrame:
     """The most frequent error signatures with first/last seen and one example."""
     return summarise_errors(error_lines(app, levels=levels), top=top)
 

@@ -33,7 +33,7 @@ def _title(util: pd.DataFrame) -> str:
 def plot_connections_by_state(util: pd.DataFrame, *, window: Window | None = None) -> Figure:
     """Client connections by state (stacked) against max_connections and the usable slots.
 
-    *util* is ``find_utilisation``'s frame (UTILISATION_SCHEMA).
+    *util* is ``detect_utilisation``'s frame (UTILISATION_SCHEMA).
     """
     fig, (ax,) = new_figure(_title(util))
     thresholds: dict[str, float] = {}

@@ -2,7 +2,7 @@
 
 Pure: frames in, :class:`~matplotlib.figure.Figure` out (no pyplot, no display).
 Inputs are the frames of ``sources.host`` (system/process samples), the analyses'
-derived frames (``analysis.cpu.process_share_over_time``, ``analysis.memory.find_rss_trends``)
+derived frames (``analysis.cpu.process_share_over_time``, ``analysis.memory.rank_rss_trends``)
 and the metrics frame (``sampled_at, query, series, value``).
 """
 

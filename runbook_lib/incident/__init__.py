@@ -1,2 +1,16 @@
 """Incidents: the record on disk (record.py), the runbook's severity model (severity.py)
 and the runbook's communication templates (comms.py)."""
+
+from __future__ import annotations
+
+from runbook_lib.incident.comms import incident_report_markdown, notification_text, triage_next_steps
+from runbook_lib.incident.severity import Assessment, severity_finding, suggest_severity
+
+__all__ = [
+    "Assessment",
+    "incident_report_markdown",
+    "notification_text",
+    "severity_finding",
+    "suggest_severity",
+    "triage_next_steps",
+]

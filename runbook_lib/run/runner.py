@@ -12,7 +12,7 @@ import json
 import os
 import signal
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -91,6 +91,20 @@ def _sigterm_interrupts() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+@dataclass
+class PreparedRun:
+    """A run folder allocated and its records written, ready to execute."""
+
+    flow: str
+    incident_id: str
+    notebook: Path
+    run_dir: Path
+    values: dict[str, Any]  # the parameters given (papermill injects these)
+    effective: dict[str, Any]  # every declared parameter with the value the run uses
+    info: dict[str, Any]  # run.json
+    root: Path | None = None
+
+
 def run_flow(
     flow: str,
     incident_id: str,
@@ -102,9 +116,24 @@ def run_flow(
 ) -> RunResult:
     """Execute *flow* for *incident_id*; return the archived result (never raises for a
     notebook failure; raises ParameterError for bad parameters before anything runs)."""
-    import papermill
-    from nbclient.exceptions import CellTimeoutError, DeadKernelError
+    run = prepare_run(flow, incident_id, files=files, overrides=overrides, root=root)
+    output = run.run_dir / "report.ipynb"
+    status, error, elapsed = execute_notebook(
+        run.notebook, output, run.values, run_dir=run.run_dir, cell_timeout_s=cell_timeout_s
+    )
+    return archive_run(run, status, error, elapsed)
 
+
+def prepare_run(
+    flow: str,
+    incident_id: str,
+    *,
+    files: Sequence[Path] = (),
+    overrides: Iterable[tuple[str, str]] = (),
+    root: Path | None = None,
+) -> PreparedRun:
+    """Check the incident and the parameters, allocate the run folder, write run.json,
+    parameters.json and inputs.json. Raises ParameterError before any folder exists."""
     nb_path = notebook_path(flow)
     flow = nb_path.stem
     incident.load_incident(incident_id, root)  # fail early, before a run folder exists
@@ -118,24 +147,41 @@ def run_flow(
     if "incident_id" in declared:
         values["incident_id"] = incident_id
     effective = {name: values.get(name, p.default) for name, p in declared.items()}
-
-    folder = incident.incident_dir(incident_id, root)
-    run_dir = archive.allocate_run_dir(folder, flow)
-    started = utc_now()
-    run_info: dict[str, Any] = {
+    run_dir = archive.allocate_run_dir(incident.incident_dir(incident_id, root), flow)
+    info: dict[str, Any] = {
         "flow": flow,
         "incident_id": incident_id,
         "status": "running",
-        "started_at": started.isoformat(),
+        "started_at": utc_now().isoformat(),
         "parameters_overridden": sorted(values),
         "notes": notes,
         "notebook": str(nb_path.relative_to(project_root())),
     }
-    archive.write_json(run_dir / archive.RUN_FILE, run_info)
+    archive.write_json(run_dir / archive.RUN_FILE, info)
     archive.write_json(run_dir / findings.PARAMETERS_FILE, effective)
     archive.write_json(run_dir / archive.INPUTS_FILE, {"inputs": archive.fingerprint_inputs(effective)})
+    return PreparedRun(flow, incident_id, nb_path, run_dir, values, effective, info, root)
 
-    output = run_dir / "report.ipynb"
+
+def execute_notebook(
+    notebook: Path,
+    output: Path,
+    parameters: dict[str, Any],
+    *,
+    run_dir: Path,
+    cell_timeout_s: int = DEFAULT_CELL_TIMEOUT_S,
+    cwd: Path | None = None,
+) -> tuple[Outcome, str, float]:
+    """Run *notebook* with papermill into *output*, the kernel in the project root and
+    ``RUNBOOK_RUN_DIR`` = *run_dir*; return (outcome, one-line error, seconds). *cwd* is
+    the kernel's working folder (default: the project root).
+
+    papermill marks a timed-out cell "completed", so the outcome is decided here from the
+    exception papermill raised, never from the output notebook.
+    """
+    import papermill
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
+
     status: Outcome = "ok"
     error = ""
     t0 = time.perf_counter()
@@ -143,10 +189,10 @@ def run_flow(
     try:
         with _environment(env), _sigterm_interrupts():
             papermill.execute_notebook(
-                str(nb_path),
+                str(notebook),
                 str(output),
-                parameters=values,
-                cwd=str(project_root()),
+                parameters=parameters,
+                cwd=str(cwd or project_root()),
                 kernel_name="python3",
                 progress_bar=False,
                 execution_timeout=cell_timeout_s,
@@ -162,59 +208,75 @@ def run_flow(
         status, error = "failed", _cell_error(output, None, f"the kernel died ({err})")
     except (Interrupted, KeyboardInterrupt):
         status, error = "interrupted", _cell_error(output, None, "interrupted (SIGTERM/Ctrl-C)")
-    elapsed = time.perf_counter() - t0
+    return status, error, time.perf_counter() - t0
 
+
+def archive_run(run: PreparedRun, status: Outcome, error: str, elapsed: float) -> RunResult:
+    """Redact and export the report, make sure findings.json exists (a failed run gets an
+    "unknown" finding), finish run.json, note the run in the incident and its index."""
+    output = run.run_dir / "report.ipynb"
     _redact_notebook(output)
     html_error = ""
     if output.exists():
         try:
-            report_html.export_html(output, run_dir / "report.html", title=f"{incident_id} {flow}")
+            report_html.export_html(output, run.run_dir / "report.html", title=f"{run.incident_id} {run.flow}")
         except Exception as err:  # noqa: BLE001 - a broken export must not lose the run record
             html_error = f"HTML export failed: {type(err).__name__}: {err}"
-    if not (run_dir / findings.FINDINGS_FILE).exists():
+    if not (run.run_dir / findings.FINDINGS_FILE).exists():
         findings.record_findings(
-            flow=flow,
-            incident_id=incident_id,
-            folder=run_dir,
-            parameters=effective,
-            findings=[findings.Finding("run", "unknown", f"The {flow} run did not finish ({status}): {error}")],
+            flow=run.flow,
+            incident_id=run.incident_id,
+            folder=run.run_dir,
+            parameters=run.effective,
+            findings=[findings.Finding("run", "unknown", f"The {run.flow} run did not finish ({status}): {error}")],
             extra={"failed": True, "status": status},
         )
-    run_info.update(
+    run.info.update(
         status=status,
         error=redact(error or html_error),
         finished_at=utc_now().isoformat(),
         elapsed_s=round(elapsed, 2),
     )
-    archive.write_json(run_dir / archive.RUN_FILE, run_info)
+    archive.write_json(run.run_dir / archive.RUN_FILE, run.info)
+    incident.update_incident(run.incident_id, _note_run(run, status, error), run.root)
+    index = archive.render_index(run.incident_id, run.root)
+    return RunResult(run.incident_id, run.flow, run.run_dir, status, redact(error), elapsed, index)
 
-    suggested = _suggested_severity(run_dir)
 
-    def note_run(r: dict[str, Any]) -> None:
+def _note_run(run: PreparedRun, status: Outcome, error: str) -> Callable[[dict[str, Any]], None]:
+    """The change to the incident record for a finished run (and triage's suggested severity)."""
+    suggested = _suggested_severity(run.run_dir)
+    name = run.run_dir.name
+
+    def note(r: dict[str, Any]) -> None:
         now = utc_now().isoformat()
         r.setdefault("runs", []).append(
-            {"folder": run_dir.name, "flow": flow, "status": status, "started_at": started.isoformat()}
+            {"folder": name, "flow": run.flow, "status": status, "started_at": run.info["started_at"]}
         )
         timeline = r.setdefault("timeline", [])
         timeline.append(
             {
                 "at": now,
+                "recorded_at": now,
                 "kind": "run",
-                "run": run_dir.name,
-                "event": f"{flow} run {status}" + (f": {redact(error)}" if error else ""),
+                "run": name,
+                "event": f"{run.flow} run {status}" + (f": {redact(error)}" if error else ""),
             }
         )
         # An unassessed incident takes the severity a run suggested (triage), marked as such.
         if suggested and not r.get("severity"):
             r["severity"] = suggested
-            r["severity_source"] = f"suggested by {run_dir.name}"
+            r["severity_source"] = f"suggested by {name}"
             timeline.append(
-                {"at": now, "kind": "severity", "event": f"severity {suggested} suggested by {run_dir.name}"}
+                {
+                    "at": now,
+                    "recorded_at": now,
+                    "kind": "severity",
+                    "event": f"severity {suggested} suggested by {name}",
+                }
             )
 
-    incident.update_incident(incident_id, note_run, root)
-    index = archive.render_index(incident_id, root)
-    return RunResult(incident_id, flow, run_dir, status, redact(error), elapsed, index)
+    return note
 
 
 def _suggested_severity(run_dir: Path) -> str:

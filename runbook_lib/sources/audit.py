@@ -34,6 +34,15 @@ from runbook_lib.collected import Collected, conform, empty_frame, guarded, skip
 from runbook_lib.errors import SourceDataError, SourceDenied, SourceUnavailable
 from runbook_lib.paths import resolve
 
+__all__ = [
+    "AUDIT_SCHEMA",
+    "SEVERITY_ORDER",
+    "collect_npm_audit",
+    "collect_pip_audit",
+    "read_npm_audit",
+    "read_pip_audit",
+]
+
 AUDIT_SCHEMA: dict[str, str] = {
     "ecosystem": "string",  # npm | pypi
     "package": "string",

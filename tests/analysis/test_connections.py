@@ -30,7 +30,7 @@ def test_reproduced_incident_names_the_right_pids(cluster: pg_cluster.PgCluster,
     assert activity.status == "ok"
     frame = activity.frame
     usable = 40 - 3
-    util = cx.find_utilisation(frame, activity.meta["settings"])
+    util = cx.detect_utilisation(frame, activity.meta["settings"])
     assert util["connections"].iloc[-1] == len(incident.all_pids) == 30
     assert util["usable_connections"].iloc[-1] == usable
     assert util["utilisation_pct"].iloc[-1] == pytest.approx(100 * 30 / usable)
@@ -61,7 +61,7 @@ def test_reproduced_incident_names_the_right_pids(cluster: pg_cluster.PgCluster,
     assert [incident.lock_root, writer] in chain.numbers["edges"]
     assert [writer, reader] in chain.numbers["edges"]
     assert f"pid {incident.lock_root} (`migrate`" in chain.summary
-    tree = cx.find_blocking_tree(frame)
+    tree = cx.detect_blocking_tree(frame)
     assert tree.iloc[0]["pid"] == incident.lock_root and tree.iloc[0]["depth"] == 0
     assert tree.iloc[0]["blocked_count"] >= 2
     assert tree.loc[tree["depth"] > 0, "tree"].str.contains("└─ pid").all()
@@ -105,11 +105,11 @@ def test_pgbench_capture_analyses(data_dir: Path) -> None:
     assert clients["application_name"].value_counts().to_dict() == {"pgbench": 8, "psql": 1}
     table = cx.breakdown(frame, "state").set_index("state")
     assert table["connections"].to_dict() == {"active": 5, "idle in transaction": 4}
-    util = cx.find_utilisation(frame, {"max_connections": 100, "usable_connections": 97})
+    util = cx.detect_utilisation(frame, {"max_connections": 100, "usable_connections": 97})
     assert util["connections"].iloc[0] == len(clients)
     # Background processes have NULL state and do not count against max_connections.
     assert len(clients) < len(frame)
-    assert cx.find_blocking_tree(frame).empty  # the capture has no pg_blocking_pids column
+    assert cx.detect_blocking_tree(frame).empty  # the capture has no pg_blocking_pids column
 
 
 def test_unreadable_source_is_unknown_and_exhaustion_is_critical() -> None:
@@ -165,7 +165,7 @@ def test_blocking_tree_from_a_recorded_frame_with_a_cycle() -> None:
         {**base, "pid": 7, "blocked_by": [8]},  # 7 and 8 wait on each other
         {**base, "pid": 8, "blocked_by": [7]},
     ]
-    tree = cx.find_blocking_tree(frame_from_rows(rows))
+    tree = cx.detect_blocking_tree(frame_from_rows(rows))
     assert tree["pid"].tolist() == [1, 2, 3, 7, 8]
     assert tree["depth"].tolist() == [0, 1, 2, 0, 1]
     assert tree.iloc[0]["wait_s"] == 60.0 and tree.iloc[1]["wait_s"] == 10.0

@@ -11,8 +11,8 @@ from runbook_lib.analysis.memory import (
     MB,
     classify_rss,
     find_memory_leaks,
-    find_rss_trends,
     format_duration,
+    rank_rss_trends,
     theil_sen,
 )
 from runbook_lib.analysis.memory_metrics import find_gc_activity, metric_as_processes
@@ -87,7 +87,7 @@ def test_findings_name_the_process_rate_and_time_to_limit() -> None:
     assert api.summary.startswith("`api` (pid 42) RSS grows 212 MB/h (steady, R²=1.00")
     assert "reached in ~3 h 30 m" in api.summary and "cgroup memory.max" in api.summary
     assert findings[1].severity == "info" and "pid 43" in findings[1].summary
-    trends = find_rss_trends(frame, limit_bytes=limit)
+    trends = rank_rss_trends(frame, limit_bytes=limit)
     assert trends["pattern"].tolist() == ["leak", "flat"]
 
 
@@ -132,7 +132,7 @@ def test_metrics_reuse_the_trend_and_gc_rate() -> None:
         }
     )
     as_proc = metric_as_processes(metrics, query="process_resident_memory_bytes")
-    trends = find_rss_trends(as_proc, limit_bytes=4e9)
+    trends = rank_rss_trends(as_proc, limit_bytes=4e9)
     assert trends["pattern"].tolist() == ["leak"]
     assert trends["name"].iloc[0] == "instance=api:9100"
     gc = find_gc_activity(Collected("prometheus", "u", metrics))
@@ -150,7 +150,7 @@ def test_format_duration() -> None:
 
 
 def test_memory_lines_and_gc_frequency_from_the_app_log() -> None:
-    from runbook_lib.analysis.host_logs import find_gc_runs, find_log_signals
+    from runbook_lib.analysis.host_logs import count_gc_runs, find_log_signals
 
     # Node's --trace-gc output and heap warnings, one line every 6 s over ~2 minutes.
     messages = [
@@ -169,7 +169,7 @@ def test_memory_lines_and_gc_frequency_from_the_app_log() -> None:
         "app.log",
         pd.DataFrame({"logged_at": at, "level": "info", "logger": "", "message": messages, "source_file": "a"}),
     )
-    gc = find_gc_runs(app.frame)
+    gc = count_gc_runs(app.frame)
     assert gc["runs"] == 19
     assert abs(gc["per_min"] - 19 / (18 * 6 / 60)) < 0.01
     found = find_log_signals(app, kind="memory")

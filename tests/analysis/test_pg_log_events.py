@@ -12,8 +12,8 @@ import pytest
 from runbook_lib.analysis.pg_log_events import (
     EVENT_KINDS,
     EVENTS_SCHEMA,
-    find_pg_log_events,
     find_pg_log_findings,
+    pg_log_events_per_minute,
 )
 from runbook_lib.collected import Collected
 from runbook_lib.sources.pg.log import PG_LOG_SCHEMA, collect_pg_log
@@ -57,7 +57,7 @@ def test_burst_of_too_many_clients_per_minute_and_finding(tmp_path: Path) -> Non
     apps = write_burst_log(log)
     got = collect_pg_log(str(log), log_line_prefix=PREFIX)
     assert got.status == "ok"
-    events = find_pg_log_events(got.frame)
+    events = pg_log_events_per_minute(got.frame)
     assert list(events.columns) == list(EVENTS_SCHEMA)
     assert (events["bucket_at"].diff().dropna() == pd.Timedelta(minutes=1)).all()
     per_minute = events.set_index("bucket_at")["too_many_connections"]
@@ -86,14 +86,14 @@ def test_events_on_the_live_log_match_the_raw_text() -> None:
     path = DATA / "postgresql-stderr.log"
     text = path.read_text(encoding="utf-8")
     got = collect_pg_log(str(path), log_line_prefix=LIVE_PREFIX)
-    events = find_pg_log_events(got.frame, slow_query_s=0.1)
+    events = pg_log_events_per_minute(got.frame, slow_query_s=0.1)
     durations = [float(ms) for ms in re.findall(r" LOG:  duration: ([0-9.]+) ms", text)]
     assert events["slow_query"].sum() == sum(1 for ms in durations if ms > 100)
     assert events["deadlock"].sum() == text.count("ERROR:  deadlock detected") == 1
     assert events["error"].sum() == text.count(" ERROR:  ")
     assert events["fatal"].sum() == text.count(" FATAL:  ")
     assert events["too_many_connections"].sum() == 0
-    coarse = find_pg_log_events(got.frame, freq="5min", slow_query_s=0.1)
+    coarse = pg_log_events_per_minute(got.frame, freq="5min", slow_query_s=0.1)
     assert (coarse["bucket_at"].dt.minute % 5 == 0).all()
     for kind in EVENT_KINDS:
         assert coarse[kind].sum() == events[kind].sum()
@@ -130,7 +130,7 @@ def test_timeouts_terminations_and_auth_failures(tmp_path: Path) -> None:
     got = collect_pg_log(str(log), log_line_prefix=PREFIX)
     assert len(got.frame) == len(rows)
     assert got.frame["statement"].notna().sum() == 3
-    totals = find_pg_log_events(got.frame).drop(columns="bucket_at").sum()
+    totals = pg_log_events_per_minute(got.frame).drop(columns="bucket_at").sum()
     assert totals["statement_timeout"] == 2
     assert totals["terminated"] == 2
     assert totals["auth_failed"] == 1
@@ -158,7 +158,7 @@ def test_quiet_log_says_so_and_missing_data_is_unknown(tmp_path: Path) -> None:
     nothing = collect_pg_log(str(empty))
     assert nothing.status == "ok" and nothing.frame.empty
     assert [f.severity for f in find_pg_log_findings(nothing)] == ["unknown"]
-    events = find_pg_log_events(nothing.frame)
+    events = pg_log_events_per_minute(nothing.frame)
     assert events.empty and list(events.columns) == list(EVENTS_SCHEMA)
 
     down = Collected("pg_log", "/var/log/x", nothing.frame, status="unavailable", reason="missing")

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from runbook_lib.analysis.deploy_impact import compare_deploys, find_deploy_impact, find_suspect_deploy
+from runbook_lib.analysis.deploy_impact import assess_deploy_impact, compare_deploys, find_suspect_deploy
 from runbook_lib.analysis.rates import app_error_rates, find_error_spike, status_rates, window_error_rate
-from runbook_lib.analysis.signatures import find_top_error_finding, find_top_errors, normalise
+from runbook_lib.analysis.signatures import find_top_error_finding, normalise, rank_top_errors
 from runbook_lib.collected import Collected, empty_frame
 from runbook_lib.timewindow import Window
 
@@ -99,7 +99,7 @@ def test_deploy_impact_falls_back_to_the_app_log() -> None:
     no_access = Collected(
         "access_log", "", empty_frame({"requested_at": "datetime64[ns, UTC]", "status": "int64"}), status="skipped"
     )
-    table, finding = find_deploy_impact(
+    table, finding = assess_deploy_impact(
         deploys,
         window,
         access=no_access,
@@ -109,7 +109,7 @@ def test_deploy_impact_falls_back_to_the_app_log() -> None:
     )
     assert finding.numbers["sha"] == "d" * 40 and "application error share" in finding.summary
     broken = Collected("deploys", "repo", _deploys(), status="unavailable", reason="not a git repository")
-    _, finding = find_deploy_impact(
+    _, finding = assess_deploy_impact(
         broken,
         window,
         access=no_access,
@@ -153,7 +153,7 @@ def test_top_errors_group_count_and_time() -> None:
             ],
         }
     )
-    top = find_top_errors(app)
+    top = rank_top_errors(app)
     assert list(top["count"]) == [3, 1]
     assert top.loc[0, "first_seen_at"] == T0 and top.loc[0, "last_seen_at"] == T0 + pd.Timedelta(seconds=3)
     assert top.loc[1, "example"] == "TypeError: x is undefined"

@@ -37,7 +37,7 @@ def _series() -> tuple:  # type: ignore[type-arg]
             }
         )
     frame = frame_from_rows(rows)
-    return frame, cx.find_utilisation(frame, SETTINGS)
+    return frame, cx.detect_utilisation(frame, SETTINGS)
 
 
 def test_state_chart_title_states_the_utilisation() -> None:
@@ -59,11 +59,11 @@ def test_application_chart_names_the_leader() -> None:
 
 def test_snapshot_and_empty_frames_draw(data_dir: Path) -> None:
     snap = read_activity_export(data_dir / "postgres_activity" / "pg_stat_activity_during_pgbench.json").frame
-    util = cx.find_utilisation(snap, SETTINGS)
+    util = cx.detect_utilisation(snap, SETTINGS)
     fig = plot_connections_by_state(util)
     assert len(fig.axes[0].patches) == 4  # one stacked bar per state group
     empty = empty_frame(ACTIVITY_SCHEMA)
-    fig = plot_connections_by_state(cx.find_utilisation(empty, SETTINGS))
+    fig = plot_connections_by_state(cx.detect_utilisation(empty, SETTINGS))
     assert fig._suptitle.get_text() == "Connections: no sample"
     fig = plot_connections_by_application(cx.count_by(empty, "application_name"))
     assert figure_png(fig).startswith(b"\x89PNG")

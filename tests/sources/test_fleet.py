@@ -16,6 +16,7 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -137,6 +138,22 @@ def test_scheduler_that_does_not_answer_fails_fast(hosts: tuple[list[Path], Wind
     assert time.monotonic() - t0 < 10
     assert got.status == "unavailable" and "did not answer within 2 s" in got.reason
     assert "\n" not in got.reason and list(got.frame.columns) == list(collect_access_log("").frame.columns)
+
+
+def test_a_flow_on_the_cluster_finds_what_the_local_run_finds(fleet: Fleet, run_flow: Any, tmp_path: Path) -> None:
+    log = weblog.generate(minutes=30, clients=60, incidents=("storm",))
+    params = log.flow_params(tmp_path / "logs")
+    local = run_flow("api_rate_limit", params)
+    remote = run_flow("api_rate_limit", {**params, "dask_scheduler": fleet.scheduler})
+
+    def summaries(findings: dict[str, Any]) -> list[tuple[str, str, str]]:
+        return [(f["kind"], f["severity"], f["summary"]) for f in findings["findings"]]
+
+    assert summaries(remote) == summaries(local)
+    assert any(f["kind"] == "rate_limited_requests" and f["severity"] != "info" for f in local["findings"])
+    access = next(s for s in remote["sources"] if s["source"] == "access_log")
+    assert access["engine"] == "dask" and access["tasks"] == 2 and access["status"] == "ok"
+    assert next(s for s in local["sources"] if s["source"] == "access_log")["engine"] == "local"
 
 
 def test_worker_killed_mid_read_makes_the_source_partial(

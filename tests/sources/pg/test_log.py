@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from runbook_lib.analysis.pg_log_events import find_pg_log_findings, find_pg_log_totals
+from runbook_lib.analysis.pg_log_events import count_pg_log_events, find_pg_log_findings
 from runbook_lib.errors import ParameterError
 from runbook_lib.sources.pg import log as pg_log
 from runbook_lib.sources.pg.log import PG_LOG_SCHEMA, collect_pg_log
@@ -58,7 +58,7 @@ def test_live_session_matches_pgbadger_in_every_format(fmt: str) -> None:
     assert got.status == "ok", got.reason
     assert_schema(got.frame)
     assert got.meta["files"][0]["format"] == fmt
-    totals = find_pg_log_totals(got.frame)
+    totals = count_pg_log_events(got.frame)
     stat = oracle(f"pgbadger12_oracle/{ORACLE[fmt]}")["overall_stat"]
     assert totals["queries"] == stat["queries_number"]
     assert totals["errors"] == stat["errors_number"]
@@ -125,14 +125,14 @@ def test_light_log_and_pre13_csvlog_match_their_pgbadger_reports() -> None:
     )
     assert light.status == "ok"
     stat = oracle("light.postgres.log.pgbadger12.json")["overall_stat"]
-    totals = find_pg_log_totals(light.frame)
+    totals = count_pg_log_events(light.frame)
     assert (totals["queries"], totals["errors"]) == (stat["queries_number"], stat["errors_number"])
     assert set(light.frame["client_addr"].dropna()) == {"172.23.0.1"}
 
     csv23 = collect_pg_log(str(DATA / "anonymize.log"))  # 23-column csvlog, detected by content
     assert csv23.meta["files"][0]["format"] == "csvlog"
     stat = oracle("anonymize.log.pgbadger12.json")["overall_stat"]
-    totals = find_pg_log_totals(csv23.frame)
+    totals = count_pg_log_events(csv23.frame)
     assert (totals["queries"], totals["errors"]) == (stat["queries_number"], stat["errors_number"])
     assert set(csv23.frame["client_addr"]) == {"127.0.0.1"}
     assert set(csv23.frame["application_name"]) == {"PostgreSQL JDBC Driver"}
