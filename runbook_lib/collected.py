@@ -32,6 +32,7 @@ __all__ = [
     "conform",
     "empty_frame",
     "guarded",
+    "settle",
     "skipped",
 ]
 
@@ -57,6 +58,8 @@ class Collected:
     elapsed_s: float = 0.0
     samples: list[str] = field(default_factory=list)
     meta: dict[str, Any] = field(default_factory=dict)
+    #: The error that made the source unavailable (its ``code`` says what went wrong).
+    error: SourceError | None = None
 
     def __post_init__(self) -> None:
         self.target = redact(self.target)
@@ -85,6 +88,7 @@ class Collected:
             "lines_skipped": int(self.lines_skipped),
             "elapsed_s": round(float(self.elapsed_s), 3),
             "samples": list(self.samples),
+            **({"error_code": self.error.code} if self.error is not None else {}),
             # how a log source was read: locally, or on a Dask cluster (sources/fleet.py)
             **{k: self.meta[k] for k in ("engine", "scheduler", "tasks", "files") if k in self.meta},
         }
@@ -110,6 +114,25 @@ def conform(frame: pd.DataFrame, schema: Mapping[str, str]) -> pd.DataFrame:
     return out[[*schema, *extra]]
 
 
+def settle(result: Collected, problems: list[str], *, unreadable: str) -> Collected:
+    """The one rule for a line-oriented source's status, from its counts and problems.
+
+    ``ok`` when every line read became a record; ``partial`` when malformed lines were
+    skipped or a file was missing or damaged (*problems*); ``unavailable`` when lines were
+    read but not one became a record — the wrong file or the wrong layout, which must not
+    read as "no errors, no traffic" — with the *unreadable* reason.
+    """
+    if result.lines_skipped:
+        problems = [f"{result.lines_skipped} malformed line(s) skipped", *problems]
+    if problems:
+        result.status = "partial"
+        result.reason = redact("; ".join(problems))
+    if result.lines_read and result.lines_skipped == result.lines_read:
+        result.status = "unavailable"
+        result.reason = redact(unreadable)
+    return result
+
+
 def skipped(source: str, schema: Mapping[str, str], reason: str = "not configured") -> Collected:
     """The result for a source the run was not asked to read."""
     return Collected(source, "", empty_frame(schema), status="skipped", reason=reason)
@@ -129,6 +152,6 @@ def guarded(
     try:
         result = read()
     except SourceError as err:
-        result = Collected(source, target, empty_frame(schema), status="unavailable", reason=str(err))
+        result = Collected(source, target, empty_frame(schema), status="unavailable", reason=str(err), error=err)
     result.elapsed_s = time.perf_counter() - t0
     return result

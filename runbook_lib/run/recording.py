@@ -14,6 +14,7 @@ from pathlib import Path
 from runbook_lib.errors import SourceUnavailable
 from runbook_lib.incident.record import validate_incident_id
 from runbook_lib.paths import reports_root
+from runbook_lib.sources import DEFAULT_TIMEOUT_S
 from runbook_lib.sources.pg.activity import collect_activity
 from runbook_lib.timewindow import utc_now
 
@@ -38,7 +39,7 @@ def record_activity(
     duration_s: float = 600.0,
     interval_s: float = 5.0,
     out_dir: Path | None = None,
-    timeout_s: float = 5.0,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
 ) -> Path:
     """Sample pg_stat_activity for *duration_s* into a new recording and return its path.
 
@@ -54,8 +55,7 @@ def record_activity(
     if result.status == "skipped":
         raise SourceUnavailable("give pg_service or pg_dsn_env to record", source="postgres")
     if not result.usable:
-        # The reason already reads "postgres (target): …"; do not say it twice.
-        prefix = f"{result.source} ({result.target}): "
-        reason = result.reason[len(prefix) :] if result.reason.startswith(prefix) else result.reason
-        raise SourceUnavailable(reason, source=result.source, target=result.target)
+        if result.error is not None:
+            raise result.error
+        raise SourceUnavailable(result.reason, source=result.source, target=result.target)
     return path

@@ -37,8 +37,8 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
-from runbook_lib.errors import SourceDenied, SourceUnavailable
 from runbook_lib.paths import resolve
+from runbook_lib.sources.driver_errors import from_os_error
 
 __all__ = [
     "CHUNK_BYTES",
@@ -117,14 +117,8 @@ class FileRead:
 def _open(path: Path, source: str) -> IO[bytes]:
     try:
         return path.open("rb")
-    except FileNotFoundError as err:
-        raise SourceUnavailable("file not found", source=source, target=str(path)) from err
-    except PermissionError as err:
-        raise SourceDenied("permission denied", source=source, target=str(path)) from err
-    except IsADirectoryError as err:
-        raise SourceUnavailable("is a directory", source=source, target=str(path)) from err
     except OSError as err:
-        raise SourceUnavailable(err.strerror or str(err), source=source, target=str(path)) from err
+        raise from_os_error(err, source=source, target=str(path)) from err
 
 
 def _raw_blocks(fh: IO[bytes], state: FileRead, plain_bytes: int) -> Iterator[bytes]:

@@ -35,12 +35,13 @@ import pandas as pd
 
 from runbook_lib.collected import MAX_SAMPLES, Collected
 from runbook_lib.redact import redact
+from runbook_lib.sources import DEFAULT_TIMEOUT_S
 
 __all__ = ["CONNECT_TIMEOUT_S", "TASK_TIMEOUT_S", "collect_on_fleet", "engine_summary", "split_spec"]
 
 #: How long the scheduler may take to answer before the source is unavailable: a healthy
 #: scheduler answers in milliseconds; an incident must not wait on a dead one.
-CONNECT_TIMEOUT_S = 5.0
+CONNECT_TIMEOUT_S = DEFAULT_TIMEOUT_S
 #: How long one file's task may run (a GB-sized file reads in well under a minute).
 TASK_TIMEOUT_S = 300.0
 #: ``name:/path``: a worker name (no slash, no colon) before an absolute path.

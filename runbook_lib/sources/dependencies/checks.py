@@ -36,6 +36,7 @@ import pandas as pd
 from runbook_lib.collected import Collected, conform, empty_frame, skipped
 from runbook_lib.errors import ParameterError
 from runbook_lib.redact import redact
+from runbook_lib.sources import DEFAULT_TIMEOUT_S
 from runbook_lib.sources.dependencies.probes import (
     Row,
     probe_dns,
@@ -87,7 +88,7 @@ class _Task:
 
 
 # --------------------------------------------------------------------------- public checks
-def check_http(urls: list[str] | str, *, timeout_s: float = 5.0) -> pd.DataFrame:
+def check_http(urls: list[str] | str, *, timeout_s: float = DEFAULT_TIMEOUT_S) -> pd.DataFrame:
     """GET each URL (a list or a comma-separated string); status code, latency, errors.
 
     HEAD is not used: many frameworks answer it differently from GET. The body is not read:
@@ -97,13 +98,17 @@ def check_http(urls: list[str] | str, *, timeout_s: float = 5.0) -> pd.DataFrame
     return _run(_http_tasks(urls, timeout_s), timeout_s + GRACE_S)
 
 
-def check_postgres(pg_service: str = "", pg_dsn_env: str = "", *, timeout_s: float = 5.0) -> pd.DataFrame:
+#: A Redis PING or a DNS lookup answers in milliseconds; two seconds is already a failure.
+QUICK_TIMEOUT_S = 2.0
+
+
+def check_postgres(pg_service: str = "", pg_dsn_env: str = "", *, timeout_s: float = DEFAULT_TIMEOUT_S) -> pd.DataFrame:
     """``SELECT 1`` on a read-only session with ``connect_timeout``; no row if not configured."""
     _check_timeout(timeout_s)
     return _run(_postgres_tasks(pg_service, pg_dsn_env, timeout_s), _pg_budget(timeout_s))
 
 
-def check_redis(address: str = "", *, timeout_s: float = 2.0) -> pd.DataFrame:
+def check_redis(address: str = "", *, timeout_s: float = QUICK_TIMEOUT_S) -> pd.DataFrame:
     """PING a Redis at ``host:port`` or ``redis://[user:pass@]host:port/db`` (``rediss://`` = TLS).
 
     RESP over a plain socket: an error reply (``-NOAUTH``, ``-LOADING``…) is an answer.
@@ -113,7 +118,7 @@ def check_redis(address: str = "", *, timeout_s: float = 2.0) -> pd.DataFrame:
     return _run(_redis_tasks(address, timeout_s), timeout_s + GRACE_S)
 
 
-def check_dns(names: list[str] | str, *, timeout_s: float = 2.0) -> pd.DataFrame:
+def check_dns(names: list[str] | str, *, timeout_s: float = QUICK_TIMEOUT_S) -> pd.DataFrame:
     """Resolve each name with the system resolver (``getaddrinfo``) within ``timeout_s``.
 
     Names under ``.invalid`` are answered NXDOMAIN without asking the resolver (RFC 6761).
@@ -129,7 +134,7 @@ def collect_dependencies(
     pg_dsn_env: str = "",
     redis: str = "",
     dns_names: list[str] | str = "",
-    timeout_s: float = 5.0,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
 ) -> Collected:
     """Run every configured check concurrently; the call returns within about ``timeout_s``.
 

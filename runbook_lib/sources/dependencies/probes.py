@@ -19,7 +19,7 @@ import httpx
 import pandas as pd
 import psycopg
 
-from runbook_lib.errors import SourceDenied, SourceError
+from runbook_lib.errors import SourceError
 from runbook_lib.redact import redact
 from runbook_lib.sources.pg import connect as pgconn
 
@@ -143,37 +143,35 @@ def probe_postgres(target: pgconn.PgTarget, timeout_s: float) -> Row:
         with pgconn.connect(target, timeout_s=timeout_s, statement_timeout_s=timeout_s) as conn:
             answer = conn.execute("SELECT 1").fetchone()
     except SourceError as err:
-        status = "auth failed" if isinstance(err, SourceDenied) else _pg_status(str(err))
-        return row(status, False, time.perf_counter() - t0, _after_target(err), at)
+        return row(_pg_status(err), False, time.perf_counter() - t0, err.detail, at)
     except psycopg.Error as err:
         mapped = pgconn.map_error(err, target)
-        return row(_pg_status(str(mapped)), False, time.perf_counter() - t0, _after_target(mapped), at)
+        return row(_pg_status(mapped), False, time.perf_counter() - t0, mapped.detail, at)
     latency = time.perf_counter() - t0
     if answer != (1,):
         return row("bad answer", False, latency, f"SELECT 1 returned {answer!r}", at)
     return row("SELECT 1", True, latency, "SELECT 1 answered", at)
 
 
-def _pg_status(text: str) -> str:
-    lowered = text.lower()
-    for needle, status in (
-        ("connection refused", "refused"),
-        ("timeout expired", "timeout"),
-        ("statement timeout", "timeout"),
-        ("all slots are taken", "too many clients"),
-        ("could not translate host name", "dns error"),
-        ("role", "auth failed"),  # role "x" does not exist
-        ("does not exist", "no such database"),
-        ("ssl", "tls error"),
-    ):
+#: A check row's status for an error code (the check table's own short words).
+_PG_STATUS = {
+    "slots_exhausted": "too many clients",
+    "auth_failed": "auth failed",
+    "denied": "auth failed",
+    "timeout": "timeout",
+    "refused": "refused",
+    "missing": "no such database",
+}
+
+
+def _pg_status(err: SourceError) -> str:
+    if err.code in _PG_STATUS:
+        return _PG_STATUS[err.code]
+    lowered = err.detail.lower()  # libpq says these only in words
+    for needle, status in (("could not translate host name", "dns error"), ("ssl", "tls error")):
         if needle in lowered:
             return status
     return "error"
-
-
-def _after_target(err: SourceError) -> str:
-    # SourceError text is "postgres (host=…): message"; the target is its own column.
-    return str(err).split("): ", 1)[-1]
 
 
 def _redis_parts(address: str) -> tuple[str, int, bool, str, str, int]:

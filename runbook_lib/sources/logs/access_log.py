@@ -59,7 +59,7 @@ import pandas as pd
 import polars as pl
 import pyarrow as pa
 
-from runbook_lib.collected import Collected, conform, empty_frame, guarded, skipped
+from runbook_lib.collected import MAX_SAMPLES, Collected, conform, empty_frame, guarded, settle, skipped
 from runbook_lib.errors import SourceError, SourceUnavailable
 from runbook_lib.sources import _files as logfiles
 from runbook_lib.sources._files import FileRead, expand_paths, iter_chunks, line_series
@@ -152,7 +152,7 @@ def _parse_chunk(lines: pl.Series, layout: Layout, path: str, window: Window | N
     # Arrow copies out just these rows' bytes; polars' string views would keep the whole
     # chunk's text alive for as long as the frame lives.
     table = frame.to_arrow() if len(frame) else None
-    return _Parsed(len(lines), bad.head(5).to_list(), len(bad), outside, table)
+    return _Parsed(len(lines), bad.head(MAX_SAMPLES).to_list(), len(bad), outside, table)
 
 
 def _collect(parsed: _Parsed, tally: _Tally) -> None:
@@ -234,7 +234,7 @@ def read_access_frame(
             _read_file(path, layout, window, tally, bar, done)
         except SourceError as err:
             last_error = err
-            tally.missing.append(f"{path.name}: {str(err).rsplit(': ', 1)[-1]}")
+            tally.missing.append(f"{path.name}: {err.detail}")
         done += sizes[path]
     bar.close()
     if last_error is not None and len(tally.missing) == len(files):
@@ -248,22 +248,11 @@ def read_access_frame(
     result = Collected(SOURCE, target, frame, lines_read=tally.lines_read, lines_skipped=tally.lines_skipped)
     for sample in tally.samples:
         result.add_sample(sample)
-    problems = []
-    if tally.lines_skipped:
-        problems.append(f"{tally.lines_skipped} malformed line(s) skipped")
-    problems.extend(tally.damaged)
-    problems.extend(tally.missing)
-    if problems:
-        result.status = "partial"
-        result.reason = "; ".join(problems)
-    if tally.lines_read and tally.lines_skipped == tally.lines_read:
-        # Not one line fits: the layout is wrong (or the file is not an access log).
-        # An empty frame here must not read as "no errors, no traffic".
-        result.status = "unavailable"
-        result.reason = (
-            f"none of {tally.lines_read} line(s) matches the log format {log_format[:80]!r} "
-            "(set access_log_format to the server's log_format)"
-        )
+    unreadable = (
+        f"none of {tally.lines_read} line(s) matches the log format {log_format[:80]!r} "
+        "(set access_log_format to the server's log_format)"
+    )
+    settle(result, [*tally.damaged, *tally.missing], unreadable=unreadable)
     result.meta.update(
         files=[str(p) for p in files],
         layout=layout.name,

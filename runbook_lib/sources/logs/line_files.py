@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from runbook_lib.collected import Collected, conform, empty_frame, guarded
+from runbook_lib.collected import MAX_SAMPLES, Collected, conform, empty_frame, guarded, settle
 from runbook_lib.errors import SourceError, SourceUnavailable
 from runbook_lib.sources._files import FileRead, iter_lines
 from runbook_lib.timewindow import Window
@@ -77,12 +77,12 @@ def collect_line_records(
                     current["message"] = f"{current['message']}\n{parsed}"
                 else:
                     skipped_lines += 1
-                    if len(samples) < 5:
+                    if len(samples) < MAX_SAMPLES:
                         samples.append(line)
             opened += 1
         except SourceError as err:
             last_error = err
-            problems.append(f"{path.name}: {str(err).rsplit(': ', 1)[-1]}")
+            problems.append(f"{path.name}: {err.detail}")
             continue
         if state.damage:
             problems.append(f"{path.name}: {state.damage}")
@@ -94,14 +94,7 @@ def collect_line_records(
     result.lines_read, result.lines_skipped = read, skipped_lines
     for sample in samples:
         result.add_sample(sample)
-    if skipped_lines:
-        problems.insert(0, f"{skipped_lines} malformed line(s) skipped")
-    if problems:
-        result.status = "partial"
-        result.reason = "; ".join(problems)
-    if read and skipped_lines == read:  # not one record: wrong file or wrong layout
-        result.status = "unavailable"
-        result.reason = f"none of {read} line(s) could be read as {source} records"
+    settle(result, problems, unreadable=f"none of {read} line(s) could be read as {source} records")
     result.meta.update(files=[str(p) for p in files], records_outside_window=outside)
     return result
 

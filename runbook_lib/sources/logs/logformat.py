@@ -35,6 +35,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from runbook_lib.errors import ParameterError
+
 __all__ = [
     "COMBINED",
     "Layout",
@@ -148,10 +150,10 @@ def compile_log_format(fmt: str, *, name: str = "custom") -> Layout:
     """Translate an nginx ``log_format`` string (or a pasted directive) into a :class:`Layout`."""
     body = _strip_conf(fmt)
     if "$" not in body:
-        raise ValueError(f"not an nginx log_format string (no $variables): {fmt[:80]!r}")
+        raise ParameterError(f"not an nginx log_format string (no $variables): {fmt[:80]!r}", key="access_log_format")
     regex, names = _translate(body, set())
     if not names:
-        raise ValueError(f"log_format captures nothing: {fmt[:80]!r}")
+        raise ParameterError(f"log_format captures nothing: {fmt[:80]!r}", key="access_log_format")
     whole, _ = _translate(body, set(), split=False)
     fallback = rf"^{whole}{_END}" if whole != regex else None
     key = next(n for n in names if n not in ("request",))

@@ -26,6 +26,8 @@ import pandas as pd
 
 from runbook_lib.collected import Collected, Status, conform, empty_frame, skipped
 from runbook_lib.errors import SourceDataError, SourceUnavailable
+from runbook_lib.sources import DEFAULT_TIMEOUT_S
+from runbook_lib.sources.driver_errors import from_httpx
 from runbook_lib.timewindow import Window
 
 METRICS_SCHEMA: dict[str, str] = {
@@ -122,9 +124,12 @@ def fetch_query_range(
     try:
         response = client.get(url, params=params)
     except httpx.TimeoutException as err:
-        raise SourceUnavailable(f"timed out ({type(err).__name__})", source="prometheus", target=base_url) from err
+        raise SourceUnavailable(
+            f"timed out ({type(err).__name__})", source="prometheus", target=base_url, code="timeout"
+        ) from err
     except httpx.HTTPError as err:
-        raise SourceUnavailable(f"{type(err).__name__}: {err}", source="prometheus", target=base_url) from err
+        mapped = from_httpx(err, source="prometheus", target=base_url)
+        raise SourceUnavailable(mapped.detail, source="prometheus", target=base_url, code=mapped.code) from err
     try:
         document = response.json()
     except ValueError as err:
@@ -138,7 +143,7 @@ def collect_prometheus(
     *,
     queries: Mapping[str, str] | None = None,
     step_s: float = 0.0,
-    timeout_s: float = 5.0,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
 ) -> Collected:
     """Run each named PromQL query over *window*; ``skipped`` when no URL is configured.
 

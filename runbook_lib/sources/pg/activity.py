@@ -38,6 +38,7 @@ import psycopg
 from runbook_lib.collected import Collected, conform, empty_frame, guarded, skipped
 from runbook_lib.errors import SourceDataError, SourceUnavailable
 from runbook_lib.paths import resolve, run_dir
+from runbook_lib.sources import DEFAULT_TIMEOUT_S
 from runbook_lib.sources.pg import connect as pgconn
 
 SOURCE = "postgres"
@@ -179,7 +180,7 @@ def collect_activity(
     *,
     duration_s: float = 0.0,
     interval_s: float = 5.0,
-    timeout_s: float = 5.0,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
     show_full_queries: bool = False,
     query_chars: int = DEFAULT_QUERY_CHARS,
     record_to: Path | None = None,
@@ -207,7 +208,7 @@ def collect_activity(
 
     result = guarded(SOURCE, target.label, ACTIVITY_SCHEMA, read)
     result.meta.setdefault("recording", str(path))
-    result.meta["slots_exhausted"] = "all slots are taken" in result.reason
+    result.meta["slots_exhausted"] = result.error is not None and result.error.code == "slots_exhausted"
     return result
 
 

@@ -19,8 +19,9 @@ from dataclasses import dataclass
 import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from runbook_lib.errors import ParameterError, SourceDenied, SourceUnavailable
-from runbook_lib.redact import redact
+from runbook_lib.errors import ParameterError, SourceError
+from runbook_lib.sources import DEFAULT_TIMEOUT_S
+from runbook_lib.sources.driver_errors import from_psycopg
 
 #: What our own sessions call themselves in pg_stat_activity.
 APPLICATION_NAME = "runbook-kit"
@@ -74,8 +75,8 @@ def resolve_target(pg_service: str = "", pg_dsn_env: str = "") -> PgTarget | Non
 def connect(
     target: PgTarget,
     *,
-    timeout_s: float = 5.0,
-    statement_timeout_s: float = 5.0,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+    statement_timeout_s: float = DEFAULT_TIMEOUT_S,
     application_name: str = APPLICATION_NAME,
     read_only: bool = True,
 ) -> psycopg.Connection[tuple[object, ...]]:
@@ -100,20 +101,6 @@ def connect(
     return conn
 
 
-def map_error(err: psycopg.Error, target: PgTarget) -> SourceUnavailable | SourceDenied:
-    """Map a psycopg error to our tree, with a one-line, password-free reason."""
-    text = " ".join(redact(str(err)).split())
-    lowered = text.lower()
-    if (
-        "password authentication failed" in lowered
-        or "permission denied" in lowered
-        or ("no password supplied" in lowered)
-    ):
-        return SourceDenied(text, source="postgres", target=target.label)
-    if "too many clients" in lowered or "remaining connection slots are reserved" in lowered:
-        return SourceUnavailable(
-            f"server refuses new connections, all slots are taken: {text}",
-            source="postgres",
-            target=target.label,
-        )
-    return SourceUnavailable(text, source="postgres", target=target.label)
+def map_error(err: psycopg.Error, target: PgTarget) -> SourceError:
+    """Map a psycopg error to our tree (by SQLSTATE first; see :mod:`..driver_errors`)."""
+    return from_psycopg(err, target=target.label)

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
+from runbook_lib.collected import MAX_SAMPLES
 from runbook_lib.sources.pg.log_stderr import RECORD_COLUMNS
 
 CSV_MIN_COLUMNS = 23
@@ -75,7 +76,7 @@ def read_csvlog(text: str) -> StructuredResult:
         except csv.Error as err:  # e.g. a field over the size limit: skip it, read on
             result.read += 1
             result.skipped += 1
-            if len(result.samples) < 5:
+            if len(result.samples) < MAX_SAMPLES:
                 result.samples.append(f"csv error at record {result.read}: {err}")
             continue
         if not row:
@@ -83,7 +84,7 @@ def read_csvlog(text: str) -> StructuredResult:
         result.read += 1
         if len(row) < CSV_MIN_COLUMNS or not row[0][:4].isdigit():
             result.skipped += 1
-            if len(result.samples) < 5:
+            if len(result.samples) < MAX_SAMPLES:
                 result.samples.append(",".join(row))
             continue
         for name in RECORD_COLUMNS:
@@ -107,7 +108,7 @@ def read_jsonlog(lines: Iterable[str]) -> StructuredResult:
             obj = None
         if not isinstance(obj, dict) or "timestamp" not in obj:
             result.skipped += 1
-            if len(result.samples) < 5:
+            if len(result.samples) < MAX_SAMPLES:
                 result.samples.append(line)
             continue
         for name in RECORD_COLUMNS:
