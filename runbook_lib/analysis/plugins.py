@@ -102,14 +102,14 @@ def find_plugin_findings(
     files: Collected,
     problems: pd.DataFrame,
     history: Collected,
-    culprits: pd.DataFrame,
+    culprits: Collected,
     load_log: Collected,
 ) -> list[Finding]:
     """One finding per file that does not load, the warnings, what changed, and the log."""
     if not files.usable:
         return [unknown("plugin_files", files, "which plugin files fail to load")]
     findings: list[Finding] = []
-    by_culprit = {str(r.path): r for r in culprits.itertuples(index=False)}
+    by_culprit = {str(r.path): r for r in culprits.frame.itertuples(index=False)}
     for path in invalid_files(problems):
         errs = problems[(problems["file"] == path) & (problems["level"] == "error")]
         first = errs.iloc[0]
@@ -211,7 +211,8 @@ def _log_findings(load_log: Collected) -> list[Finding]:
         Finding(
             kind="plugin_load_log",
             severity=severity,
-            summary=f"{len(errors)} plugin load error(s) logged from {errors['logged_at'].min():%H:%M:%S} UTC; "
+            summary=f"{len(errors)} plugin load error or warning record(s) logged from "
+            f"{errors['logged_at'].min():%H:%M:%S} UTC; "
             f'most frequent: "{top.index[0]}" ({int(top.iloc[0])}x).',
             numbers={
                 "errors": len(errors),

@@ -32,7 +32,7 @@ from runbook_lib.errors import SourceUnavailable
 from runbook_lib.paths import resolve
 from runbook_lib.sources.plugins.files import classify, files_frame, split_paths
 
-__all__ = ["CHANGES_SCHEMA", "MAX_WALK", "collect_plugin_history", "find_culprits", "read_tree_at"]
+__all__ = ["CHANGES_SCHEMA", "CULPRIT_SCHEMA", "MAX_WALK", "collect_culprits", "collect_plugin_history", "read_tree_at"]
 
 SOURCE = "plugin_history"
 #: Commits the walk back validates at most: each costs a tree read and a validation, and a
@@ -190,43 +190,57 @@ def collect_plugin_history(
     return guarded(SOURCE, str(base), CHANGES_SCHEMA, read)
 
 
-def find_culprits(
+CULPRIT_SCHEMA: dict[str, str] = {
+    "path": "str",
+    "sha": "str",
+    "short_sha": "str",
+    "committed_at": "datetime64[ns, UTC]",
+    "author": "str",
+    "subject": "str",
+    "how": "str",
+}
+
+
+def collect_culprits(
     repo: str, files: list[str], *, is_valid: Validator, max_walk: int = MAX_WALK, timeout_s: float = 10.0
-) -> pd.DataFrame:
-    """For each (currently invalid) file, the commit that made it invalid.
+) -> Collected:
+    """For each (currently invalid) file, the commit that made it invalid (:data:`CULPRIT_SCHEMA`).
 
     Walks the file's own commits newest first while its version there is invalid; the
-    oldest of that run is the culprit (``introduced`` when the file did not exist before it).
-    Columns: ``path``, ``sha``, ``short_sha``, ``committed_at``, ``author``, ``subject``, ``how``.
+    oldest of that run is the culprit: ``introduced`` when the file did not exist before
+    it, ``broke`` when it was valid before. A file invalid only together with others
+    (a duplicate name) has no culprit row.
     """
+    if not str(repo).strip():
+        return skipped("plugin_culprits", CULPRIT_SCHEMA, "no repo configured")
     base = resolve(str(repo).strip())
-    rows = []
-    for path in files:
-        culprit, how = None, "broke"
-        for commit in _commits(base, "HEAD", [path], limit=max_walk, timeout_s=timeout_s):
-            version = read_tree_at(base, commit["sha"], [path], timeout_s=timeout_s)
-            if version.empty:
-                break  # deleted there: the commit after it re-added the file
-            if is_valid(version):
-                break
-            culprit = commit
-        if culprit is not None:
-            parent_has = (
-                _git(base, "ls-tree", "--name-only", f"{culprit['sha']}^", "--", path, timeout_s=timeout_s)
-                if _has_parent(base, culprit["sha"], timeout_s)
-                else b""
-            )
-            how = "broke" if parent_has.strip() else "introduced"
+
+    def read() -> Collected:
+        rows = []
+        for path in files:
+            culprit = None
+            for commit in _commits(base, "HEAD", [path], limit=max_walk, timeout_s=timeout_s):
+                version = read_tree_at(base, commit["sha"], [path], timeout_s=timeout_s)
+                if version.empty or is_valid(version):
+                    break  # absent (deleted, then re-added later) or valid: the culprit is newer
+                culprit = commit
+            if culprit is None:
+                continue
+            before = b""
+            if _has_parent(base, culprit["sha"], timeout_s):
+                before = _git(base, "ls-tree", "--name-only", f"{culprit['sha']}^", "--", path, timeout_s=timeout_s)
             rows.append(
                 {
                     "path": path,
                     **{k: culprit[k] for k in ("sha", "short_sha", "author", "subject")},
                     "committed_at": pd.Timestamp(int(culprit["ts"]), unit="s", tz="UTC"),
-                    "how": how,
+                    "how": "broke" if before.strip() else "introduced",
                 }
             )
-    columns = ["path", "sha", "short_sha", "committed_at", "author", "subject", "how"]
-    return pd.DataFrame(rows, columns=columns)
+        frame = conform(pd.DataFrame(rows), CULPRIT_SCHEMA) if rows else empty_frame(CULPRIT_SCHEMA)
+        return Collected("plugin_culprits", str(base), frame, lines_read=len(files))
+
+    return guarded("plugin_culprits", str(base), CULPRIT_SCHEMA, read)
 
 
 def _has_parent(repo: Path, sha: str, timeout_s: float) -> bool:
