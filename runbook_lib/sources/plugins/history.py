@@ -184,7 +184,7 @@ def collect_plugin_history(
         result = Collected(SOURCE, str(base), frame, lines_read=len(frame), meta=meta)
         if not good_sha and not known_good.strip():
             result.status = "partial"
-            result.reason = f"no commit among the last {meta['walked']} to the plugin paths validates"
+            result.reason = f"none of the last {meta['walked']} commits to the plugin paths validates (max_walk)"
         return result
 
     return guarded(SOURCE, str(base), CHANGES_SCHEMA, read)
