@@ -19,8 +19,15 @@ DATA = ROOT / "tests" / "data" / "plugins"
 
 def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run([sys.executable, "-m", "runbook_lib.cli", "validate-plugins", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "runbook_lib.cli", "validate-plugins", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
 def test_clean_tree_exits_0(tmp_path: Path) -> None:

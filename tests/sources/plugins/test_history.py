@@ -49,8 +49,10 @@ def test_walks_back_to_the_last_commit_whose_tree_validates(repo: dict[str, str]
     assert history.meta["walked"] == 4  # new, touch, break (invalid), good (valid); "docs" never touched the paths
     assert list(history.frame["sha"]) == [repo["new"], repo["touch"], repo["break"]]
     assert history.frame["committed_at"].iloc[0] == T0 + pd.Timedelta(hours=5)
-    assert history.meta["name_status"] == [{"status": "M", "path": ".claude/agents/a.md"},
-                                           {"status": "A", "path": ".claude/agents/c.md"}]  # fmt: skip
+    assert history.meta["name_status"] == [
+        {"status": "M", "path": ".claude/agents/a.md"},
+        {"status": "A", "path": ".claude/agents/c.md"},
+    ]
     assert "2 files changed" in history.meta["diff_stat"]
     assert history.meta["present"] == [".claude/agents"]  # .claude/commands exists in neither tree
 
