@@ -86,15 +86,15 @@ def added_since(history: Collected) -> list[str]:
 
 
 def rollback_command(history: Collected) -> str:
-    """``git checkout --no-overlay <known_good> -- <paths>``, or "" without a known-good commit.
+    """``git checkout --no-overlay <known_good> -- <paths>``, or "" when there is nothing to roll back to.
 
     ``--no-overlay`` makes git also remove files that exist now but not at known-good;
     the default overlay mode only writes the old files back over the new ones.
     """
     good = str(history.meta.get("known_good", ""))
     present = list(history.meta.get("present", []))
-    if not good or not present:
-        return ""
+    if not good or not present or history.frame.empty:
+        return ""  # no known-good commit, or nothing changed since it: nothing to roll back
     return f"git checkout --no-overlay {good[:12]} -- " + " ".join(shlex.quote(p) for p in present)
 
 
