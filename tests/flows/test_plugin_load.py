@@ -108,7 +108,7 @@ def test_explicit_known_good(run_flow: Any, demo: dict[str, Any]) -> None:
     history = by_kind(findings)["plugin_history"][0]
     assert history["numbers"]["known_good"] == first and history["numbers"]["commits"] == 3
     assert "(parameter)" in history["summary"]
-    assert next(s for s in findings["sources"] if s["source"] == "app_log")["status"] == "skipped"
+    assert next(s for s in findings["sources"] if s["source"] == "plugin_load_log")["status"] == "skipped"
 
 
 def test_clean_control_yields_nothing_medium_or_higher(run_flow: Any, tmp_path: Path) -> None:

@@ -16,6 +16,8 @@ AGENT_FIELDS = frozenset(
         "name", "description", "tools", "disallowedTools", "model", "permissionMode", "maxTurns",
         "skills", "mcpServers", "hooks", "memory", "background", "isolation", "color", "effort",
         "initialPrompt",
+        # The plugins reference's agent example also shows "capabilities" (a list of tasks).
+        "capabilities",
     }
 )  # fmt: skip
 #: Slash-command front matter (``.claude/commands/**/*.md``).

@@ -22,10 +22,10 @@ _COMPONENT = re.compile(r"\b(?:plugins?|agents?|subagents?|commands?|skills?|fro
 def collect_plugin_load_log(app_log: str, *, window: Window | None = None) -> Collected:
     """App-log records in *window* that mention a plugin component (skipped when not configured)."""
     result = collect_app_log(app_log, window=window)
+    result.source = "plugin_load_log"
     if not result.usable:
         return result
     frame = result.frame
     text = frame["logger"].astype(str) + " " + frame["message"].astype(str)
     result.frame = frame[text.str.contains(_COMPONENT)].reset_index(drop=True)
-    result.source = "plugin_load_log"
     return result

@@ -30,5 +30,6 @@ def test_keeps_plugin_records_in_the_window(tmp_path: Path) -> None:
 
 
 def test_not_configured_and_missing(tmp_path: Path) -> None:
-    assert collect_plugin_load_log("").status == "skipped"
+    skipped = collect_plugin_load_log("")
+    assert skipped.status == "skipped" and skipped.source == "plugin_load_log"
     assert collect_plugin_load_log(str(tmp_path / "missing.log")).status == "unavailable"
