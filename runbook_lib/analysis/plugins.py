@@ -25,6 +25,7 @@ __all__ = [
     "list_components",
     "plugin_next_steps",
     "rollback_command",
+    "summarise_load_log",
 ]
 
 #: Load errors in the window at or above this count make the log finding high: one
@@ -221,6 +222,28 @@ def _log_findings(load_log: Collected) -> list[Finding]:
             },
         )
     ]
+
+
+_LEVEL_ORDER = {"critical": 0, "error": 1, "warning": 2}
+
+
+def summarise_load_log(frame: pd.DataFrame) -> pd.DataFrame:
+    """Plugin log records grouped by (level, logger, message): count, first and last seen.
+
+    Errors first, then warnings, then the rest; within a level the most frequent first,
+    so the message that explains the failure is on top, not the routine "loaded" lines.
+    """
+    columns = ["level", "logger", "message", "count", "first_at", "last_at"]
+    if frame.empty:
+        return pd.DataFrame(columns=columns)
+    grouped = (
+        frame.groupby(["level", "logger", "message"], sort=False)["logged_at"]
+        .agg(count="size", first_at="min", last_at="max")
+        .reset_index()
+    )
+    grouped["order"] = grouped["level"].map(_LEVEL_ORDER).fillna(len(_LEVEL_ORDER))
+    grouped = grouped.sort_values(["order", "count", "first_at"], ascending=[True, False, True])
+    return grouped[columns].reset_index(drop=True)
 
 
 def plugin_next_steps(findings: Sequence[Finding], history: Collected, files: Collected) -> list[str]:

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from runbook_lib.analysis.plugin_rules import Problem, tree_is_valid, validate_files
-from runbook_lib.analysis.plugins import find_plugin_problems, invalid_files, list_components
+from runbook_lib.analysis.plugins import find_plugin_problems, invalid_files, list_components, summarise_load_log
 from runbook_lib.sources.plugins.files import files_frame, read_tree
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "plugins"
@@ -285,3 +285,28 @@ def test_components_table_says_which_file_does_not_load() -> None:
     assert table.loc["bad", "first_error"].startswith("line 3: unquoted ': '")
     assert not tree_is_valid(files)
     assert isinstance(problems, pd.DataFrame) and list(problems["line"]) == [3]
+
+
+def test_load_log_summary_puts_errors_first() -> None:
+    at = pd.Timestamp("2026-12-01T10:00:00Z")
+    frame = pd.DataFrame(
+        {
+            "logged_at": [at, at + pd.Timedelta(minutes=1), at + pd.Timedelta(minutes=2), at + pd.Timedelta(minutes=3)],
+            "level": ["info", "info", "error", "error"],
+            "logger": ["agents"] * 4,
+            "message": [
+                "loaded 3 agents",
+                "loaded 3 agents",
+                "Failed to parse agent a.md",
+                "Failed to parse agent a.md",
+            ],
+            "source_file": ["app.log"] * 4,
+        }
+    )
+    table = summarise_load_log(frame)
+    assert list(table["message"]) == ["Failed to parse agent a.md", "loaded 3 agents"]
+    assert list(table["count"]) == [2, 2]
+    assert table.loc[0, "first_at"] == at + pd.Timedelta(minutes=2) and table.loc[0, "last_at"] == at + pd.Timedelta(
+        minutes=3
+    )
+    assert summarise_load_log(frame.iloc[:0]).empty
