@@ -9,6 +9,8 @@ type: ``frontmatter`` (the YAML block), ``markdown`` (agents, commands, skills, 
 
 from __future__ import annotations
 
+import functools
+import types
 from typing import Any
 
 import pandas as pd
@@ -24,6 +26,29 @@ MANIFEST_KINDS = ("plugin_manifest", "marketplace")
 
 
 def _file_problems(row: Any) -> tuple[list[Problem], dict[str, Any]]:
+    found, name = _cached_file_problems(
+        str(row.path), str(row.kind), str(row.text), bool(row.bom), int(row.bad_byte_line), int(row.crlf_lines),
+        str(row.read_error),
+    )  # fmt: skip
+    return list(found), {"name": name} if name is not None else {}
+
+
+# The walk back validates many trees that share most of their files: a file's problems
+# depend only on its path and bytes, so each version is checked once.
+@functools.lru_cache(maxsize=8192)
+def _cached_file_problems(
+    file: str, kind: str, text: str, bom: bool, bad_byte_line: int, crlf_lines: int, read_error: str
+) -> tuple[tuple[Problem, ...], str | None]:
+    row = types.SimpleNamespace(
+        path=file, kind=kind, text=text, bom=bom, bad_byte_line=bad_byte_line, crlf_lines=crlf_lines,
+        read_error=read_error,
+    )  # fmt: skip
+    found, data = _check_file(row)
+    name = data.get("name")
+    return tuple(found), name if isinstance(name, str) else None
+
+
+def _check_file(row: Any) -> tuple[list[Problem], dict[str, Any]]:
     file, kind = str(row.path), str(row.kind)
     if row.read_error:
         return [Problem(file, 1, "error", kind, "unreadable", f"cannot read the file: {row.read_error}")], {}
