@@ -32,6 +32,17 @@ from runbook_lib.analysis.host_logs import MEMORY_PATTERN, SLOW_PATTERN, find_lo
 from runbook_lib.analysis.memory import detect_restarts, find_memory_leaks, leaking, rank_rss_trends
 from runbook_lib.analysis.memory_metrics import find_gc_activity, find_metric_memory_leaks, metric_as_processes
 from runbook_lib.analysis.pg_log_events import EVENT_KINDS, find_pg_log_findings, pg_log_events_per_minute
+from runbook_lib.analysis.plugin_rules import tree_is_valid
+from runbook_lib.analysis.plugins import (
+    added_since,
+    detect_plugin_problems,
+    find_plugin_findings,
+    invalid_files,
+    list_components,
+    plugin_next_steps,
+    rollback_command,
+    summarise_load_log,
+)
 from runbook_lib.analysis.rates import app_error_rates, find_error_spike, status_rates, window_error_rate
 from runbook_lib.analysis.resources import find_resource_findings
 from runbook_lib.analysis.security import (
@@ -81,6 +92,7 @@ __all__ = [
     "EVENT_KINDS",
     "MEMORY_PATTERN",
     "SLOW_PATTERN",
+    "added_since",
     "app_error_rates",
     "assess_deploy_impact",
     "audit_frame",
@@ -118,6 +130,8 @@ __all__ = [
     "find_memory_leaks",
     "find_metric_memory_leaks",
     "find_pg_log_findings",
+    "find_plugin_findings",
+    "detect_plugin_problems",
     "find_rate_limiting",
     "find_resource_findings",
     "find_retry_storms",
@@ -126,12 +140,15 @@ __all__ = [
     "find_upstream_quota",
     "find_user_agents",
     "find_vulnerabilities",
+    "invalid_files",
     "ip_timeline",
     "latest",
     "leaking",
     "limited_per_minute",
+    "list_components",
     "metric_as_processes",
     "pg_log_events_per_minute",
+    "plugin_next_steps",
     "process_share_over_time",
     "quota_per_minute",
     "rank_auth_failures",
@@ -146,12 +163,15 @@ __all__ = [
     "rank_user_agents",
     "rank_vulnerable_packages",
     "rate_limit_next_steps",
+    "rollback_command",
     "security_next_steps",
     "severity_counts",
     "status_matrix",
     "status_rates",
     "summarise_errors",
+    "summarise_load_log",
     "suspicious_ips",
+    "tree_is_valid",
     "window_error_rate",
     "with_endpoints",
     "with_forwarded_clients",

@@ -20,7 +20,7 @@ from runbook_lib.findings import Finding, Severity, unknown
 __all__ = [
     "added_since",
     "find_plugin_findings",
-    "find_plugin_problems",
+    "detect_plugin_problems",
     "invalid_files",
     "list_components",
     "plugin_next_steps",
@@ -40,7 +40,7 @@ _KIND_WORD = {
 }
 
 
-def find_plugin_problems(files: pd.DataFrame) -> pd.DataFrame:
+def detect_plugin_problems(files: pd.DataFrame) -> pd.DataFrame:
     """One row per problem (file, line, level, kind, rule, message)."""
     return problems_frame(validate_files(files))
 

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from runbook_lib.analysis.plugin_rules import Problem, tree_is_valid, validate_files
-from runbook_lib.analysis.plugins import find_plugin_problems, invalid_files, list_components, summarise_load_log
+from runbook_lib.analysis.plugins import detect_plugin_problems, invalid_files, list_components, summarise_load_log
 from runbook_lib.sources.plugins.files import files_frame, read_tree
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "plugins"
@@ -278,7 +278,7 @@ def test_components_table_says_which_file_does_not_load() -> None:
     files = files_frame(
         [(AGENT, real(AGENT), ""), (".claude/agents/bad.md", agent("name: bad\ndescription: a: b\n"), "")]
     )
-    problems = find_plugin_problems(files)
+    problems = detect_plugin_problems(files)
     assert invalid_files(problems) == [".claude/agents/bad.md"]
     table = list_components(files, problems).set_index("name")
     assert table.loc["bad", "loads"] == "no" and table.loc["sre-engineer", "loads"] == "yes"
