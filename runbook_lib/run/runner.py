@@ -22,6 +22,7 @@ import nbformat
 
 from runbook_lib import findings
 from runbook_lib.incident import record as incident
+from runbook_lib.incident.life import apply_severity
 from runbook_lib.incident.severity import POLICIES
 from runbook_lib.paths import HOME_ENV, RUN_DIR_ENV, project_root
 from runbook_lib.redact import redact, redact_obj
@@ -191,26 +192,22 @@ def run_flow(
     suggested = _suggested_severity(run_dir)
 
     def note_run(r: dict[str, Any]) -> None:
-        now = utc_now().isoformat()
+        now = utc_now()
         r.setdefault("runs", []).append(
             {"folder": run_dir.name, "flow": flow, "status": status, "started_at": started.isoformat()}
         )
-        timeline = r.setdefault("timeline", [])
-        timeline.append(
-            {
-                "at": now,
-                "kind": "run",
-                "run": run_dir.name,
-                "event": f"{flow} run {status}" + (f": {redact(error)}" if error else ""),
-            }
-        )
+        event = {
+            "at": now.isoformat(),
+            "recorded_at": now.isoformat(),
+            "kind": "run",
+            "run": run_dir.name,
+            "event": f"{flow} run {status}" + (f": {redact(error)}" if error else ""),
+        }
+        incident.insert_event(r, event)
         # An unassessed incident takes the severity a run suggested (triage), marked as such.
         if suggested and not r.get("severity"):
-            r["severity"] = suggested
+            apply_severity(r, suggested, at=now, by=run_dir.name, why=f"suggested by the {flow} run")
             r["severity_source"] = f"suggested by {run_dir.name}"
-            timeline.append(
-                {"at": now, "kind": "severity", "event": f"severity {suggested} suggested by {run_dir.name}"}
-            )
 
     incident.update_incident(incident_id, note_run, root)
     index = archive.render_index(incident_id, root)
