@@ -54,7 +54,8 @@ def compute_metrics(milestones: Mapping[str, Any]) -> tuple[dict[str, float | No
         a, b = _ts(milestones, later), _ts(milestones, earlier)
         if a is None or b is None:
             absent = " and ".join(n for n, t in ((earlier, b), (later, a)) if t is None)
-            missing.append(f"{label} is unknown: {absent} is not recorded.")
+            verb = "are" if " and " in absent else "is"
+            missing.append(f"{label} is unknown: {absent} {verb} not recorded.")
             values[key] = None
         else:
             values[key] = (a - b).total_seconds()
