@@ -27,7 +27,18 @@ HEADINGS = (
 )
 PROMPT = "> **To discuss in the meeting:** {}"
 #: Finding kinds that name a cause (triage's deploy, a blocking chain, a leaking process…).
-CAUSE_KINDS = ("deploy", "blocking", "leak", "memory", "connections", "cpu", "rate_limit", "dependency")
+CAUSE_KINDS = (
+    "deploy",
+    "blocking_chain",
+    "connection_leak",
+    "connections_exhausted",
+    "leak",
+    "memory",
+    "cpu",
+    "swap",
+    "rate_limit",
+    "dependency",
+)
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]|#<>])")
 
 

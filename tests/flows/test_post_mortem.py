@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pytest
 import yaml
 
 from runbook_lib.run.runner import run_flow
@@ -56,6 +57,7 @@ def independent_budget(log: Path, start: pd.Timestamp, end: pd.Timestamp, slo: f
     return 100 * failed / ((1 - slo / 100) * expected)
 
 
+@pytest.mark.slow
 def test_incident_life_and_post_mortem(kit_home: Path, demo: dict[str, Any], tmp_path: Path) -> None:
     bad = pd.Timestamp(demo["bad_deploy_at"]).floor("s")
     t = {
