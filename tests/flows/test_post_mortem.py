@@ -6,10 +6,9 @@ against an independent count of the access log, and the template's headings."""
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from runbook_lib.cli import main
 from runbook_lib.run.runner import run_flow
 
 TEMPLATE = Path(__file__).resolve().parents[1] / "data" / "incident" / "postmortem_template.md"
@@ -26,16 +26,30 @@ LINE = re.compile(
 )
 
 
-def runbook(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "runbook_lib.cli", *args], capture_output=True, text=True, timeout=120, env=os.environ
-    )
+@dataclass
+class Done:
+    returncode: int
+    stdout: str
+    stderr: str
 
 
-def ok(*args: str) -> str:
-    done = runbook(*args)
-    assert done.returncode == 0, done.stderr
-    return done.stdout
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str]) -> tuple[Callable[..., Done], Callable[..., str]]:
+    """The real CLI entry point, in process (a subprocess per command would cost ~1 s each):
+    ``runbook(*args)`` returns the outcome, ``ok(*args)`` asserts success and returns stdout."""
+
+    def runbook(*args: str) -> Done:
+        capsys.readouterr()
+        code = main(list(args))
+        out, err = capsys.readouterr()
+        return Done(code, out, err)
+
+    def ok(*args: str) -> str:
+        done = runbook(*args)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    return runbook, ok
 
 
 def template_headings() -> list[str]:
@@ -58,7 +72,10 @@ def independent_budget(log: Path, start: pd.Timestamp, end: pd.Timestamp, slo: f
 
 
 @pytest.mark.slow
-def test_incident_life_and_post_mortem(kit_home: Path, demo: dict[str, Any], tmp_path: Path) -> None:
+def test_incident_life_and_post_mortem(
+    kit_home: Path, demo: dict[str, Any], tmp_path: Path, cli: tuple[Callable[..., Done], Callable[..., str]]
+) -> None:
+    runbook, ok = cli
     bad = pd.Timestamp(demo["bad_deploy_at"]).floor("s")
     t = {
         "impact": bad + pd.Timedelta(seconds=60),
