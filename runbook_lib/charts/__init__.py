@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from runbook_lib.charts.db import plot_connections_by_application, plot_connections_by_state
 from runbook_lib.charts.host import plot_cpu, plot_metrics, plot_process_cpu, plot_rss
+from runbook_lib.charts.incident import plot_incident_series
 from runbook_lib.charts.style import decorate_time_axis, new_figure, plot_series
 from runbook_lib.charts.triage import plot_app_errors, plot_error_rates
 from runbook_lib.charts.web import (
@@ -26,6 +27,7 @@ __all__ = [
     "plot_connections_by_state",
     "plot_cpu",
     "plot_error_rates",
+    "plot_incident_series",
     "plot_ip_timeline",
     "plot_limited_per_minute",
     "plot_limiting_vs_limited",

@@ -1,4 +1,5 @@
-"""``runbook new | run | list | show | record | demo``: incidents and the flow runs in them."""
+"""``runbook run | list | show | record | demo``: the flow runs of an incident (``new`` and the
+incident's life are in :mod:`runbook_lib.cli.incident`)."""
 
 from __future__ import annotations
 
@@ -10,18 +11,6 @@ from pathlib import Path
 from typing import Any
 
 log = logging.getLogger("runbook")
-
-
-def _cmd_new(args: argparse.Namespace) -> int:
-    from runbook_lib.incident.record import create_incident
-
-    record = create_incident(args.title, severity=args.severity or "", reporter=args.reporter or "")
-    from runbook_lib.run.archive import render_index
-
-    index = render_index(record["id"])
-    print(record["id"])
-    log.info("created %s (%s)", index.parent / "incident.json", index)
-    return 0
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -147,12 +136,6 @@ def _cmd_record(args: argparse.Namespace) -> int:
 
 def register(sub: Any) -> None:
     """Add this module's subcommands to the ``runbook`` parser."""
-    p = sub.add_parser("new", help="open an incident and allocate its INC-YYYY-MM-DD-NNN id")
-    p.add_argument("--title", required=True)
-    p.add_argument("--severity", choices=["P0", "P1", "P2", "P3"])
-    p.add_argument("--reporter")
-    p.set_defaults(func=_cmd_new)
-
     p = sub.add_parser("run", help="run a flow notebook into the incident's archive")
     p.add_argument("flow", help="triage, high_cpu, db_connections, … (see `runbook list`)")
     p.add_argument("--incident", help="incident id; a new incident is opened if omitted")

@@ -164,6 +164,10 @@ def create_incident(
         "timeline": sorted(timeline, key=lambda e: pd.Timestamp(e["at"])),
         "runs": [],
     }
+    if severity:
+        record["severity_history"] = [
+            {"from": None, "to": severity, "at": when.isoformat(), "by": record["reporter"], "why": "set when opened"}
+        ]
     write_json(root / incident_id / INCIDENT_FILE, record)
     return record
 
@@ -199,12 +203,12 @@ def set_milestone(
             "milestone": name,
             "by": redact(by),
         }
-        _insert_event(record, event)
+        insert_event(record, event)
 
     return update_incident(incident_id, change, root)
 
 
-def _insert_event(record: dict[str, Any], event: dict[str, Any]) -> None:
+def insert_event(record: dict[str, Any], event: dict[str, Any]) -> None:
     """Add *event* to the timeline, which stays ordered by ``at`` (stable for equal times)."""
     timeline = record.setdefault("timeline", [])
     timeline.append(event)
@@ -224,6 +228,7 @@ def load_incident(incident_id: str, root: Path | None = None) -> dict[str, Any]:
 def update_incident(incident_id: str, change: Any, root: Path | None = None) -> dict[str, Any]:
     """Apply ``change(record)`` under a file lock and write the record back atomically."""
     path = incident_dir(incident_id, root) / INCIDENT_FILE
+    load_incident(incident_id, root)  # a missing incident is refused before a lock file appears
     with _locked(path):
         record = load_incident(incident_id, root)
         change(record)
@@ -253,7 +258,7 @@ def add_timeline_event(
         "kind": kind,
         **redact_obj(data),
     }
-    return update_incident(incident_id, lambda r: _insert_event(r, entry), root)
+    return update_incident(incident_id, lambda r: insert_event(r, entry), root)
 
 
 def record_remediation(incident_id: str, summary: str, **data: Any) -> bool:

@@ -22,6 +22,7 @@ import nbformat
 
 from runbook_lib import findings
 from runbook_lib.incident import record as incident
+from runbook_lib.incident.life import apply_severity
 from runbook_lib.incident.severity import POLICIES
 from runbook_lib.paths import HOME_ENV, RUN_DIR_ENV, project_root
 from runbook_lib.redact import redact, redact_obj
@@ -249,32 +250,22 @@ def _note_run(run: PreparedRun, status: Outcome, error: str) -> Callable[[dict[s
     name = run.run_dir.name
 
     def note(r: dict[str, Any]) -> None:
-        now = utc_now().isoformat()
+        now = utc_now()
         r.setdefault("runs", []).append(
             {"folder": name, "flow": run.flow, "status": status, "started_at": run.info["started_at"]}
         )
-        timeline = r.setdefault("timeline", [])
-        timeline.append(
-            {
-                "at": now,
-                "recorded_at": now,
-                "kind": "run",
-                "run": name,
-                "event": f"{run.flow} run {status}" + (f": {redact(error)}" if error else ""),
-            }
-        )
+        event = {
+            "at": now.isoformat(),
+            "recorded_at": now.isoformat(),
+            "kind": "run",
+            "run": name,
+            "event": f"{run.flow} run {status}" + (f": {redact(error)}" if error else ""),
+        }
+        incident.insert_event(r, event)
         # An unassessed incident takes the severity a run suggested (triage), marked as such.
         if suggested and not r.get("severity"):
-            r["severity"] = suggested
+            apply_severity(r, suggested, at=now, by=name, why=f"suggested by the {run.flow} run")
             r["severity_source"] = f"suggested by {name}"
-            timeline.append(
-                {
-                    "at": now,
-                    "recorded_at": now,
-                    "kind": "severity",
-                    "event": f"severity {suggested} suggested by {name}",
-                }
-            )
 
     return note
 
