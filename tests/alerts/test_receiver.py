@@ -72,15 +72,26 @@ def test_without_token_it_stays_on_loopback(alerts_home: Path) -> None:
     assert len(out.stderr.strip().splitlines()) == 1
 
 
+def _wait_running(home: Path, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        texts = [p.read_text() for p in home.glob("reports/INC-*/*/run.json")]
+        if any('"running"' in t and '"sleep_s"' in t for t in texts):  # a Slow run is in its notebook
+            time.sleep(0.5)
+            return
+        time.sleep(0.2)
+    raise AssertionError("no run started")
+
+
 @pytest.mark.slow
 def test_burst_across_sigterm_restart_loses_nothing(alerts_home: Path, receiver: Any) -> None:
-    groups = ["api", "web", "db"]
+    groups = {"api": "Slow", "web": "Quick"}  # api's runs take 4 s: one is surely in flight at SIGTERM
     bodies: list[bytes] = []
     for i in range(50):  # each group grows by one alert per post; every 5th post is an HA duplicate
-        g = groups[i % 3]
-        instances = [f"{g}-{k}" for k in range(i // 3 + 1)]
-        body = json.dumps(am_body(g, instances)).encode()
-        bodies.append(bodies[-3] if i % 5 == 4 and i >= 3 else body)
+        g = list(groups)[i % 2]
+        instances = [f"{g}-{k}" for k in range(i // 2 + 1)]
+        body = json.dumps(am_body(g, instances, alertname=groups[g])).encode()
+        bodies.append(bodies[-2] if i % 5 == 4 else body)
     accepted: list[str] = []
     health: list[float] = []
     stop = threading.Event()
@@ -102,7 +113,7 @@ def test_burst_across_sigterm_restart_loses_nothing(alerts_home: Path, receiver:
     prober.start()
     post_s: list[float] = []
     try:
-        for half in (bodies[:25], bodies[25:]):
+        for part, half in enumerate((bodies[:25], bodies[25:])):
             r = receiver()
             current["url"] = r.url
             with httpx.Client(timeout=5) as http:
@@ -113,8 +124,8 @@ def test_burst_across_sigterm_restart_loses_nothing(alerts_home: Path, receiver:
                     assert resp.status_code == 202, resp.text
                     accepted.append(resp.json()["id"])
                     time.sleep(0.04)
-            if half is bodies[:25]:
-                time.sleep(3)  # runs are in flight now
+            if part == 0:
+                _wait_running(alerts_home)
                 current.pop("url")
                 assert r.stop(signal.SIGTERM) == 0, r.stderr()
                 assert list((alerts_home / "reports" / "_spool").glob("*.json"))  # spool kept
@@ -128,12 +139,12 @@ def test_burst_across_sigterm_restart_loses_nothing(alerts_home: Path, receiver:
     }
     assert set(accepted) <= set(archived) and len(accepted) == 50
     incidents = sorted((alerts_home / "reports").glob("INC-*/incident.json"))
-    assert len(incidents) == 3  # one per alert group
+    assert len(incidents) == 2  # one per alert group
     events = [e["event"] for p in incidents for e in read_json_object(p)["timeline"]]
-    assert sum("duplicate alert notification" in e for e in events) >= 9
+    assert sum("duplicate alert notification" in e for e in events) >= 10
     runs = [read_json_object(p) for p in (alerts_home / "reports").glob("INC-*/*/run.json")]
     statuses = sorted(r["status"] for r in runs)
-    assert "interrupted" in statuses and statuses.count("ok") >= 3
+    assert "interrupted" in statuses and statuses.count("ok") >= 2
     assert len(runs) < 50 / 2  # coalesced, not one run per post
     spans = [(pd.Timestamp(r["started_at"]), pd.Timestamp(r["finished_at"])) for r in runs]
     most = max(sum(s <= t < e for s, e in spans) for t, _ in spans)
