@@ -119,8 +119,13 @@ def intake(entry: dict[str, Any], routes: list[Route]) -> Trigger | None:
     trigger: Trigger | None = None
     if n.all_resolved:
         ends = [a.ends_at for a in n.alerts if a.ends_at is not None]
-        at = max(ends) if ends else received
-        incident.set_milestone(incident_id, "resolved_at", min(at, received), note=f"alerts/{number}.json")
+        at = min(max(ends) if ends else received, received)
+        # Milestones are ordered: alerts that ended before we even detected them (late
+        # delivery, a replayed payload) resolve no earlier than the latest milestone set.
+        set_at = [pd.Timestamp(v) for v in incident.load_incident(incident_id)["milestones"].values() if v]
+        floor = max(set_at) if set_at else at
+        note = f"alerts/{number}.json; alerts ended {at.isoformat()}"
+        incident.set_milestone(incident_id, "resolved_at", max(at, floor), note=note)
         groups.pop(n.group_key, None)
         write_json(_groups_file(), groups)
         if route and route.on_resolved:
