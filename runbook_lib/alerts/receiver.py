@@ -9,7 +9,8 @@ POST writes.
 Auth: ``Authorization: Bearer <token>`` or HTTP basic (the password is the token), compared
 in constant time with ``RUNBOOK_WEBHOOK_TOKEN`` (or the file ``RUNBOOK_WEBHOOK_TOKEN_FILE``
 names); optionally Grafana's ``X-Grafana-Alerting-Signature`` HMAC-SHA256 of the body with
-``RUNBOOK_WEBHOOK_HMAC_SECRET``. The token is never logged or echoed.
+``RUNBOOK_WEBHOOK_HMAC_SECRET`` (the plain-body form; Grafana's optional timestamp-prefixed
+form is not checked yet). The token is never logged or echoed.
 """
 
 from __future__ import annotations
