@@ -8,6 +8,7 @@ brings an alert episode (``fingerprint@startsAt``) the incident has not seen.
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from runbook_lib.alerts.routes import Route, overrides_for, route_for, severity_
 from runbook_lib.errors import RunbookError
 from runbook_lib.incident import record as incident
 from runbook_lib.paths import reports_root
+from runbook_lib.redact import redact_obj
 from runbook_lib.store import read_json_object, write_json
 
 log = logging.getLogger("runbook.alerts")
@@ -52,7 +54,7 @@ def _state(incident_id: str) -> dict[str, Any]:
 def archive_payload(incident_id: str, entry: dict[str, Any]) -> Path:
     folder = alerts_dir(incident_id)
     number = len(list(folder.glob("[0-9][0-9][0-9].json"))) + 1
-    return write_json(folder / f"{number:03d}.json", entry)
+    return write_json(folder / f"{number:03d}.json", redact_obj(entry))  # reports never hold secrets
 
 
 def archived_payload(incident_id: str, number: int | None = None) -> dict[str, Any]:
@@ -92,6 +94,9 @@ def intake(entry: dict[str, Any], routes: list[Route]) -> Trigger | None:
     n = parse_payload(entry["payload"])
     received = pd.Timestamp(entry["received_at"])
     route = route_for(routes, n.labels)
+    if route is not None:  # vet label values before anything is written
+        for flow in route.flows + route.on_resolved:
+            overrides_for(route, n, flow)
     groups = _groups()
     incident_id = groups.get(n.group_key)
     if incident_id:
@@ -164,11 +169,30 @@ def run_trigger(trigger: Trigger, *, run_timeout_s: int) -> list[str]:
     return outcomes
 
 
+def take_in(path: Path, entry: dict[str, Any], routes: list[Route]) -> Trigger | None:
+    """Intake of one spool entry, recorded in the entry so a restart does not redo it.
+
+    A payload whose label values a route refuses (a secret, a wrong type) is moved to the
+    quarantine with the one-line reason, not retried forever.
+    """
+    if entry.get("stage") == "triggered":
+        done: Trigger | None = entry.get("trigger")
+        return done
+    try:
+        trigger = intake(entry, routes)
+    except RunbookError as err:
+        kept = json.dumps(redact_obj(entry["payload"]), indent=1)
+        spool.quarantine(kept.encode(), f"{type(err).__name__}: {err}")
+        spool.finish(path)
+        raise
+    spool.update(path, stage="triggered", trigger=trigger)
+    return trigger
+
+
 def handle_entry(path: Path, routes: list[Route], *, run_timeout_s: int) -> list[str]:
     """Synchronously take in and run one spooled entry, then remove it from the spool."""
     entry = spool.load(path)
-    trigger = entry.get("trigger") if entry.get("stage") == "triggered" else intake(entry, routes)
-    spool.update(path, stage="triggered", trigger=trigger)
+    trigger = take_in(path, entry, routes)
     outcomes = run_trigger(trigger, run_timeout_s=run_timeout_s) if trigger else []
     if not any(o.endswith(": interrupted") for o in outcomes):
         spool.finish(path)  # an interrupted entry stays spooled and is resumed on restart

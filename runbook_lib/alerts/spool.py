@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 
 from runbook_lib.paths import reports_root
+from runbook_lib.redact import redact
 from runbook_lib.store import read_json_object, write_json
 
 
@@ -71,9 +72,11 @@ def finish(path: Path) -> None:
 
 
 def quarantine(body: bytes, reason: str) -> Path:
-    """Keep a refused body with its reason beside it (``<stamp>.body`` + ``<stamp>.reason.json``)."""
+    """Keep a refused body (secrets redacted) with its reason beside it
+    (``<stamp>.body`` + ``<stamp>.reason.json``)."""
     stamp = _stamp()
     folder = quarantine_dir()
+    body = redact(body.decode("utf-8", errors="replace")).encode()  # never keep a secret at rest
     target = folder / f"{stamp}.body"
     tmp = folder / f".{stamp}.{os.getpid()}.tmp"
     with open(tmp, "wb") as fh:

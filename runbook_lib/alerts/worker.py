@@ -18,7 +18,7 @@ import threading
 from pathlib import Path
 
 from runbook_lib.alerts import spool
-from runbook_lib.alerts.incidents import intake
+from runbook_lib.alerts.incidents import take_in
 from runbook_lib.alerts.routes import Route
 from runbook_lib.errors import RunbookError
 from runbook_lib.incident import record as incident
@@ -60,12 +60,10 @@ class Dispatcher:
             if path is None:
                 return
             try:
-                entry = spool.load(path)
-                trigger = entry.get("trigger") if entry.get("stage") == "triggered" else intake(entry, self.routes)
-                spool.update(path, stage="triggered", trigger=trigger)
-            except (RunbookError, KeyError) as err:
-                log.warning("spool entry %s could not be taken in: %s", path.name, err)
-                continue  # kept in the spool for a later look; never silently deleted
+                trigger = take_in(path, spool.load(path), self.routes)
+            except RunbookError as err:  # quarantined with its reason by take_in
+                log.warning("alert %s refused: %s", path.stem, err)
+                continue
             if not trigger:
                 spool.finish(path)
                 continue

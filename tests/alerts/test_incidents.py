@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -78,3 +79,24 @@ def test_replay_reruns_the_routed_flow_from_an_archived_payload(alerts_home: Pat
         timeout=60,
     )
     assert bad.returncode == 1 and "has no payload 9" in bad.stderr
+
+
+def test_a_label_carrying_a_secret_is_refused_and_quarantined(alerts_home: Path) -> None:
+    body = am_body("postgresql://app:hunter2@db/prod", ["a"])
+    env = {"RUNBOOK_HOME": str(alerts_home), "PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}
+    out = subprocess.run(
+        [sys.executable, "-m", "runbook_lib.cli", "alert", "-"],
+        input=json.dumps(body),
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 2 and "password or token" in out.stderr and "hunter2" not in out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1
+    reasons = list((alerts_home / "reports" / "_quarantine").glob("*.reason.json"))
+    assert len(reasons) == 1 and "password or token" in read_json_object(reasons[0])["reason"]
+    kept = reasons[0].with_name(reasons[0].name.replace(".reason.json", ".body")).read_text()
+    assert "db/prod" in kept and "hunter2" not in kept
+    assert not list((alerts_home / "reports" / "_spool").glob("*.json"))  # not retried forever
+    assert not list((alerts_home / "reports").glob("INC-*"))  # refused before anything was written
