@@ -13,11 +13,11 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from runbook_lib.cli import lab, runs
+from runbook_lib.cli import archive, lab, runs
 from runbook_lib.errors import ParameterError, RunbookError
 
 #: Modules that contribute subcommands, in the order ``runbook --help`` lists them.
-COMMAND_MODULES = [runs, lab]
+COMMAND_MODULES = [runs, archive, lab]
 
 
 def build_parser() -> argparse.ArgumentParser:
