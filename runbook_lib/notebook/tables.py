@@ -152,6 +152,8 @@ def _missing(value: Any) -> bool:
 def _cell(value: Any, fmt: Callable[[Any], str], *, text: bool, max_chars: int) -> str:
     if _missing(value):
         return "<td class='rb-na'>–</td>"
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isinf(value):
+        return f"<td class='rb-num'>{'−' if value < 0 else ''}∞</td>"  # e.g. time to limit: never
     if not text:
         return f"<td class='rb-num'>{html.escape(fmt(value))}</td>"
     full = clean_text(value, MAX_TITLE_CHARS)
