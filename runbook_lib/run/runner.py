@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import nbformat
+import pandas as pd
 
 from runbook_lib import findings
 from runbook_lib.incident import record as incident
@@ -91,6 +92,24 @@ def _sigterm_interrupts() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+@dataclass
+class PreparedRun:
+    """What :func:`prepare_run` decided: the flow, its merged parameters and its folder."""
+
+    flow: str
+    incident_id: str
+    notebook: Path
+    values: dict[str, Any]
+    effective: dict[str, Any]
+    run_dir: Path
+    run_info: dict[str, Any]
+    started: pd.Timestamp
+
+    @property
+    def output(self) -> Path:
+        return self.run_dir / "report.ipynb"
+
+
 def run_flow(
     flow: str,
     incident_id: str,
@@ -102,9 +121,20 @@ def run_flow(
 ) -> RunResult:
     """Execute *flow* for *incident_id*; return the archived result (never raises for a
     notebook failure; raises ParameterError for bad parameters before anything runs)."""
-    import papermill
-    from nbclient.exceptions import CellTimeoutError, DeadKernelError
+    prepared = prepare_run(flow, incident_id, files=files, overrides=overrides, root=root)
+    status, error, elapsed = execute_run(prepared, cell_timeout_s=cell_timeout_s)
+    return archive_run(prepared, status, error, elapsed, root=root)
 
+
+def prepare_run(
+    flow: str,
+    incident_id: str,
+    *,
+    files: Sequence[Path] = (),
+    overrides: Iterable[tuple[str, str]] = (),
+    root: Path | None = None,
+) -> PreparedRun:
+    """Validate and merge parameters, allocate the run folder and write its records."""
     nb_path = notebook_path(flow)
     flow = nb_path.stem
     incident.load_incident(incident_id, root)  # fail early, before a run folder exists
@@ -135,6 +165,15 @@ def run_flow(
     archive.write_json(run_dir / findings.PARAMETERS_FILE, effective)
     archive.write_json(run_dir / archive.INPUTS_FILE, {"inputs": archive.fingerprint_inputs(effective)})
 
+    return PreparedRun(flow, incident_id, nb_path, values, effective, run_dir, run_info, started)
+
+
+def execute_run(prepared: PreparedRun, *, cell_timeout_s: int = DEFAULT_CELL_TIMEOUT_S) -> tuple[Outcome, str, float]:
+    """Run the notebook with papermill; return the real outcome, its error line and seconds."""
+    import papermill
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
+
+    nb_path, values, run_dir = prepared.notebook, prepared.values, prepared.run_dir
     output = run_dir / "report.ipynb"
     status: Outcome = "ok"
     error = ""
@@ -164,6 +203,15 @@ def run_flow(
         status, error = "interrupted", _cell_error(output, None, "interrupted (SIGTERM/Ctrl-C)")
     elapsed = time.perf_counter() - t0
 
+    return status, error, elapsed
+
+
+def archive_run(
+    prepared: PreparedRun, status: Outcome, error: str, elapsed: float, *, root: Path | None = None
+) -> RunResult:
+    """Redact, export HTML, record the outcome in run.json, the incident and the indexes."""
+    flow, incident_id, run_dir = prepared.flow, prepared.incident_id, prepared.run_dir
+    output, effective, run_info, started = prepared.output, prepared.effective, prepared.run_info, prepared.started
     _redact_notebook(output)
     html_error = ""
     if output.exists():
