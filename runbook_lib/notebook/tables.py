@@ -109,10 +109,16 @@ def header(column: object) -> str:
     return clean_text(name.replace("_", " "), 60)
 
 
+#: Integer columns that are identifiers, not quantities: no thousands separators.
+_ID_COLUMNS = ("pid", "ppid", "port", "cpu", "core", "sha", "id")
+
+
 def _kind(column: object, series: pd.Series) -> str:
     if pd.api.types.is_datetime64_any_dtype(series):
         return "datetime"
     name = str(column)
+    if name in _ID_COLUMNS or name.endswith(("_id", "_pid", "_port")):
+        return "text"
     if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
         for suffix, kind in _SUFFIXES:
             if name.endswith(suffix):

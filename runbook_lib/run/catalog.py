@@ -170,7 +170,7 @@ def render_catalog(root: Path | None = None) -> Path:
 body {{ font-family: system-ui, sans-serif; margin: 2em; color: #24292f; }}
 table {{ border-collapse: collapse; width: 100%; }}
 td, th {{ border: 1px solid #d0d7de; padding: 4px 8px; vertical-align: top; text-align: left; }}
-th {{ background: #f6f8fa; }}
+th {{ background: #f6f8fa; }} td:first-child, td:nth-child(5) {{ white-space: nowrap; }}
 .sev {{ color: #fff; font-weight: bold; padding: 0 .5em; border-radius: 3px; }}
 </style></head><body>
 <h1>Incidents</h1>

@@ -87,7 +87,7 @@ def verdict_html(doc: Mapping[str, Any]) -> str:
     items = "".join(
         f"<li>{badge(str(f.get('severity')))} {e(str(f.get('summary', '')))}</li>" for f in top_findings(doc)
     )
-    steps = [str(s) for s in doc.get("next_steps") or []][:MAX_NEXT_STEPS]
+    steps = [str(s) for s in doc.get("next_steps") or [] if str(s).strip()][:MAX_NEXT_STEPS]
     steps_html = "".join(f"<li>{e(s)}</li>" for s in steps) or "<li>No steps suggested.</li>"
     return (
         f"<div class='rb-verdict rb-verdict-{e(worst_sev)}' id='verdict'>"

@@ -94,7 +94,7 @@ def test_scheduled_run_opens_an_incident_on_evidence(kit_home: Path, demo: dict[
     assert run.name.startswith("01-api_rate_limit-") and opened.last_run == run.name
     doc = read_findings(run)
     assert doc["incident_id"] == opened.id and doc["findings"][0]["severity"] in ("high", "critical")
-    assert opened.title.startswith("api_rate_limit: ") and "rate-limit" in opened.title
+    assert opened.title.startswith("api_rate_limit: ") and "429" in opened.title
     assert not [p for p in (kit_home / "reports" / health.id).iterdir() if p.is_dir()]
     record = store.read_json_object(kit_home / "reports" / opened.id / "incident.json")
     assert record["opened_from"] == health.id and record["runs"][0]["folder"] == run.name
