@@ -3,6 +3,20 @@
 Inputs are the snapshot frames of ``sources.host``: system (one row: ``cpu_percent``,
 ``cpu_count``, ``load1``, ``mem_used_percent``, ``swap_used_percent``, …) and disks
 (``mountpoint``, ``used_percent``, …).
+
+Severity ladder (one snapshot is one sample, not persistence: busy CPU and a long run
+queue are medium and point to the high_cpu flow, which measures how long it lasts;
+memory and disk fill up slowly and do not flicker, so one reading is enough):
+
+=========  ==========================================================================
+severity   evidence
+=========  ==========================================================================
+high       memory ≥ 85 % used; a disk ≥ 90 % full
+medium     CPU ≥ 80 % (run high_cpu to measure persistence); load > 2× cores;
+           swap ≥ 20 % used
+info       headroom on every resource
+unknown    the snapshot could not be read
+=========  ==========================================================================
 """
 
 from __future__ import annotations
@@ -13,7 +27,8 @@ from runbook_lib.findings import Finding, unknown
 CPU_HIGH = 80.0  # runbook Incident 1: "CPU >80%"
 MEMORY_HIGH = 85.0  # runbook Incident 2: "Memory alert triggered (>85% usage)"
 DISK_HIGH = 90.0  # a full disk stops PostgreSQL and log writes alike
-SWAP_HIGH = 20.0
+SWAP_HIGH = 20.0  # a fifth of swap in use: the host has been paging, not just parked pages
+LOAD_PER_CORE_HIGH = 2  # twice as many runnable tasks as cores: work is queueing, not just busy
 
 
 def find_resource_findings(system: Collected, disks: Collected) -> list[Finding]:
@@ -27,12 +42,12 @@ def find_resource_findings(system: Collected, disks: Collected) -> list[Finding]
         out.append(
             Finding(
                 "cpu",
-                "high",
+                "medium",
                 f"CPU is at {row['cpu_percent']:.0f}% on this host (>{CPU_HIGH:.0f}%): run the high_cpu flow.",
                 {"cpu_percent": row["cpu_percent"]},
             )
         )
-    if row["load1"] > 2 * cores:
+    if row["load1"] > LOAD_PER_CORE_HIGH * cores:
         out.append(
             Finding(
                 "load",

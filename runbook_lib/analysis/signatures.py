@@ -4,6 +4,18 @@ Masked: quoted values, UUIDs, hex ids, IPs, emails, URLs' query strings, numbers
 frame returned by :func:`rank_top_errors`::
 
     signature | level | logger | count | first_seen_at | last_seen_at | example
+
+Severity ladder of :func:`find_top_error_finding`:
+
+=========  ==========================================================================
+severity   evidence
+=========  ==========================================================================
+medium     the top error is new, or at least twice its rate in the hour before the
+           window (when no baseline is given, medium: we cannot tell it is old)
+low        the same signature ran at a similar rate before the window: background
+info       no error lines in the window
+unknown    the app log could not be read
+=========  ==========================================================================
 """
 
 from __future__ import annotations
@@ -13,6 +25,10 @@ import pandas as pd
 from runbook_lib.analysis.rates import ERROR_LEVELS
 from runbook_lib.collected import Collected
 from runbook_lib.findings import Finding, unknown
+from runbook_lib.timewindow import Window
+
+#: An error running at under twice its pre-window rate is background, not this incident.
+RISE_FACTOR = 2.0
 
 # Order matters: quoted strings before numbers, UUIDs before hex before numbers.
 _MASKS: list[tuple[str, str]] = [
@@ -71,8 +87,25 @@ def summarise_errors(errors: pd.DataFrame, *, top: int = 10) -> pd.DataFrame:
     return out[columns].reset_index(drop=True)
 
 
-def find_top_error_finding(app: Collected, top: pd.DataFrame) -> Finding:
-    """Name the most frequent error signature in the window (or say the log is clean)."""
+def _baseline_rate(app: Collected, signature: str, window: Window) -> tuple[float, float] | None:
+    """(errors/min before the window, errors/min in it) for one signature, or None."""
+    frame = app.frame
+    if frame.empty or "logged_at" not in frame:
+        return None
+    before = frame[frame["logged_at"] < window.start]
+    if before.empty:
+        return None
+    span_min = (window.start - before["logged_at"].min()).total_seconds() / 60
+    inside = frame[window.mask(frame["logged_at"])]
+    count_before = int((error_lines(before)["signature"] == signature).sum())
+    count_inside = int((error_lines(inside)["signature"] == signature).sum())
+    window_min = window.duration.total_seconds() / 60
+    return count_before / max(span_min, 1.0), count_inside / max(window_min, 1.0)
+
+
+def find_top_error_finding(app: Collected, top: pd.DataFrame, *, window: Window | None = None) -> Finding:
+    """Name the most frequent error signature in the window (or say the log is clean);
+    with *window* (and context before it in *app*), background errors grade low."""
     if not app.usable:
         return unknown("app_errors", app, "which errors the application logs")
     if top.empty:
@@ -81,11 +114,15 @@ def find_top_error_finding(app: Collected, top: pd.DataFrame) -> Finding:
         )
     first = top.iloc[0]
     others = int(top["count"].iloc[1:].sum())
+    rates = _baseline_rate(app, str(first["signature"]), window) if window is not None else None
+    background = rates is not None and rates[0] > 0 and rates[1] < RISE_FACTOR * rates[0]
+    note = f" It ran at {rates[0]:.2g}/min before the window too: background." if background and rates else ""
     return Finding(
         "app_errors",
-        "medium",
+        "low" if background else "medium",
         f"Most frequent application error ({int(first['count']):,}×, {first['logger'] or 'no logger'}) since "
-        f'{first["first_seen_at"]:%H:%M} UTC: "{first["example"]}"; {len(top) - 1} other signatures, {others:,} lines.',
+        f'{first["first_seen_at"]:%H:%M} UTC: "{first["example"]}"; {len(top) - 1} other signatures, {others:,} lines.'
+        + note,
         {
             "count": int(first["count"]),
             "signature": str(first["signature"]),

@@ -13,11 +13,11 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from runbook_lib.cli import alerts, incident, lab, plugins, runs
+from runbook_lib.cli import alerts, archive, incident, lab, plugins, runs
 from runbook_lib.errors import ParameterError, RunbookError
 
 #: Modules that contribute subcommands, in the order ``runbook --help`` lists them.
-COMMAND_MODULES = [incident, runs, alerts, lab, plugins]
+COMMAND_MODULES = [incident, runs, alerts, archive, lab, plugins]
 
 
 def build_parser() -> argparse.ArgumentParser:

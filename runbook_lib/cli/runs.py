@@ -18,16 +18,16 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from runbook_lib.run.runner import run_flow
 
     incident_id = args.incident
-    if not incident_id:
-        incident_id = create_incident(f"{args.flow} run")["id"]
-        log.info("no --incident given: opened %s", incident_id)
-    result = run_flow(
-        args.flow,
-        incident_id,
-        files=[Path(f) for f in args.file],
-        overrides=args.param or [],
-        cell_timeout_s=args.timeout,
-    )
+    files = [Path(f) for f in args.file]
+    if incident_id == "auto":  # scheduled health run: an incident only on evidence
+        from runbook_lib.run.health import run_scheduled
+
+        result = run_scheduled(args.flow, files=files, overrides=args.param or [], cell_timeout_s=args.timeout)
+    else:
+        if not incident_id:
+            incident_id = create_incident(f"{args.flow} run")["id"]
+            log.info("no --incident given: opened %s", incident_id)
+        result = run_flow(args.flow, incident_id, files=files, overrides=args.param or [], cell_timeout_s=args.timeout)
     print(f"{result.status}: {result.report}")
     print(f"index: {result.index}")
     if result.status != "ok":
@@ -138,7 +138,11 @@ def register(sub: Any) -> None:
     """Add this module's subcommands to the ``runbook`` parser."""
     p = sub.add_parser("run", help="run a flow notebook into the incident's archive")
     p.add_argument("flow", help="triage, high_cpu, db_connections, … (see `runbook list`)")
-    p.add_argument("--incident", help="incident id; a new incident is opened if omitted")
+    p.add_argument(
+        "--incident",
+        help="incident id; a new incident is opened if omitted; auto: the daily health record, "
+        "and an incident only when a finding is medium or worse",
+    )
     p.add_argument("-f", "--file", action="append", default=[], help="YAML parameters file (repeatable)")
     p.add_argument("-p", "--param", nargs=2, action="append", metavar=("KEY", "VALUE"), help="one parameter")
     p.add_argument("--timeout", type=int, default=600, help="per-cell timeout in seconds (default 600)")

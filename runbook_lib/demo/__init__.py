@@ -67,9 +67,20 @@ def _iso(t: pd.Timestamp) -> str:
 
 
 def generate_demo(
-    *, seed: int = 7, anchor: pd.Timestamp | None = None, out: Path | None = None, rate_per_s: float = 25.0
+    *,
+    seed: int = 7,
+    anchor: pd.Timestamp | None = None,
+    out: Path | None = None,
+    rate_per_s: float = 25.0,
+    calm: bool = False,
 ) -> dict[str, Any]:
-    """Write the demo incident (logs, git repo, params.yaml) and return a summary."""
+    """Write the demo incident (logs, git repo, params.yaml) and return a summary.
+
+    *calm* writes the control day instead: the same deploys (harmless this time) and only
+    realistic background noise: a few exploit probes and a script-tag user agent answered
+    normally, an occasional 5xx, a one-minute 429 burst from a well-behaved client, no
+    scanner, no stuffer. Every flow must stay below high on it.
+    """
     rng = random.Random(seed)
     end = (utc_now() if anchor is None else anchor).floor("s")
     folder = (out if out is not None else project_root() / DEMO_DIR).resolve()  # may be a symlink
@@ -84,9 +95,11 @@ def generate_demo(
     good_deploy = end - pd.Timedelta(minutes=100)
     bad_deploy = end - pd.Timedelta(minutes=50)
     sha = _make_repo(folder / "repo", end, good_deploy, bad_deploy)
-    access_lines = _write_access_log(folder / "access.log", rng, start, end, bad_deploy, rate_per_s)
-    app_lines = _write_app_log(folder / "app.log", rng, start, end, bad_deploy)
-    pg_lines = _write_pg_log(folder / "postgresql.log", rng, start, end, bad_deploy)
+    # On the calm day the deploy breaks nothing: its effects start after the logs end.
+    harm = end + pd.Timedelta(days=1) if calm else bad_deploy
+    access_lines = _write_access_log(folder / "access.log", rng, start, end, harm, rate_per_s, calm=calm)
+    app_lines = _write_app_log(folder / "app.log", rng, start, end, harm, upstream_limited=not calm)
+    pg_lines = _write_pg_log(folder / "postgresql.log", rng, start, end, harm, deadlocks=not calm)
     params = {
         "start": (end - pd.Timedelta(hours=2)).isoformat(),
         "end": end.isoformat(),
@@ -153,12 +166,23 @@ def _make_repo(repo: Path, end: pd.Timestamp, good: pd.Timestamp, bad: pd.Timest
 
 
 def _write_access_log(
-    path: Path, rng: random.Random, start: pd.Timestamp, end: pd.Timestamp, bad: pd.Timestamp, rate: float
+    path: Path,
+    rng: random.Random,
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+    bad: pd.Timestamp,
+    rate: float,
+    *,
+    calm: bool = False,
 ) -> int:
     clients = [f"203.0.113.{i}" for i in range(1, 200)] + [f"2001:db8::{i:x}" for i in range(1, 40)]
     storm_ips = ["198.51.100.7", "198.51.100.8", "198.51.100.9"]
     storm = (end - pd.Timedelta(minutes=35), end - pd.Timedelta(minutes=22))
     scanner, stuffer = "192.0.2.66", "192.0.2.99"
+    if calm:  # one well-behaved client hits its limit for a minute; no scanner, no stuffer
+        storm_ips = storm_ips[:1]
+        storm = (end - pd.Timedelta(minutes=30), end - pd.Timedelta(minutes=29))
+    probe_every = 900 if calm else 3  # a handful of probes (8 over two hours) vs a scanner
     total_s = int((end - start).total_seconds())
     lines: list[str] = []
     weights = [w for _, w in _PATHS]
@@ -187,14 +211,15 @@ def _write_access_log(
                 f'"https://shop.example.com/" "{rng.choice(_UAS)}" {rt:.3f}'
             )
         if storm[0] <= t < storm[1]:
-            for ip in storm_ips:
-                for _ in range(rng.randint(6, 10)):
+            for ip in storm_ips if not calm or second % 6 == 0 else []:  # calm: one request per 6 s
+                for _ in range(1 if calm else rng.randint(6, 10)):
                     limited = rng.random() < 0.8
                     lines.append(
                         f'{ip} - - [{stamp}] "GET /api/search?q={rng.choice(_WORDS)} HTTP/1.1" '
                         f'{429 if limited else 200} {0 if limited else 5120} "-" "python-httpx/0.27.0" 0.001'
                     )
-        if second % 3 == 0 and end - pd.Timedelta(minutes=80) <= t < end - pd.Timedelta(minutes=60):
+        probing = (end - pd.Timedelta(minutes=80) <= t < end - pd.Timedelta(minutes=60)) or calm
+        if second % probe_every == 0 and probing:
             probe = rng.choice(
                 [
                     "/.env",
@@ -207,10 +232,11 @@ def _write_access_log(
                     "/phpmyadmin/index.php",
                 ]
             )
-            lines.append(f'{scanner} - - [{stamp}] "GET {probe} HTTP/1.1" 404 153 "-" "Mozilla/5.0 zgrab/0.x" 0.001')
-        if second % 2 == 0 and end - pd.Timedelta(minutes=45) <= t < end - pd.Timedelta(minutes=40):
+            source = rng.choice(clients) if calm else scanner
+            lines.append(f'{source} - - [{stamp}] "GET {probe} HTTP/1.1" 404 153 "-" "Mozilla/5.0 zgrab/0.x" 0.001')
+        if not calm and second % 2 == 0 and end - pd.Timedelta(minutes=45) <= t < end - pd.Timedelta(minutes=40):
             lines.append(f'{stuffer} - - [{stamp}] "POST /api/login HTTP/1.1" 401 61 "-" "curl/8.5.0" 0.020')
-        if second == total_s // 2:
+        if second == total_s // 2 or (calm and second in (total_s // 3, 2 * total_s // 3)):
             lines.append(f'203.0.113.5 - - [{stamp}] "GET /api/products HTTP/1.1" 200 512 "-" "{HOSTILE_UA}" 0.010')
             lines.append("203.0.113.6 - - [" + stamp + '] "GET /truncated-line HTTP/1.1" 2')
             lines.append("\x00\x01garbage that is not an access log line")
@@ -223,7 +249,15 @@ def _poisson(rng: random.Random, lam: float) -> int:
     return max(0, round(rng.gauss(lam, lam**0.5)))
 
 
-def _write_app_log(path: Path, rng: random.Random, start: pd.Timestamp, end: pd.Timestamp, bad: pd.Timestamp) -> int:
+def _write_app_log(
+    path: Path,
+    rng: random.Random,
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+    bad: pd.Timestamp,
+    *,
+    upstream_limited: bool = True,
+) -> int:
     lines: list[str] = []
     t = start
     while t < end:
@@ -257,7 +291,7 @@ def _write_app_log(path: Path, rng: random.Random, start: pd.Timestamp, end: pd.
             )
         elif roll < 0.01:
             lines.append(f"{stamp} WARN [http] Slow request GET /api/products took {rng.randint(800, 2000)}ms")
-        elif end - pd.Timedelta(minutes=35) <= t < end - pd.Timedelta(minutes=22) and roll < 0.02:
+        elif upstream_limited and end - pd.Timedelta(minutes=35) <= t < end - pd.Timedelta(minutes=22) and roll < 0.02:
             lines.append(
                 f"{stamp} WARN [search] upstream search-provider answered 429 Too Many Requests "
                 f"(rate limit 100/min exceeded)"
@@ -271,7 +305,15 @@ def _write_app_log(path: Path, rng: random.Random, start: pd.Timestamp, end: pd.
     return len(lines)
 
 
-def _write_pg_log(path: Path, rng: random.Random, start: pd.Timestamp, end: pd.Timestamp, bad: pd.Timestamp) -> int:
+def _write_pg_log(
+    path: Path,
+    rng: random.Random,
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+    bad: pd.Timestamp,
+    *,
+    deadlocks: bool = True,
+) -> int:
     lines: list[str] = []
     t = start
     pid = 4100
@@ -288,7 +330,7 @@ def _write_pg_log(path: Path, rng: random.Random, start: pd.Timestamp, end: pd.T
                 f"{stamp} [{pid}] LOG:  duration: {ms:.3f} ms  statement: SELECT * FROM payments "
                 f"WHERE order_id = {rng.randint(10000, 99999)} FOR UPDATE"
             )
-        elif roll < 0.005:
+        elif deadlocks and roll < 0.005:  # a healthy day has none: any deadlock is graded high
             lines.append(f"{stamp} [{pid}] ERROR:  deadlock detected")
             lines.append(
                 f"{stamp} [{pid}] DETAIL:  Process {pid} waits for ShareLock on transaction "

@@ -18,19 +18,17 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from runbook_lib.collected import Collected
-from runbook_lib.findings import Finding, rank
+from runbook_lib.findings import SEVERITIES, Finding, rank
+from runbook_lib.notebook.tables import table_html
 from runbook_lib.text import MAX_CELL_CHARS, clean_text
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~>-])")
 
-_SEVERITY_MARK = {
-    "critical": "🟥 CRITICAL",
-    "high": "🟧 HIGH",
-    "medium": "🟨 MEDIUM",
-    "low": "🟦 LOW",
-    "info": "⬜ INFO",
-    "unknown": "❔ UNKNOWN",
-}
+
+def severity_badge(severity: str) -> str:
+    """A text badge coloured by CSS (the report template), readable without emoji fonts."""
+    name = severity if severity in SEVERITIES else "unknown"
+    return f"<span class='rb-sev rb-sev-{name}'>{name.upper()}</span>"
 
 
 def escape_md(value: object, max_chars: int = 500) -> str:
@@ -67,11 +65,15 @@ def safe_table(frame: pd.DataFrame, *, max_rows: int = 20, max_chars: int = MAX_
 
 
 def show_table(frame: pd.DataFrame, *, max_rows: int = 20, empty: str = "(no rows)") -> None:
-    """Display a cleaned table (pandas escapes HTML in its own renderer)."""
+    """Display a readable table (human units, no index column, every cell escaped); the
+    notebook keeps the raw values in the output's ``text/plain`` part."""
     if frame.empty:
         show_md("_{note}_", note=empty)
         return
-    _display(safe_table(frame, max_rows=max_rows))
+    from IPython.display import display
+
+    raw = safe_table(frame, max_rows=max_rows).to_string(max_colwidth=MAX_CELL_CHARS)
+    display({"text/html": table_html(frame, max_rows=max_rows), "text/plain": raw}, raw=True)
 
 
 def figure_png(fig: Figure, *, dpi: int = 90) -> bytes:
@@ -90,7 +92,7 @@ def show_figure(fig: Figure) -> None:
 
 def findings_markdown(findings: Iterable[Finding]) -> str:
     """Markdown bullet list of findings, most severe first, escaped."""
-    lines = [f"- **{_SEVERITY_MARK[f.severity]}** {escape_md(f.summary, 1000)}" for f in rank(findings)]
+    lines = [f"- {severity_badge(f.severity)} {escape_md(f.summary, 1000)}" for f in rank(findings)]
     return "\n".join(lines) if lines else "- No findings."
 
 

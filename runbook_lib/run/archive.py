@@ -24,6 +24,7 @@ from runbook_lib.findings import FINDINGS_FILE, read_findings
 from runbook_lib.incident.record import INCIDENT_FILE, incident_dir, load_incident
 from runbook_lib.paths import resolve
 from runbook_lib.redact import redact, redact_obj
+from runbook_lib.run.catalog import render_catalog
 from runbook_lib.run.html import CSP
 from runbook_lib.timewindow import utc_now
 
@@ -131,9 +132,12 @@ def render_index(incident_id: str, root: Path | None = None) -> Path:
             for f in (run.get("findings") or [])[:3]
         )
         error = f"<div class='err'>{e(redact(str(run.get('error', ''))))}</div>" if run.get("error") else ""
-        link = f"{e(run['folder'])}/report.html"
+        if (folder / run["folder"] / "report.html").exists():
+            name = f"<a href='{e(run['folder'])}/report.html'>{e(run['folder'])}</a>"
+        else:  # purged by retention, or the export failed (``runbook rebuild``)
+            name = f"{e(run['folder'])} <small>(no report.html)</small>"
         rows.append(
-            f"<tr><td><a href='{link}'>{e(run['folder'])}</a></td><td>{e(str(run.get('flow', '')))}</td>"
+            f"<tr><td>{name}</td><td>{e(str(run.get('flow', '')))}</td>"
             f"<td>{e(str(run.get('started_at', '')))}</td><td>{e(str(run.get('elapsed_s', '')))}</td>"
             f"<td style='color:{color};font-weight:bold'>{e(status)}</td><td><ul>{top}</ul>{error}</td></tr>"
         )
@@ -164,9 +168,11 @@ th {{ background: #f6f8fa; }} ul {{ margin: 0; padding-left: 1.2em; }}
 </table>
 <h2>Timeline</h2>
 <table><tr><th>time (UTC)</th><th>event</th></tr>{timeline}</table>
+<p><a href='../index.html'>all incidents</a></p>
 <p><small>Generated {e(utc_now().isoformat())} by runbook kit. Incident record: {e(INCIDENT_FILE)}.</small></p>
 </body></html>
 """
     path = folder / INDEX_FILE
     path.write_text(page, encoding="utf-8")
+    render_catalog(folder.parent)  # the archive-wide index follows every incident change
     return path

@@ -18,6 +18,10 @@ from typing import Any
 import bleach
 import nbformat
 
+from runbook_lib.findings import FINDINGS_FILE, read_findings
+from runbook_lib.run.verdict import verdict_html
+from runbook_lib.store import StoreError
+
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 TEMPLATE_NAME = "runbook_report"
 CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
@@ -107,8 +111,22 @@ def _text(value: Any) -> str:
     return "".join(value) if isinstance(value, list) else str(value)
 
 
+def add_verdict(nb: Any, doc: dict[str, Any]) -> Any:
+    """Put the summary block right after the purpose cell, before any table or chart."""
+    cell = nbformat.v4.new_code_cell(source="")
+    cell.outputs = [nbformat.v4.new_output("display_data", data={"text/html": verdict_html(doc)})]
+    cell.metadata["tags"] = ["runbook-verdict"]
+    first = nb.cells[0] if nb.cells else None
+    at = 1 if first is not None and first.cell_type == "markdown" else 0
+    nb.cells.insert(at, cell)
+    return nb
+
+
 def export_html(notebook: Path, output: Path, *, title: str = "") -> Path:
-    """Render *notebook* to *output* (inputs hidden, sanitized, offline) and return the path."""
+    """Render *notebook* to *output* (inputs hidden, sanitized, offline) and return the path.
+
+    When the run folder has a ``findings.json``, the report opens with its verdict.
+    """
     from nbconvert import HTMLExporter
 
     nb = nbformat.read(str(notebook), as_version=4)
@@ -116,6 +134,13 @@ def export_html(notebook: Path, output: Path, *, title: str = "") -> Path:
         nb.metadata["title"] = title
     nb.metadata.pop("widgets", None)
     sanitize_outputs(nb)
+    if (notebook.parent / FINDINGS_FILE).exists():
+        try:
+            doc = read_findings(notebook.parent)
+        except StoreError:
+            doc = {}
+        if doc:
+            add_verdict(nb, doc)  # built from escaped values after cleaning: our own markup
     exporter = HTMLExporter(
         template_name=TEMPLATE_NAME,
         extra_template_basedirs=[str(TEMPLATE_DIR)],
