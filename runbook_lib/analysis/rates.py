@@ -19,27 +19,16 @@ from runbook_lib.collected import Collected
 from runbook_lib.findings import Finding, Severity, unknown
 from runbook_lib.timewindow import Window
 
+from ._common import sum_per_minute
+
 ERROR_LEVELS = ("error", "err", "critical", "crit", "fatal", "alert", "emerg", "panic")
 WARNING_LEVELS = ("warning", "warn")
-
-
-def _per_minute(times: pd.Series, columns: dict[str, pd.Series], freq: str) -> pd.DataFrame:
-    """Sum the int64 *columns* per *freq* bucket of *times*, every bucket of the covered span
-    present (zeros); without rows, an empty frame with ``minute_at`` and those columns, typed."""
-    frame = pd.DataFrame({"minute_at": times.dt.floor(freq), **columns})
-    out = frame.groupby("minute_at").sum()
-    if out.empty:
-        return pd.DataFrame(
-            {"minute_at": pd.Series(dtype="datetime64[ns, UTC]"), **{c: pd.Series(dtype="int64") for c in columns}}
-        )
-    full = pd.date_range(out.index.min(), out.index.max(), freq=freq, tz="UTC", name="minute_at")
-    return out.reindex(full, fill_value=0).reset_index()
 
 
 def status_rates(access: pd.DataFrame, *, freq: str = "1min") -> pd.DataFrame:
     """Requests, 5xx, 4xx and 429 per minute, and the 5xx share."""
     status = access["status"]
-    out = _per_minute(
+    out = sum_per_minute(
         access["requested_at"],
         {
             "requests": pd.Series(1, index=access.index, dtype="int64"),
@@ -47,7 +36,7 @@ def status_rates(access: pd.DataFrame, *, freq: str = "1min") -> pd.DataFrame:
             "status_4xx": ((status >= 400) & (status < 500)).astype("int64"),
             "status_429": (status == 429).astype("int64"),
         },
-        freq,
+        freq=freq,
     )
     out["error_rate"] = (out["status_5xx"] / out["requests"].where(out["requests"] > 0)).fillna(0.0)
     return out
@@ -56,14 +45,14 @@ def status_rates(access: pd.DataFrame, *, freq: str = "1min") -> pd.DataFrame:
 def app_error_rates(app: pd.DataFrame, *, freq: str = "1min") -> pd.DataFrame:
     """Log lines, errors and warnings per minute from the application log."""
     level = app["level"].astype("string").str.lower()
-    out = _per_minute(
+    out = sum_per_minute(
         app["logged_at"],
         {
             "lines": pd.Series(1, index=app.index, dtype="int64"),
             "errors": level.isin(ERROR_LEVELS).fillna(False).astype("int64"),
             "warnings": level.isin(WARNING_LEVELS).fillna(False).astype("int64"),
         },
-        freq,
+        freq=freq,
     )
     out["error_share"] = (out["errors"] / out["lines"].where(out["lines"] > 0)).fillna(0.0)
     return out
