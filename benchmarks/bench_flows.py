@@ -58,13 +58,16 @@ def peak_rss_mib(
     probe = (
         "import json, os, subprocess, sys, time\n"
         "t0 = time.perf_counter()\n"
-        "p = subprocess.run(sys.argv[1:], capture_output=True, text=True)\n"
+        "p = subprocess.run(sys.argv[1:], capture_output=True, stdin=subprocess.DEVNULL)\n"
         "u = os.getrusage(os.RUSAGE_CHILDREN)\n"
         "print(json.dumps({'code': p.returncode, 'wall_s': time.perf_counter() - t0,"
         " 'cpu_s': u.ru_utime + u.ru_stime, 'rss_mib': u.ru_maxrss / 1024,"
-        " 'stdout': p.stdout[-4000:], 'stderr': p.stderr[-4000:]}))\n"
+        " 'stdout': p.stdout.decode('utf-8', 'replace')[-4000:],"
+        " 'stderr': p.stderr.decode('utf-8', 'replace')[-4000:]}))\n"
     )
     done = subprocess.run([PYTHON, "-c", probe, *cmd], capture_output=True, text=True, env=env, cwd=cwd)
+    if done.returncode != 0 or not done.stdout.strip():
+        raise SystemExit(f"benchmark probe failed for {cmd[:3]}: {done.stderr.strip()[-400:]}")
     got = json.loads(done.stdout)
     return got, got["rss_mib"]
 
