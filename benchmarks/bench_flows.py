@@ -56,10 +56,10 @@ def peak_rss_mib(
     """Run *cmd* under a fresh Python parent, so that parent's RUSAGE_CHILDREN (CPU seconds,
     max RSS of the largest reaped descendant: the kernel) belongs to this run only."""
     probe = (
-        "import json, os, subprocess, sys, time\n"
+        "import json, resource, subprocess, sys, time\n"
         "t0 = time.perf_counter()\n"
         "p = subprocess.run(sys.argv[1:], capture_output=True, stdin=subprocess.DEVNULL)\n"
-        "u = os.getrusage(os.RUSAGE_CHILDREN)\n"
+        "u = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
         "print(json.dumps({'code': p.returncode, 'wall_s': time.perf_counter() - t0,"
         " 'cpu_s': u.ru_utime + u.ru_stime, 'rss_mib': u.ru_maxrss / 1024,"
         " 'stdout': p.stdout.decode('utf-8', 'replace')[-4000:],"

@@ -16,6 +16,8 @@ from runbook_lib.timewindow import Window
 
 #: The bucket every per-minute table uses.
 MINUTE = "1min"
+#: MAD × 1.4826 estimates the standard deviation of normally distributed data (1 / Φ⁻¹(3/4)).
+MAD_TO_SIGMA = 1.4826
 
 
 def minute_axis(

@@ -23,6 +23,12 @@ from ._common import sum_per_minute
 
 ERROR_LEVELS = ("error", "err", "critical", "crit", "fatal", "alert", "emerg", "panic")
 WARNING_LEVELS = ("warning", "warn")
+#: Minutes the 5xx share is smoothed over, so one bad minute does not start an incident.
+SMOOTH_MINUTES = 5
+#: Half of all requests failing: the service is effectively down.
+CRITICAL_RATE = 0.5
+#: One request in ten failing: users notice.
+HIGH_RATE = 0.1
 
 
 def status_rates(access: pd.DataFrame, *, freq: str = "1min") -> pd.DataFrame:
@@ -88,8 +94,8 @@ def find_error_spike(
     base_total = int(before["requests"].sum())
     baseline = float(before["status_5xx"].sum()) / base_total if base_total else 0.0
     smooth = (
-        inside["status_5xx"].rolling(5, min_periods=1).sum()
-        / inside["requests"].rolling(5, min_periods=1).sum().where(lambda s: s > 0)
+        inside["status_5xx"].rolling(SMOOTH_MINUTES, min_periods=1).sum()
+        / inside["requests"].rolling(SMOOTH_MINUTES, min_periods=1).sum().where(lambda s: s > 0)
     ).fillna(0.0)
     values = smooth.to_numpy(dtype=float)
     minutes = inside["minute_at"].reset_index(drop=True)
@@ -118,7 +124,7 @@ def find_error_spike(
         began_pos -= 1
     began_at = minutes.iloc[began_pos]
     numbers["began_at"] = began_at.isoformat()
-    severity: Severity = "critical" if peak >= 0.5 else "high" if peak >= 0.1 else "medium"
+    severity: Severity = "critical" if peak >= CRITICAL_RATE else "high" if peak >= HIGH_RATE else "medium"
     return Finding(
         "error_rate",
         severity,

@@ -21,7 +21,7 @@ import pandas as pd
 
 from runbook_lib.timewindow import Window
 
-from ._common import count_per_minute, minute_axis
+from ._common import MAD_TO_SIGMA, count_per_minute, minute_axis
 from .endpoints import with_endpoints
 from .traffic import compile_pattern
 
@@ -272,7 +272,7 @@ def _robust_z(values: pd.Series) -> pd.Series:
     logs = pd.Series(np.log10(values.clip(lower=1).astype(float)), index=values.index)
     center = float(np.median(logs))
     mad = float(np.median(np.abs(logs - center))) or 0.1
-    return ((logs - center) / (1.4826 * mad)).round(1)
+    return ((logs - center) / (MAD_TO_SIGMA * mad)).round(1)
 
 
 def rank_transfer(frame: pd.DataFrame, *, top: int = 20, z: float = 3.5, min_bytes: int = 50_000_000) -> pd.DataFrame:
