@@ -29,6 +29,8 @@ import pyarrow as pa
 from runbook_lib.collected import Collected
 from runbook_lib.findings import Finding, Severity, unknown
 
+from ._common import MINUTE, sum_per_minute
+
 __all__ = [
     "EVENTS_SCHEMA",
     "EVENT_KINDS",
@@ -100,11 +102,7 @@ def pg_log_events_per_minute(frame: pd.DataFrame, *, freq: str = "1min", slow_qu
     if frame.empty:
         return pd.DataFrame({c: pd.Series(dtype=t) for c, t in EVENTS_SCHEMA.items()})
     flags = classify_pg_log(frame, slow_query_s=slow_query_s).astype("int64")
-    flags["bucket_at"] = frame["logged_at"].dt.floor(freq)  # aligned on the index, stays datetime64
-    flags = flags.dropna(subset=["bucket_at"])
-    counts = flags.groupby("bucket_at").sum()
-    full = pd.date_range(counts.index.min(), counts.index.max(), freq=freq, name="bucket_at")
-    counts = counts.reindex(full, fill_value=0).reset_index()
+    counts = sum_per_minute(frame["logged_at"], {k: flags[k] for k in flags.columns}, freq=freq, name="bucket_at")
     counts["bucket_at"] = pd.to_datetime(counts["bucket_at"], utc=True).astype("datetime64[ns, UTC]")
     for kind in EVENT_KINDS:
         counts[kind] = counts[kind].astype("int64")
@@ -216,7 +214,7 @@ def find_pg_log_findings(collected: Collected, *, slow_query_s: float = 1.0) -> 
         )  # fmt: skip
         return out
     flags = classify_pg_log(frame, slow_query_s=slow_query_s)
-    buckets = frame["logged_at"].dt.floor("1min")
+    buckets = frame["logged_at"].dt.floor(MINUTE)
     for kind in _DESCRIBE:
         mask = flags[kind].to_numpy()
         if mask.any():

@@ -19,27 +19,22 @@ from runbook_lib.collected import Collected
 from runbook_lib.findings import Finding, Severity, unknown
 from runbook_lib.timewindow import Window
 
+from ._common import sum_per_minute
+
 ERROR_LEVELS = ("error", "err", "critical", "crit", "fatal", "alert", "emerg", "panic")
 WARNING_LEVELS = ("warning", "warn")
-
-
-def _per_minute(times: pd.Series, columns: dict[str, pd.Series], freq: str) -> pd.DataFrame:
-    """Sum the int64 *columns* per *freq* bucket of *times*, every bucket of the covered span
-    present (zeros); without rows, an empty frame with ``minute_at`` and those columns, typed."""
-    frame = pd.DataFrame({"minute_at": times.dt.floor(freq), **columns})
-    out = frame.groupby("minute_at").sum()
-    if out.empty:
-        return pd.DataFrame(
-            {"minute_at": pd.Series(dtype="datetime64[ns, UTC]"), **{c: pd.Series(dtype="int64") for c in columns}}
-        )
-    full = pd.date_range(out.index.min(), out.index.max(), freq=freq, tz="UTC", name="minute_at")
-    return out.reindex(full, fill_value=0).reset_index()
+#: Minutes the 5xx share is smoothed over, so one bad minute does not start an incident.
+SMOOTH_MINUTES = 5
+#: Half of all requests failing: the service is effectively down.
+CRITICAL_RATE = 0.5
+#: One request in ten failing: users notice.
+HIGH_RATE = 0.1
 
 
 def status_rates(access: pd.DataFrame, *, freq: str = "1min") -> pd.DataFrame:
     """Requests, 5xx, 4xx and 429 per minute, and the 5xx share."""
     status = access["status"]
-    out = _per_minute(
+    out = sum_per_minute(
         access["requested_at"],
         {
             "requests": pd.Series(1, index=access.index, dtype="int64"),
@@ -47,7 +42,7 @@ def status_rates(access: pd.DataFrame, *, freq: str = "1min") -> pd.DataFrame:
             "status_4xx": ((status >= 400) & (status < 500)).astype("int64"),
             "status_429": (status == 429).astype("int64"),
         },
-        freq,
+        freq=freq,
     )
     out["error_rate"] = (out["status_5xx"] / out["requests"].where(out["requests"] > 0)).fillna(0.0)
     return out
@@ -56,14 +51,14 @@ def status_rates(access: pd.DataFrame, *, freq: str = "1min") -> pd.DataFrame:
 def app_error_rates(app: pd.DataFrame, *, freq: str = "1min") -> pd.DataFrame:
     """Log lines, errors and warnings per minute from the application log."""
     level = app["level"].astype("string").str.lower()
-    out = _per_minute(
+    out = sum_per_minute(
         app["logged_at"],
         {
             "lines": pd.Series(1, index=app.index, dtype="int64"),
             "errors": level.isin(ERROR_LEVELS).fillna(False).astype("int64"),
             "warnings": level.isin(WARNING_LEVELS).fillna(False).astype("int64"),
         },
-        freq,
+        freq=freq,
     )
     out["error_share"] = (out["errors"] / out["lines"].where(out["lines"] > 0)).fillna(0.0)
     return out
@@ -99,8 +94,8 @@ def find_error_spike(
     base_total = int(before["requests"].sum())
     baseline = float(before["status_5xx"].sum()) / base_total if base_total else 0.0
     smooth = (
-        inside["status_5xx"].rolling(5, min_periods=1).sum()
-        / inside["requests"].rolling(5, min_periods=1).sum().where(lambda s: s > 0)
+        inside["status_5xx"].rolling(SMOOTH_MINUTES, min_periods=1).sum()
+        / inside["requests"].rolling(SMOOTH_MINUTES, min_periods=1).sum().where(lambda s: s > 0)
     ).fillna(0.0)
     values = smooth.to_numpy(dtype=float)
     minutes = inside["minute_at"].reset_index(drop=True)
@@ -129,7 +124,7 @@ def find_error_spike(
         began_pos -= 1
     began_at = minutes.iloc[began_pos]
     numbers["began_at"] = began_at.isoformat()
-    severity: Severity = "critical" if peak >= 0.5 else "high" if peak >= 0.1 else "medium"
+    severity: Severity = "critical" if peak >= CRITICAL_RATE else "high" if peak >= HIGH_RATE else "medium"
     return Finding(
         "error_rate",
         severity,

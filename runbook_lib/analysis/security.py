@@ -21,11 +21,11 @@ import pandas as pd
 
 from runbook_lib.timewindow import Window
 
+from ._common import MAD_TO_SIGMA, count_per_minute, minute_axis
 from .endpoints import with_endpoints
 from .traffic import compile_pattern
 
 AUTH_FAILED = (401, 403)
-MINUTE = "1min"
 #: Default app-log pattern for failed authentication (case-insensitive).
 AUTH_PATTERN = (
     r"failed (?:login|password|authentication)|authentication failed"
@@ -101,24 +101,12 @@ def auth_failures_per_minute(
 ) -> pd.DataFrame:
     """Failed authentications per minute: ``status_401``, ``status_403``, ``app_log``."""
     times = frame["requested_at"]
-    if window is not None:
-        index = pd.date_range(
-            window.start.floor(MINUTE),
-            window.end.ceil(MINUTE),
-            freq=MINUTE,
-            inclusive="left",
-            name="minute_at",
-        )
-    elif times.empty:
-        index = pd.DatetimeIndex([], tz="UTC", name="minute_at")
-    else:
-        index = pd.date_range(times.min().floor(MINUTE), times.max().floor(MINUTE), freq=MINUTE, name="minute_at")
-    minutes = times.dt.floor(MINUTE)
+    index = minute_axis(times, window)
     out = pd.DataFrame(index=index)
     for status in AUTH_FAILED:
-        out[f"status_{status}"] = minutes[frame["status"] == status].value_counts().reindex(index, fill_value=0)
+        out[f"status_{status}"] = count_per_minute(times[frame["status"] == status], index)
     if app_failures is not None:
-        out["app_log"] = app_failures["logged_at"].dt.floor(MINUTE).value_counts().reindex(index, fill_value=0)
+        out["app_log"] = count_per_minute(app_failures["logged_at"], index)
     return out.astype("int64").reset_index()
 
 
@@ -284,7 +272,7 @@ def _robust_z(values: pd.Series) -> pd.Series:
     logs = pd.Series(np.log10(values.clip(lower=1).astype(float)), index=values.index)
     center = float(np.median(logs))
     mad = float(np.median(np.abs(logs - center))) or 0.1
-    return ((logs - center) / (1.4826 * mad)).round(1)
+    return ((logs - center) / (MAD_TO_SIGMA * mad)).round(1)
 
 
 def rank_transfer(frame: pd.DataFrame, *, top: int = 20, z: float = 3.5, min_bytes: int = 50_000_000) -> pd.DataFrame:

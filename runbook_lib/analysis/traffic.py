@@ -23,10 +23,10 @@ import pandas as pd
 from runbook_lib.errors import ParameterError
 from runbook_lib.timewindow import Window
 
+from ._common import MINUTE, count_per_minute, minute_axis
 from .endpoints import with_endpoints
 
 LIMITED = 429
-MINUTE = "1min"
 #: Default app-log pattern for upstream quota errors (case-insensitive).
 #: A bare "429" is too loose (ids, amounts: "/api/products/429", "got 429.00"): the number
 #: must follow a word saying it is a status.
@@ -38,16 +38,6 @@ _OWN_REQUEST = re.compile(r"^\s*(?:\[[^\]]*\]\s*)?(?:GET|POST|PUT|PATCH|DELETE|H
 _HOST = re.compile(r"https?://(?P<host>[^/\s:'\"]+)")
 
 
-def _minute_index(times: pd.Series, window: Window | None) -> pd.DatetimeIndex:
-    if window is not None:
-        lo, hi = window.start.floor(MINUTE), window.end.ceil(MINUTE)
-    elif times.empty:
-        return pd.DatetimeIndex([], tz="UTC", name="minute_at")
-    else:
-        lo, hi = times.min().floor(MINUTE), times.max().floor(MINUTE)
-    return pd.date_range(lo, hi, freq=MINUTE, name="minute_at", inclusive="both" if window is None else "left")
-
-
 def limited_per_minute(frame: pd.DataFrame, *, window: Window | None = None, top: int = 5) -> pd.DataFrame:
     """Requests and 429s per minute, plus 429s per minute for the *top* limited endpoints.
 
@@ -55,16 +45,16 @@ def limited_per_minute(frame: pd.DataFrame, *, window: Window | None = None, top
     template (the endpoints with the most 429s), zero-filled over the window.
     """
     frame = with_endpoints(frame)
-    index = _minute_index(frame["requested_at"], window)
-    minutes = frame["requested_at"].dt.floor(MINUTE)
+    index = minute_axis(frame["requested_at"], window)
+    times = frame["requested_at"]
     limited = frame["status"] == LIMITED
     out = pd.DataFrame(index=index)
-    out["requests"] = minutes.value_counts().reindex(index, fill_value=0)
-    out["limited"] = minutes[limited].value_counts().reindex(index, fill_value=0)
+    out["requests"] = count_per_minute(times, index)
+    out["limited"] = count_per_minute(times[limited], index)
     hot = frame.loc[limited, "endpoint"].value_counts().head(top).index
     for endpoint in hot:
         sel = limited & (frame["endpoint"] == endpoint)
-        out[str(endpoint)] = minutes[sel].value_counts().reindex(index, fill_value=0)
+        out[str(endpoint)] = count_per_minute(times[sel], index)
     return out.astype("int64").reset_index()
 
 
@@ -147,7 +137,7 @@ def detect_bursts(
     ]
     if frame.empty:
         return pd.DataFrame(columns=cols)
-    index = _minute_index(frame["requested_at"], window)
+    index = minute_axis(frame["requested_at"], window)
     minutes = frame["requested_at"].dt.floor(MINUTE)
     counts = frame.groupby([frame["client_ip"], minutes], observed=True).size()
     peaks = counts.groupby(level=0).max()
@@ -258,13 +248,12 @@ def detect_upstream_quota(app: pd.DataFrame, *, pattern: str = "") -> pd.DataFra
 def quota_per_minute(requests: pd.DataFrame, upstream: pd.DataFrame, *, window: Window | None = None) -> pd.DataFrame:
     """Side by side per minute: 429s we served vs upstream quota errors we received."""
     times = pd.concat([requests["requested_at"], upstream["logged_at"]], ignore_index=True)
-    index = _minute_index(times, window)
-    ours = requests.loc[requests["status"] == LIMITED, "requested_at"].dt.floor(MINUTE)
-    theirs = upstream["logged_at"].dt.floor(MINUTE)
+    index = minute_axis(times, window)
+    ours = requests.loc[requests["status"] == LIMITED, "requested_at"]
     return pd.DataFrame(
         {
             "minute_at": index,
-            "we_limit_429": ours.value_counts().reindex(index, fill_value=0).to_numpy(dtype="int64"),
-            "upstream_limits_us": theirs.value_counts().reindex(index, fill_value=0).to_numpy(dtype="int64"),
+            "we_limit_429": count_per_minute(ours, index).to_numpy(),
+            "upstream_limits_us": count_per_minute(upstream["logged_at"], index).to_numpy(),
         }
     )

@@ -19,9 +19,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import polars as pl
 
 #: nginx: "One megabyte zone can keep about 16 thousand 64-byte states" (ngx_http_limit_req_module).
 STATES_PER_MB = 16_000
+#: Nanoseconds per minute and per second: the buckets of busiest minute / busiest second.
+NS_PER_MINUTE = 60_000_000_000
+NS_PER_SECOND = 1_000_000_000
 
 
 @dataclass(frozen=True)
@@ -84,6 +88,26 @@ def _location(endpoints: pd.Series) -> str:
     return str(first.value_counts().index[0]) if len(first) else "/"
 
 
+def _busiest_per_client(clients: pd.Series, times: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """Each client's busiest minute (Series by client) and busiest second (array, same order).
+
+    Grouped in polars on integer keys: on millions of requests the pandas groupby over
+    (client, floored timestamp) pairs was the slowest step of the flow.
+    """
+    codes, uniques = pd.factorize(clients, sort=True)
+    ns = times.dt.as_unit("ns").astype("int64").to_numpy()
+    keys = pl.DataFrame({"client": codes, "minute": ns // NS_PER_MINUTE, "second": ns // NS_PER_SECOND})
+
+    def peak(unit: str) -> pl.DataFrame:
+        per_unit = keys.group_by("client", unit).agg(pl.len().alias("n"))
+        return per_unit.group_by("client").agg(pl.col("n").max()).sort("client")
+
+    minutes, seconds = peak("minute"), peak("second")
+    index = pd.Index(np.asarray(uniques)[minutes["client"].to_numpy()], name="client_ip")
+    busiest = pd.Series(minutes["n"].to_numpy().astype("int64"), index=index)
+    return busiest, seconds["n"].to_numpy().astype(float)
+
+
 def suggest_limit_req(
     frame: pd.DataFrame,
     *,
@@ -100,14 +124,11 @@ def suggest_limit_req(
     passes and a script does not. Returns None when no normal client is in the frame.
     """
     excluded = sorted({str(ip) for ip in exclude_ips})
-    normal = frame[~frame["client_ip"].isin(excluded)]
-    if normal.empty:
+    normal = ~frame["client_ip"].isin(excluded).to_numpy()
+    if not normal.any():
         return None
-    minutes = normal.groupby([normal["client_ip"], normal["requested_at"].dt.floor("1min")], observed=True).size()
-    seconds = normal.groupby([normal["client_ip"], normal["requested_at"].dt.floor("1s")], observed=True).size()
-    busiest = minutes.groupby(level=0).max()
+    busiest, peak_second = _busiest_per_client(frame["client_ip"][normal], frame["requested_at"][normal])
     peak_minute = busiest.to_numpy(dtype=float)
-    peak_second = seconds.groupby(level=0).max().to_numpy(dtype=float)
     p_minute = float(np.quantile(peak_minute, percentile))
     p_second = float(np.quantile(peak_second, percentile))
     distinct = int(frame["client_ip"].nunique())
@@ -117,7 +138,7 @@ def suggest_limit_req(
     allowed = _allowed_per_s(rate_per_s) * 60 + burst
     would_limit = busiest[busiest > allowed].sort_values(ascending=False).index.astype(str).tolist()
     if not location:
-        source = normal["endpoint"] if "endpoint" in normal.columns else normal["path"]
+        source = frame["endpoint" if "endpoint" in frame.columns else "path"][normal]
         location = _location(source)
     return LimitReqSuggestion(
         rate=_rate_text(rate_per_s),
