@@ -46,6 +46,8 @@ class Collected:
     elapsed_s: float = 0.0
     samples: list[str] = field(default_factory=list)
     meta: dict[str, Any] = field(default_factory=dict)
+    #: Source-specific facts for the report's sources entry (pg_log: format, by_severity).
+    details: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.target = redact(self.target)
@@ -65,6 +67,7 @@ class Collected:
     def status_row(self) -> dict[str, Any]:
         """One row of the report's source-status table (also stored in findings.json)."""
         return {
+            **self.details,
             "source": self.source,
             "target": self.target,
             "status": self.status,

@@ -25,13 +25,14 @@ window, not the file.
 
 from __future__ import annotations
 
+import bz2
 import glob
 import re
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import numpy as np
 import polars as pl
@@ -291,3 +292,73 @@ def line_series(chunk: bytes, state: FileRead | None = None) -> pl.Series:
     array = pa.LargeStringArray.from_buffers(len(ends), pa.py_buffer(offsets), pa.py_buffer(chunk))
     series = pl.Series("line", array)
     return series if bool(keep.all()) else series.filter(pl.Series(keep))
+
+
+#: Bytes of text handed out at once: bounds memory, large enough for polars to be efficient.
+CHUNK_BYTES = 32 << 20
+_READ_BYTES = 4 << 20
+
+
+class Blocks:
+    """Text blocks of one file, ending at line ends; gzip (multi-member) and bzip2 decompressed.
+
+    Used by the PostgreSQL log reader, whose polars parser wants large blocks of bytes.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.truncated = ""
+
+    def _raw(self) -> Iterator[bytes]:
+        with self.path.open("rb") as fh:
+            first = fh.read(_READ_BYTES)
+            kind = "gzip" if first.startswith(b"\x1f\x8b") else "bzip2" if first.startswith(b"BZh") else ""
+            if not kind:
+                while first:
+                    yield first
+                    first = fh.read(_READ_BYTES)
+                return
+            make: Callable[[], Any] = (lambda: zlib.decompressobj(wbits=47)) if kind == "gzip" else bz2.BZ2Decompressor
+            inflater = make()
+            data = first
+            try:
+                while data:
+                    yield inflater.decompress(data)
+                    while inflater.eof and inflater.unused_data:  # next member (gzip -c a b > c)
+                        rest = inflater.unused_data
+                        inflater = make()
+                        yield inflater.decompress(rest)
+                    data = fh.read(_READ_BYTES)
+            except (zlib.error, OSError, EOFError) as err:  # bz2 says OSError("Invalid data stream")
+                self.truncated = f"corrupt {kind} data ({err}); read what was there"
+                return
+            if not inflater.eof:
+                self.truncated = f"{kind} stream ends early (truncated file); read what was there"
+
+    def texts(self) -> Iterator[tuple[bytes, bool]]:
+        """Yield ``(data, is_last)``; data holds whole lines without the final newline."""
+        pending = b""
+        ready: list[bytes] = []
+        size = 0
+        previous: bytes | None = None
+        for block in self._raw():
+            ready.append(block)
+            size += len(block)
+            if size < CHUNK_BYTES:
+                continue
+            data = pending + b"".join(ready)
+            cut = data.rfind(b"\n")
+            if cut < 0:
+                pending, ready, size = data, [], 0
+                continue
+            pending, ready, size = data[cut + 1 :], [], 0
+            if previous is not None:
+                yield previous, False
+            previous = data[:cut]
+        tail = pending + b"".join(ready)
+        if tail.endswith(b"\n"):
+            tail = tail[:-1]
+        if previous is not None:
+            yield previous, not tail
+        if tail:
+            yield tail, True

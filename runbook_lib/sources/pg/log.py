@@ -30,10 +30,11 @@ chunk by chunk, jsonlog too; a csvlog file is read whole.
 
 from __future__ import annotations
 
-import bz2
 import itertools
-import zlib
-from collections.abc import Callable, Iterator
+import json
+import re
+import zoneinfo
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -50,18 +51,20 @@ from runbook_lib.sources.pg.log_prefix import (
     translate_prefix,
 )
 from runbook_lib.sources.pg.log_stderr import lines_of, parse_stderr_chunk
-from runbook_lib.sources.pg.log_structured import looks_like_csvlog, read_csvlog, read_jsonlog
+from runbook_lib.sources.pg.log_structured import json_kind, looks_like_csvlog, read_csvlog, read_jsonlog
 from runbook_lib.timewindow import Window
 
 __all__ = ["LOG_FORMATS", "PG_LOG_SCHEMA", "collect_pg_log", "expand_paths"]
 
 SOURCE = "pg_log"
-LOG_FORMATS = ("auto", "stderr", "csvlog", "jsonlog")
+LOG_FORMATS = ("auto", "stderr", "csvlog", "jsonlog", "cloudnativepg")
+#: Formats recognised by content but not read: the source says what the file is.
+_NOT_READ = {
+    "cloudsql": "Google Cloud Logging LogEntry JSON (Cloud SQL export; not read yet)",
+    "json": "JSON lines that are not PostgreSQL jsonlog",
+}
 #: Below this share of matching lines the prefix is declared wrong (status partial).
 MIN_PREFIX_MATCH = 0.5
-#: Bytes of text parsed at once: bounds memory, large enough for polars to be efficient.
-CHUNK_BYTES = 32 << 20
-_READ_BYTES = 4 << 20
 
 
 def collect_pg_log(
@@ -70,13 +73,25 @@ def collect_pg_log(
     window: Window | None = None,
     log_line_prefix: str = "%m [%p] ",
     log_format: str = "auto",
+    timezone: str = "",
 ) -> Collected:
-    """Read the PostgreSQL log(s) *paths* (path, glob, directory, comma-separated list)."""
+    """Read the PostgreSQL log(s) *paths* (path, glob, directory, comma-separated list).
+
+    *timezone* (an IANA name) places timestamps that carry no zone; empty means UTC.
+    """
     if log_format not in LOG_FORMATS:
         raise ParameterError(f"must be one of {LOG_FORMATS}, not {log_format!r}", key="log_format")
+    if timezone:
+        try:
+            zoneinfo.ZoneInfo(timezone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ParameterError(
+                f"unknown time zone {timezone!r} (an IANA name such as 'Europe/Paris')", key="timezone"
+            ) from None
     if not str(paths).strip():
         return skipped(SOURCE, PG_LOG_SCHEMA)
-    return guarded(SOURCE, paths, PG_LOG_SCHEMA, lambda: _collect(paths, window, log_line_prefix, log_format))
+    state = FinishState(timezone=timezone)
+    return guarded(SOURCE, paths, PG_LOG_SCHEMA, lambda: _collect(paths, window, log_line_prefix, log_format, state))
 
 
 def expand_paths(paths: str) -> list[Path]:
@@ -98,76 +113,34 @@ def expand_paths(paths: str) -> list[Path]:
     return list(dict.fromkeys(found))
 
 
-class _Blocks:
-    """Text blocks of one file, ending at line ends; gzip (multi-member) decompressed."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.truncated = ""
-
-    def _raw(self) -> Iterator[bytes]:
-        with self.path.open("rb") as fh:
-            first = fh.read(_READ_BYTES)
-            kind = "gzip" if first.startswith(b"\x1f\x8b") else "bzip2" if first.startswith(b"BZh") else ""
-            if not kind:
-                while first:
-                    yield first
-                    first = fh.read(_READ_BYTES)
-                return
-            make: Callable[[], Any] = (lambda: zlib.decompressobj(wbits=47)) if kind == "gzip" else bz2.BZ2Decompressor
-            inflater = make()
-            data = first
-            try:
-                while data:
-                    yield inflater.decompress(data)
-                    while inflater.eof and inflater.unused_data:  # next member (gzip -c a b > c)
-                        rest = inflater.unused_data
-                        inflater = make()
-                        yield inflater.decompress(rest)
-                    data = fh.read(_READ_BYTES)
-            except (zlib.error, OSError, EOFError) as err:  # bz2 says OSError("Invalid data stream")
-                self.truncated = f"corrupt {kind} data ({err}); read what was there"
-                return
-            if not inflater.eof:
-                self.truncated = f"{kind} stream ends early (truncated file); read what was there"
-
-    def texts(self) -> Iterator[tuple[bytes, bool]]:
-        """Yield ``(data, is_last)``; data holds whole lines without the final newline."""
-        pending = b""
-        ready: list[bytes] = []
-        size = 0
-        previous: bytes | None = None
-        for block in self._raw():
-            ready.append(block)
-            size += len(block)
-            if size < CHUNK_BYTES:
-                continue
-            data = pending + b"".join(ready)
-            cut = data.rfind(b"\n")
-            if cut < 0:
-                pending, ready, size = data, [], 0
-                continue
-            pending, ready, size = data[cut + 1 :], [], 0
-            if previous is not None:
-                yield previous, False
-            previous = data[:cut]
-        tail = pending + b"".join(ready)
-        if tail.endswith(b"\n"):
-            tail = tail[:-1]
-        if previous is not None:
-            yield previous, not tail
-        if tail:
-            yield tail, True
-
-
 def _detect(head: str) -> str:
     first = head.lstrip()
     if first.startswith("{"):
-        return "jsonlog"
+        try:
+            return json_kind(json.loads(first.split("\n", 1)[0]))
+        except ValueError:
+            return "json"
     return "csvlog" if looks_like_csvlog(first[:65536]) else "stderr"
 
 
-def _collect(paths: str, window: Window | None, prefix: str, log_format: str) -> Collected:
+#: What a text file that is not a PostgreSQL log looks like (first match wins).
+_LOOKS_LIKE = (
+    (re.compile(r"\b(?:LOG|WARNING|ERROR|FATAL) [CS]-0x[0-9a-f]+:|pgbouncer", re.I), "a PgBouncer log"),
+    (re.compile(r'"(?:GET|POST|PUT|DELETE|HEAD) \S+ HTTP/'), "an HTTP access log"),
+    (re.compile(r"^\s*[{\[]"), "JSON"),
+    (re.compile(r"\b(?:INFO|DEBUG|WARN|Traceback)\b"), "an application log"),
+)
+
+
+def _looks_like(lines: list[str]) -> str:
+    text = "\n".join(lines[:50])
+    for pattern, what in _LOOKS_LIKE:
+        if pattern.search(text):
+            return what
+    return "text that is not a PostgreSQL log"
+
+
+def _collect(paths: str, window: Window | None, prefix: str, log_format: str, state: FinishState) -> Collected:
     files = expand_paths(paths)
     if not files:
         raise SourceUnavailable(f"no file matches {paths!r}", source=SOURCE, target=paths)
@@ -178,10 +151,12 @@ def _collect(paths: str, window: Window | None, prefix: str, log_format: str) ->
     read = skipped_lines = candidates = matched = 0
     samples: list[str] = []
     unmatched: list[str] = []
-    state = FinishState()
     mismatched: list[str] = []
+    lost_errors = aside = 0
+    by_severity: dict[str, int] = {}
+    strangers: list[str] = []
     for path in files:
-        blocks = _Blocks(path)
+        blocks = logfiles.Blocks(path)
         try:
             result = _read_file(blocks, log_format, pattern, window, state)
         except FileNotFoundError as err:
@@ -193,8 +168,22 @@ def _collect(paths: str, window: Window | None, prefix: str, log_format: str) ->
         except OSError as err:
             problems.append(f"{path}: cannot read ({err.strerror or err})")
             continue
+        if result.fmt in _NOT_READ:
+            problems.append(f"{path}: looks like {_NOT_READ[result.fmt]}, not a PostgreSQL log")
+            strangers.append(path.name)
+            continue
+        unread = result.fmt == "stderr" and result.candidates and not result.matched and not result.rows
+        if unread and not suggest_prefix(result.unmatched[:2000]):  # no prefix reads it: not a server log
+            problems.append(f"{path}: looks like {_looks_like(result.unmatched)}, not a PostgreSQL log")
+            strangers.append(path.name)
+            continue
         entry: dict[str, Any] = {"path": str(path), "format": result.fmt, "records": result.rows}
         meta["files"].append(entry)
+        lost_errors += result.lost_errors
+        aside += result.aside
+        if result.frame is not None and result.frame.height:
+            for sev, n in result.frame["severity"].fill_null("?").value_counts().iter_rows():
+                by_severity[sev] = by_severity.get(sev, 0) + int(n)
         if result.frame is not None:
             frames.append(result.frame)
         read += result.read
@@ -219,6 +208,9 @@ def _collect(paths: str, window: Window | None, prefix: str, log_format: str) ->
         raise error("; ".join(problems), source=SOURCE, target=paths)
     frame = to_pandas(frames)
     out = Collected(SOURCE, paths, frame, lines_read=read, lines_skipped=skipped_lines, meta=meta)
+    formats = sorted({f["format"] for f in meta["files"] if f["format"] != "empty"})
+    out.details = {"format": ",".join(formats) or "empty", "by_severity": dict(sorted(by_severity.items()))}
+    meta.update(by_severity=out.details["by_severity"], format=out.details["format"], cnpg_other_lines=aside)
     ratio = matched / candidates if candidates else 1.0
     meta.update(prefix_match_ratio=round(ratio, 4), prefix_mismatch=False, suggested_prefix="")
     reasons = list(problems)
@@ -242,9 +234,16 @@ def _collect(paths: str, window: Window | None, prefix: str, log_format: str) ->
     undated = int(frame["logged_at"].isna().sum())
     if undated:
         reasons.append(f"{undated} record(s) without a readable time (no %m/%t/%n in the prefix?)")
+    if state.undated_outside:
+        reasons.append(f"{state.undated_outside} records without a readable time, not placed in the window")
+    if lost_errors:
+        reasons.append(f"{lost_errors} unmatched line(s) read like ERROR/FATAL/PANIC and are missing here")
+    if aside:
+        reasons.append(f"{aside} line(s) of other CloudNativePG loggers set aside")
+    meta.update(lost_errors=lost_errors, undated_outside=state.undated_outside, not_pg_logs=strangers)
     for line in samples:
         out.add_sample(line)
-    if meta["prefix_mismatch"] or problems:
+    if meta["prefix_mismatch"] or problems or lost_errors or state.undated_outside:
         out.status = "partial"
     elif skipped_lines:
         reasons.append(f"{skipped_lines} non-log line(s) skipped")
@@ -257,12 +256,13 @@ class _FileResult:
         self.frame, self.fmt = frame, fmt
         self.rows = 0 if frame is None else frame.height
         self.read = self.skipped = self.candidates = self.matched = 0
+        self.lost_errors = self.aside = 0
         self.samples: list[str] = []
         self.unmatched: list[str] = []
 
 
 def _read_file(
-    blocks: _Blocks, log_format: str, pattern: PrefixPattern, window: Window | None,
+    blocks: logfiles.Blocks, log_format: str, pattern: PrefixPattern, window: Window | None,
     state: FinishState,
 ) -> _FileResult:  # fmt: skip
     texts = blocks.texts()
@@ -270,6 +270,8 @@ def _read_file(
     if first is None:
         return _FileResult(None, "empty")
     fmt = log_format if log_format != "auto" else _detect(first[0][:65536].decode("utf-8", "replace"))
+    if fmt in _NOT_READ:
+        return _FileResult(None, fmt)
     stream = itertools.chain([first], texts)
     if fmt == "stderr":
         return _parse_stderr_file(stream, pattern, window, blocks.path, state)
@@ -293,6 +295,7 @@ def _parse_stderr_file(
         res.candidates += chunk.candidates
         res.matched += chunk.matched
         res.skipped += chunk.skipped
+        res.lost_errors += chunk.lost_errors
         res.samples.extend(chunk.samples[: 5 - len(res.samples)])
         if chunk.matched < chunk.candidates and len(res.unmatched) < 2000:
             res.unmatched.extend(_unmatched(lines, pattern.pattern, 2000 - len(res.unmatched)))
@@ -315,7 +318,7 @@ def _parse_structured(
     # so a csvlog file is parsed whole.
     chunks = (
         ((t.decode("utf-8", "replace"), last) for t, last in texts)
-        if fmt == "jsonlog"
+        if fmt != "csvlog"
         else iter([(b"\n".join(t for t, _ in texts).decode("utf-8", "replace"), True)])
     )
     res = _FileResult(None, fmt)
@@ -325,6 +328,7 @@ def _parse_structured(
         frames.append(finish(parsed.records, window, str(path), state))
         res.read += parsed.read
         res.skipped += parsed.skipped
+        res.aside += parsed.aside
         res.samples.extend(parsed.samples[: 5 - len(res.samples)])
     res.frame = pl.concat(frames)
     res.rows = res.frame.height

@@ -33,6 +33,8 @@ RECORD_COLUMNS = (
     "ts", "pid", "user", "database", "application_name", "client_addr", "session_id",
     "sqlstate", "severity", "message", "detail", "hint", "context", "statement",
 )  # fmt: skip
+#: An unmatched line with one of these is an error the wrong prefix would hide.
+_LOST = r"\b(?:ERROR|FATAL|PANIC):  "
 _ATTACHED = {"DETAIL": "detail", "HINT": "hint", "CONTEXT": "context", "STATEMENT": "statement"}
 
 
@@ -44,6 +46,7 @@ class ChunkResult:
     candidates: int = 0  # non-blank, non-continuation lines: each should match the prefix
     matched: int = 0
     skipped: int = 0
+    lost_errors: int = 0  # unmatched lines that read like an ERROR/FATAL/PANIC: never silent
     samples: list[str] = field(default_factory=list)
     carry: pl.Series | None = None  # lines from the last record on, re-read with the next chunk
 
@@ -152,6 +155,7 @@ def parse_stderr_chunk(lines: pl.Series, prefix: PrefixPattern, *, final: bool) 
         candidates=int(kinds[0]),
         matched=int(kinds[1]),
         skipped=noise.height + orphans.height,
+        lost_errors=int(noise["line"].str.contains(_LOST).sum()),
         samples=samples,
         carry=carry,
     )

@@ -1,0 +1,91 @@
+"""Issue 14: PostgreSQL logs as people have them, and the silent failures that must be loud."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from runbook_lib.analysis.pg_log_events import find_pg_log_findings
+from runbook_lib.errors import ParameterError
+from runbook_lib.sources.pg.log import collect_pg_log
+from runbook_lib.timewindow import Window
+
+DATA = Path(__file__).resolve().parents[2] / "data" / "pg_log"
+WINDOW = Window(pd.Timestamp("2026-11-27 04:00", tz="UTC"), pd.Timestamp("2026-11-27 06:00", tz="UTC"))
+
+
+def test_records_without_time_are_reported_when_a_window_is_given() -> None:
+    got = collect_pg_log(str(DATA / "empty_prefix.log"), log_line_prefix="", window=WINDOW)
+    assert got.status == "partial"
+    assert "4 records without a readable time, not placed in the window" in got.reason
+    assert got.meta["undated_outside"] == 4
+
+
+def test_findings_do_not_crash_on_records_without_time() -> None:
+    got = collect_pg_log(str(DATA / "empty_prefix.log"), log_line_prefix="")
+    assert len(got.frame) == 4 and got.frame["logged_at"].isna().all()
+    findings = find_pg_log_findings(got)
+    kinds = {f.kind: f for f in findings}
+    assert kinds["pg_log_too_many_connections"].numbers["count"] == 2
+    assert kinds["pg_log_too_many_connections"].numbers["peak_per_min"] == 0
+
+
+def test_a_cloud_logging_export_is_not_taken_for_jsonlog() -> None:
+    got = collect_pg_log(str(DATA / "cloudsql_logentry.json"))
+    assert got.status == "unavailable"
+    assert "Cloud Logging LogEntry" in got.reason and "log_line_prefix" not in got.reason
+
+
+def test_a_pgbouncer_log_is_named_not_blamed_on_the_prefix() -> None:
+    got = collect_pg_log(str(DATA / "pgbouncer.log"))
+    assert got.status == "unavailable"
+    assert "looks like a PgBouncer log" in got.reason and "log_line_prefix" not in got.reason
+
+
+def test_a_half_matching_prefix_does_not_hide_errors() -> None:
+    wrong = collect_pg_log(str(DATA / "prefix_q_user_db.log"), log_line_prefix="%m [%p] ")
+    assert wrong.status == "partial"
+    assert wrong.meta["lost_errors"] == 2
+    assert "2 unmatched line(s) read like ERROR/FATAL/PANIC" in wrong.reason
+    right = collect_pg_log(str(DATA / "prefix_q_user_db.log"), log_line_prefix="%m [%p] %q%u@%d ")
+    assert right.status == "ok", right.reason
+    assert right.details["by_severity"] == {"ERROR": 2, "LOG": 4}
+
+
+def test_cloudnativepg_records_are_read_and_other_loggers_set_aside() -> None:
+    got = collect_pg_log(str(DATA / "cloudnativepg.json"), window=WINDOW)
+    assert got.status == "ok", got.reason
+    assert got.details == {"format": "cloudnativepg", "by_severity": {"ERROR": 1, "FATAL": 2, "LOG": 2, "WARNING": 1}}
+    assert got.meta["cnpg_other_lines"] == 2 and got.lines_skipped == 0
+    row = got.status_row()
+    assert row["format"] == "cloudnativepg" and row["by_severity"]["FATAL"] == 2
+    fatal = got.frame[got.frame["severity"] == "FATAL"]
+    assert fatal["client_addr"].tolist() == ["10.0.0.7", "10.0.0.7"]
+    assert got.frame["logged_at"].min() == pd.Timestamp("2026-11-27 05:00:01", tz="UTC")
+    timeout = got.frame[got.frame["severity"] == "ERROR"].iloc[0]
+    assert timeout["statement"] == "SELECT * FROM orders"
+    slow = got.frame.dropna(subset=["duration_s"])
+    assert slow["duration_s"].tolist() == [1.5]
+
+
+def test_zone_less_times_follow_pg_log_timezone(tmp_path: Path) -> None:
+    log = tmp_path / "cnpg.json"
+    text = (DATA / "cloudnativepg.json").read_text(encoding="utf-8").replace(' UTC"', '"')
+    log.write_text(text, encoding="utf-8")
+    utc = collect_pg_log(str(log))
+    paris = collect_pg_log(str(log), timezone="Europe/Paris")
+    assert utc.frame["logged_at"].min() == pd.Timestamp("2026-11-27 05:00:01", tz="UTC")
+    assert paris.frame["logged_at"].min() == pd.Timestamp("2026-11-27 04:00:01", tz="UTC")
+
+
+def test_a_bad_time_zone_is_a_parameter_error() -> None:
+    with pytest.raises(ParameterError, match="timezone"):
+        collect_pg_log(str(DATA / "cloudnativepg.json"), timezone="Mars/Olympus")
+
+
+def test_stderr_entry_carries_format_and_severities() -> None:
+    got = collect_pg_log(str(DATA / "postgresql-stderr.log"), log_line_prefix="%m [%p] %q%u@%d ")
+    assert got.details["format"] == "stderr"
+    assert sum(got.details["by_severity"].values()) == len(got.frame)
