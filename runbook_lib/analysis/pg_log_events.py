@@ -136,7 +136,7 @@ def _when(ts: Any, other: pd.Timestamp) -> str:
     if pd.isna(ts):
         return "an unknown time"
     fmt = "%H:%M" if ts.date() == other.date() else "%Y-%m-%d %H:%M"
-    return ts.strftime(fmt)
+    return str(ts.strftime(fmt))
 
 
 def _top(values: pd.Series, n: int = 3) -> list[tuple[str, int]]:
