@@ -34,7 +34,7 @@ import itertools
 import json
 import re
 import zoneinfo
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -52,12 +52,13 @@ from runbook_lib.sources.pg.log_prefix import (
 )
 from runbook_lib.sources.pg.log_stderr import lines_of, parse_stderr_chunk
 from runbook_lib.sources.pg.log_structured import json_kind, looks_like_csvlog, read_csvlog, read_jsonlog
+from runbook_lib.sources.pg.log_syslog import SYSLOG_FORMATS, SyslogState, detect_syslog, effective_prefix, rewrite
 from runbook_lib.timewindow import Window
 
 __all__ = ["LOG_FORMATS", "PG_LOG_SCHEMA", "collect_pg_log", "expand_paths"]
 
 SOURCE = "pg_log"
-LOG_FORMATS = ("auto", "stderr", "csvlog", "jsonlog", "cloudnativepg")
+LOG_FORMATS = ("auto", "stderr", "csvlog", "jsonlog", "cloudnativepg", *SYSLOG_FORMATS)
 #: Formats recognised by content but not read: the source says what the file is.
 _NOT_READ = {
     "cloudsql": "Google Cloud Logging LogEntry JSON (Cloud SQL export; not read yet)",
@@ -74,10 +75,12 @@ def collect_pg_log(
     log_line_prefix: str = "%m [%p] ",
     log_format: str = "auto",
     timezone: str = "",
+    syslog_year: int = 0,
 ) -> Collected:
     """Read the PostgreSQL log(s) *paths* (path, glob, directory, comma-separated list).
 
     *timezone* (an IANA name) places timestamps that carry no zone; empty means UTC.
+    *syslog_year* is the year of BSD syslog lines (their header has none); 0 infers it.
     """
     if log_format not in LOG_FORMATS:
         raise ParameterError(f"must be one of {LOG_FORMATS}, not {log_format!r}", key="log_format")
@@ -90,7 +93,9 @@ def collect_pg_log(
             ) from None
     if not str(paths).strip():
         return skipped(SOURCE, PG_LOG_SCHEMA)
-    state = FinishState(timezone=timezone)
+    if syslog_year and not 1970 <= syslog_year <= 9999:
+        raise ParameterError(f"a year such as 2026, not {syslog_year!r}", key="syslog_year")
+    state = FinishState(timezone=timezone, syslog_year=syslog_year)
     return guarded(SOURCE, paths, PG_LOG_SCHEMA, lambda: _collect(paths, window, log_line_prefix, log_format, state))
 
 
@@ -120,7 +125,9 @@ def _detect(head: str) -> str:
             return json_kind(json.loads(first.split("\n", 1)[0]))
         except ValueError:
             return "json"
-    return "csvlog" if looks_like_csvlog(first[:65536]) else "stderr"
+    if looks_like_csvlog(first[:65536]):
+        return "csvlog"
+    return detect_syslog(first[:65536].split("\n")) or "stderr"
 
 
 #: What a text file that is not a PostgreSQL log looks like (first match wins).
@@ -275,18 +282,28 @@ def _read_file(
     stream = itertools.chain([first], texts)
     if fmt == "stderr":
         return _parse_stderr_file(stream, pattern, window, blocks.path, state)
+    if fmt in SYSLOG_FORMATS:
+        syslog = SyslogState(year=state.syslog_year)
+        full = translate_prefix(effective_prefix(fmt, pattern.prefix))
+        result = _parse_stderr_file(
+            stream, full, window, blocks.path, state, lambda lines: rewrite(lines, fmt, full.pattern, syslog),
+        )  # fmt: skip
+        result.fmt = fmt
+        return result
     return _parse_structured(stream, fmt, window, blocks.path, state)
 
 
 def _parse_stderr_file(
     texts: Iterator[tuple[bytes, bool]], pattern: PrefixPattern, window: Window | None,
-    path: Path, state: FinishState,
+    path: Path, state: FinishState, transform: Callable[[pl.Series], pl.Series] | None = None,
 ) -> _FileResult:  # fmt: skip
     out: list[pl.DataFrame] = []
     res = _FileResult(None, "stderr")
     carry: pl.Series | None = None
     for text, last in texts:
         lines = lines_of(text)
+        if transform is not None:
+            lines = transform(lines)
         if carry is not None:
             lines = pl.concat([carry, lines])
         chunk = parse_stderr_chunk(lines, pattern, final=last)

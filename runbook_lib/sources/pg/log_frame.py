@@ -57,6 +57,7 @@ class FinishState:
     zones: set[str] = field(default_factory=set)  # zone abbreviations we could not convert
     #: IANA zone of timestamps that carry none (``pg_log_timezone``); empty: UTC
     timezone: str = ""
+    syslog_year: int = 0  # the year of BSD syslog lines; 0: inferred
     #: records without a readable time that a window left out (reported, never silent)
     undated_outside: int = 0
     # per pid: the session fields of its latest session (a session spans chunks)

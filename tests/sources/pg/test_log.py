@@ -252,7 +252,7 @@ def test_missing_file_and_empty_parameter() -> None:
     assert [f.severity for f in find_pg_log_findings(got)] == ["unknown"]
     assert collect_pg_log("").status == "skipped"
     with pytest.raises(ParameterError):
-        collect_pg_log(str(LIVE["stderr"]), log_format="syslog")
+        collect_pg_log(str(LIVE["stderr"]), log_format="eventlog")
 
 
 def test_one_missing_file_among_several_is_partial(tmp_path: Path) -> None:

@@ -89,3 +89,64 @@ def test_stderr_entry_carries_format_and_severities() -> None:
     got = collect_pg_log(str(DATA / "postgresql-stderr.log"), log_line_prefix="%m [%p] %q%u@%d ")
     assert got.details["format"] == "stderr"
     assert sum(got.details["by_severity"].values()) == len(got.frame)
+
+
+SYSLOG_PREFIX = "user=%u,db=%d,app=%a "
+
+
+def test_syslog_across_new_year_joins_parts_and_infers_the_year() -> None:
+    got = collect_pg_log(str(DATA / "syslog_newyear.log"), log_line_prefix=SYSLOG_PREFIX)
+    assert got.status == "ok", got.reason
+    assert got.details == {
+        "format": "syslog",
+        "by_severity": {"ERROR": 1, "FATAL": 2, "LOG": 2, "WARNING": 1},
+    }
+    year = pd.Timestamp.now(tz="UTC").year  # January is never in the future: the last line is this year
+    assert got.frame["logged_at"].min() == pd.Timestamp(f"{year - 1}-12-31 23:59:58", tz="UTC")
+    assert got.frame["logged_at"].max() == pd.Timestamp(f"{year}-01-01 00:00:03", tz="UTC")
+    error = got.frame[got.frame["severity"] == "ERROR"].iloc[0]
+    assert error["message"].split("\n") == [
+        'duplicate key value violates unique constraint "orders_pkey"',
+        "Key (id)=(42) already exists.",
+        "second continuation line",
+    ]
+    assert error["user"] == "app" and error["pid"] == 4003
+
+
+def test_syslog_year_parameter_overrides_the_inference() -> None:
+    got = collect_pg_log(str(DATA / "syslog_newyear.log"), log_line_prefix=SYSLOG_PREFIX, syslog_year=2019)
+    assert got.frame["logged_at"].min() == pd.Timestamp("2019-12-31 23:59:58", tz="UTC")
+    assert got.frame["logged_at"].max() == pd.Timestamp("2020-01-01 00:00:03", tz="UTC")
+    with pytest.raises(ParameterError, match="syslog_year"):
+        collect_pg_log(str(DATA / "syslog_newyear.log"), syslog_year=26)
+
+
+def test_rfc5424_syslog() -> None:
+    got = collect_pg_log(str(DATA / "syslog_rfc5424.log"), log_line_prefix=SYSLOG_PREFIX, log_format="syslog")
+    assert got.status == "ok", got.reason
+    assert got.details["by_severity"] == {"ERROR": 1, "FATAL": 1, "LOG": 1}
+    assert got.frame["logged_at"].tolist() == [
+        pd.Timestamp("2026-11-27 04:00:01.120", tz="UTC"),
+        pd.Timestamp("2026-11-27 04:00:02", tz="UTC"),
+        pd.Timestamp("2026-11-27 05:00:03", tz="UTC"),
+    ]
+    assert got.frame["duration_s"].dropna().tolist() == [2.5]
+    auto = collect_pg_log(str(DATA / "syslog_rfc5424.log"), log_line_prefix=SYSLOG_PREFIX)
+    assert auto.details["format"] == "syslog"
+
+
+def test_heroku_logplex() -> None:
+    got = collect_pg_log(str(DATA / "heroku_logplex.log"))
+    assert got.details["format"] == "heroku"
+    assert got.details["by_severity"] == {"ERROR": 1, "FATAL": 1, "LOG": 1}
+    timeout = got.frame[got.frame["severity"] == "ERROR"].iloc[0]
+    assert timeout["sqlstate"] == "57014" and timeout["statement"] == "SELECT * FROM orders"
+    assert got.lines_skipped == 1  # the router line is not PostgreSQL's
+
+
+def test_a_century_window_is_the_log_itself() -> None:
+    century = Window(pd.Timestamp("1970-01-01", tz="UTC"), pd.Timestamp("2070-01-01", tz="UTC"))
+    whole = collect_pg_log(str(DATA / "cloudnativepg.json"))
+    windowed = collect_pg_log(str(DATA / "cloudnativepg.json"), window=century)
+    pd.testing.assert_frame_equal(windowed.frame, whole.frame)
+    assert windowed.status == whole.status == "ok"
