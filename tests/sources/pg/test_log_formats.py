@@ -150,3 +150,26 @@ def test_a_century_window_is_the_log_itself() -> None:
     windowed = collect_pg_log(str(DATA / "cloudnativepg.json"), window=century)
     pd.testing.assert_frame_equal(windowed.frame, whole.frame)
     assert windowed.status == whole.status == "ok"
+
+
+@pytest.mark.parametrize(
+    ("line", "prefix"),
+    [
+        ("2026-11-27 05:00:01 UTC [4003]: [1-1] user=app,db=shop LOG:  connection authorized",
+         "%t [%p]: [%l-1] user=%u,db=%d "),
+        ("2026-11-27 05:00:01 UTC [4003]: [1-1] user=app,db=shop,host=10.0.0.7,app=psql ERROR:  boom",
+         "%t [%p]: [%l-1] user=%u,db=%d,host=%h,app=%a "),
+        ("2026-11-27 05:00:01.123 UTC [4003] [queryid=-8234] app@shop ERROR:  boom", "%m [%p] [queryid=%Q] %q%u@%d "),
+        ("2026-11-27 05:00:01 UTC:10.0.0.7(51234):app@shop:[4003]:ERROR:  boom", "%t:%r:%u@%d:[%p]:"),
+    ],
+)  # fmt: skip
+def test_common_layouts_are_suggested(tmp_path: Path, line: str, prefix: str) -> None:
+    """Amazon RDS/Aurora's fixed '%t:%r:%u@%d:[%p]:' among them (RDS parameter group default)."""
+    log = tmp_path / "postgresql.log"
+    log.write_text((line + "\n") * 3, encoding="utf-8")
+    got = collect_pg_log(str(log), log_line_prefix="%m [%p] ")
+    assert got.status == "partial"
+    assert got.meta["suggested_prefix"] == prefix
+    right = collect_pg_log(str(log), log_line_prefix=prefix)
+    assert right.status == "ok" and len(right.frame) == 3
+    assert right.frame["user"].tolist() == ["app"] * 3
