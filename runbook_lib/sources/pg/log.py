@@ -38,6 +38,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import polars as pl
 
 from runbook_lib.collected import Collected, guarded, skipped
@@ -49,6 +50,7 @@ from runbook_lib.sources.pg.log_prefix import (
     PrefixPattern,
     suggest_prefix,
     translate_prefix,
+    zone_offset_s,
 )
 from runbook_lib.sources.pg.log_stderr import lines_of, parse_stderr_chunk
 from runbook_lib.sources.pg.log_structured import json_kind, looks_like_csvlog, read_csvlog, read_jsonlog
@@ -185,6 +187,8 @@ def _collect(paths: str, window: Window | None, prefix: str, log_format: str, st
             strangers.append(path.name)
             continue
         entry: dict[str, Any] = {"path": str(path), "format": result.fmt, "records": result.rows}
+        if result.skipped_chunks:
+            entry["chunks_outside_window"] = result.skipped_chunks
         meta["files"].append(entry)
         lost_errors += result.lost_errors
         aside += result.aside
@@ -263,7 +267,7 @@ class _FileResult:
         self.frame, self.fmt = frame, fmt
         self.rows = 0 if frame is None else frame.height
         self.read = self.skipped = self.candidates = self.matched = 0
-        self.lost_errors = self.aside = 0
+        self.lost_errors = self.aside = self.skipped_chunks = 0
         self.samples: list[str] = []
         self.unmatched: list[str] = []
 
@@ -301,6 +305,12 @@ def _parse_stderr_file(
     res = _FileResult(None, "stderr")
     carry: pl.Series | None = None
     for text, last in texts:
+        if transform is None and _outside(text, window):
+            # the whole chunk is before or after the window: count it, do not parse it
+            res.read += text.count(b"\n") + 1 + (carry.len() if carry is not None else 0)
+            res.skipped_chunks += 1
+            carry = None
+            continue
         lines = lines_of(text)
         if transform is not None:
             lines = transform(lines)
@@ -320,6 +330,32 @@ def _parse_stderr_file(
     res.frame = pl.concat(out) if out else None
     res.rows = 0 if res.frame is None else res.frame.height
     return res
+
+
+_CHUNK_TIME = re.compile(rb"(?m)^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)(?:\.\d+)?(?: ([A-Za-z]{1,6}|[+-]\d\d(?::?\d\d)?))?")
+#: Unknown zones reach 14 h from UTC: such a chunk is skipped only when a day clear of the window.
+_SKIP_MARGIN = pd.Timedelta(days=1)
+
+
+def _chunk_time(match: re.Match[bytes] | tuple[bytes, bytes]) -> tuple[pd.Timestamp, pd.Timedelta]:
+    stamp, zone = (match[1], match[2]) if isinstance(match, re.Match) else match
+    offset = zone_offset_s(zone.decode()) if zone else None  # no zone: pg_log_timezone or UTC
+    at = pd.Timestamp(stamp.decode(), tz="UTC")
+    if offset is None:
+        return at, _SKIP_MARGIN
+    return at - pd.Timedelta(seconds=offset), pd.Timedelta(seconds=1)
+
+
+def _outside(text: bytes, window: Window | None) -> bool:
+    """True when every line of *text* is clearly outside *window* (its first and last times)."""
+    if window is None:
+        return False
+    first = _CHUNK_TIME.match(text)
+    tail = _CHUNK_TIME.findall(text[-65536:])
+    if first is None or not tail:
+        return False
+    (start, m1), (end, m2) = _chunk_time(first), _chunk_time(tail[-1])
+    return bool(end + m2 < window.start or start - m1 >= window.end)
 
 
 def _unmatched(lines: pl.Series, pattern: str, limit: int) -> list[str]:

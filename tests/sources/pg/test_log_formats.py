@@ -173,3 +173,26 @@ def test_common_layouts_are_suggested(tmp_path: Path, line: str, prefix: str) ->
     right = collect_pg_log(str(log), log_line_prefix=prefix)
     assert right.status == "ok" and len(right.frame) == 3
     assert right.frame["user"].tolist() == ["app"] * 3
+
+
+def test_chunks_outside_the_window_are_skipped_unparsed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from runbook_lib.sources import _files
+
+    log = tmp_path / "postgresql.log"
+    start = pd.Timestamp("2026-11-25 00:00", tz="UTC")
+    rows = []
+    for i in range(3000):  # three days, one record a 86.4 s
+        at = start + pd.Timedelta(seconds=86.4 * i)
+        rows.append(f"{at:%Y-%m-%d %H:%M:%S}.000 UTC [{100 + i % 7}] ERROR:  boom {i}")
+        rows.append("\tsecond line")
+    log.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    window = Window(pd.Timestamp("2026-11-26 00:00", tz="UTC"), pd.Timestamp("2026-11-27 00:00", tz="UTC"))
+    whole = collect_pg_log(str(log))
+    monkeypatch.setattr(_files, "CHUNK_BYTES", 4000)
+    monkeypatch.setattr(_files, "_READ_BYTES", 1000)
+    got = collect_pg_log(str(log), window=window)
+    assert got.meta["files"][0]["chunks_outside_window"] > 20
+    assert got.lines_read == whole.lines_read == 6000
+    expected = whole.frame[(whole.frame["logged_at"] >= window.start) & (whole.frame["logged_at"] < window.end)]
+    pd.testing.assert_frame_equal(got.frame, expected.reset_index(drop=True))
+    assert len(got.frame) == 1000 and got.status == "ok"
