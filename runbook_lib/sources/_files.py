@@ -54,7 +54,7 @@ __all__ = [
 #: Text handed to a parser at once. Big enough that per-chunk overhead vanishes, small
 #: enough that a chunk's transient columns (several copies of it) stay around 200 MB
 #: (measured: 8/16/32 MB chunks → 440/480/570 MB peak for 1M lines, same speed).
-CHUNK_BYTES = 16 * 1024 * 1024
+CHUNK_BYTES = 8 << 20
 _READ_BYTES = 1024 * 1024
 _GZIP_MAGIC = b"\x1f\x8b"
 # access.log.1, access.log.2.gz, access.log-20261127, access.log-20261127.gz
@@ -294,8 +294,9 @@ def line_series(chunk: bytes, state: FileRead | None = None) -> pl.Series:
     return series if bool(keep.all()) else series.filter(pl.Series(keep))
 
 
-#: Bytes of text handed out at once: bounds memory, large enough for polars to be efficient.
-CHUNK_BYTES = 32 << 20
+#: Bytes of text handed out at once: bounds memory (a 10% window of a 1M-line log peaks at
+#: 382 MB, against 750 MB with 32 MB chunks) at the same CPU time (4.4-4.8 s vs 5.1 s).
+CHUNK_BYTES = 8 << 20
 _READ_BYTES = 4 << 20
 
 
