@@ -278,8 +278,8 @@ def test_small_chunks_give_the_same_records(monkeypatch: pytest.MonkeyPatch) -> 
     expected_live = collect_live("stderr").frame
     expected_vac = collect_pg_log(str(DATA / "pg_vacuums.log.gz"), log_line_prefix=prefix).frame
     expected_structured = {fmt: collect_live(fmt).frame for fmt in ("csvlog", "jsonlog")}
-    monkeypatch.setattr(files, "CHUNK_BYTES", 3000)
-    monkeypatch.setattr(files, "_READ_BYTES", 1000)
+    monkeypatch.setattr(files, "BLOCK_CHUNK_BYTES", 3000)
+    monkeypatch.setattr(files, "_BLOCK_READ_BYTES", 1000)
     got_live = collect_live("stderr")
     got_vac = collect_pg_log(str(DATA / "pg_vacuums.log.gz"), log_line_prefix=prefix)
     pd.testing.assert_frame_equal(got_live.frame, expected_live)
@@ -389,8 +389,8 @@ def test_session_fields_come_from_connection_lines_when_the_prefix_lacks_them(
     assert got.frame[got.frame["pid"] == 12345]["user"].isna().all()  # the postmaster has no session
     # a session that straddles chunks keeps its fields
     expected = got.frame
-    monkeypatch.setattr(files, "CHUNK_BYTES", 600)
-    monkeypatch.setattr(files, "_READ_BYTES", 300)
+    monkeypatch.setattr(files, "BLOCK_CHUNK_BYTES", 600)
+    monkeypatch.setattr(files, "_BLOCK_READ_BYTES", 300)
     again = collect_pg_log(str(DATA / "lnav_postgres.0"), log_line_prefix="%m [%p] ")
     pd.testing.assert_frame_equal(again.frame, expected)
 

@@ -188,8 +188,8 @@ def test_chunks_outside_the_window_are_skipped_unparsed(tmp_path: Path, monkeypa
     log.write_text("\n".join(rows) + "\n", encoding="utf-8")
     window = Window(pd.Timestamp("2026-11-26 00:00", tz="UTC"), pd.Timestamp("2026-11-27 00:00", tz="UTC"))
     whole = collect_pg_log(str(log))
-    monkeypatch.setattr(_files, "CHUNK_BYTES", 4000)
-    monkeypatch.setattr(_files, "_READ_BYTES", 1000)
+    monkeypatch.setattr(_files, "BLOCK_CHUNK_BYTES", 4000)
+    monkeypatch.setattr(_files, "_BLOCK_READ_BYTES", 1000)
     got = collect_pg_log(str(log), window=window)
     assert got.meta["files"][0]["chunks_outside_window"] > 20
     assert got.lines_read == whole.lines_read == 6000
