@@ -1,7 +1,7 @@
 """Open log files the way they exist on servers: globs, rotated sets, gzip, broken bytes.
 
-Every log source (access, error, application) reads through here, so the rules are the
-same everywhere:
+Every log source (access, error, application, PostgreSQL) reads through here, so the rules
+are the same everywhere:
 
 - A spec is a path, a glob (``/var/log/nginx/*.log``) or a comma-separated list of either.
   A plain file path also brings in its rotations (``access.log.1``, ``access.log.2.gz``,
@@ -9,7 +9,8 @@ same everywhere:
   Relative paths resolve against the project root (:func:`runbook_lib.paths.resolve`).
 - Files are returned oldest first (highest rotation number first, the live file last), so
   reading them in order reads the log in time order.
-- gzip is detected by its magic bytes, not the name. A truncated or corrupt gzip yields
+- gzip (and, in :class:`Blocks`, multi-member gzip and bzip2) is detected by its magic
+  bytes, not the name. A truncated or corrupt gzip yields
   everything that decompressed before the damage and records the damage (the caller marks
   the source ``partial``); it is never a crash.
 - Text is decoded as UTF-8; a chunk holding invalid bytes is decoded with U+FFFD
@@ -20,7 +21,9 @@ same everywhere:
 
 Chunks always end on a line boundary (``\\n``), so a caller can parse each chunk on its own
 and drop what falls outside the incident window before reading on: memory follows the
-window, not the file.
+window, not the file. :class:`Blocks` hands out raw byte blocks of :data:`BLOCK_CHUNK_BYTES`
+for the PostgreSQL log's polars parser; it is not yet merged with the access-log reader
+above (issue 8's "one reader": left to do).
 """
 
 from __future__ import annotations

@@ -1,10 +1,14 @@
-"""The PostgreSQL server log as a frame: stderr (any ``log_line_prefix``), csvlog, jsonlog.
+"""The PostgreSQL server log as a frame: stderr, csvlog, jsonlog, syslog, Heroku, CloudNativePG.
 
 Why: when the database refuses connections, its own log is the evidence that survives
 (FATAL "too many clients", statement timeouts, deadlocks, slow statements). The log is read
 as the server wrote it: gzip and bzip2 are opened transparently (a truncated archive keeps what was
 readable), rotated sets and globs are read in name order, and the format is detected per
-file (``log_format="auto"``: a ``{`` opens jsonlog, 23+ CSV fields csvlog, else stderr).
+file from its content (``log_format="auto"``): a JSON line is jsonlog only with jsonlog's
+fields (``timestamp`` + ``error_severity``), CloudNativePG with ``logger``/``record``; 23+ CSV
+fields are csvlog; a syslog (BSD or RFC 5424) or Heroku logplex header is read by
+``log_syslog``; else stderr. A file that is none of these (a Cloud Logging export, a
+PgBouncer log, an application log) is ``unavailable`` with what it looks like.
 
 Frame schema (:data:`PG_LOG_SCHEMA`), one row per log record (DETAIL/HINT/CONTEXT/STATEMENT
 and tab-continued lines folded into their record):
@@ -24,8 +28,12 @@ When the source is down: no file or nothing readable -> ``unavailable``; a file 
 among several, a truncated gzip, or a ``log_line_prefix`` matching fewer than half of the
 lines that should carry it -> ``partial`` with the reason and sample lines (the usual cause
 of an empty pgBadger report, so it is never silent). Non-log lines (pg_ctl chatter) are
-counted in ``lines_skipped``. Memory: stderr is read in chunks and filtered to the window
-chunk by chunk, jsonlog too; a csvlog file is read whole.
+counted in ``lines_skipped``; an unmatched line that reads like an ERROR/FATAL/PANIC makes
+the source ``partial`` (``meta["lost_errors"]``), and so do records without a readable time
+when a window is given (they cannot be placed in it). ``details`` (the sources entry of
+findings.json) carries ``format`` and ``by_severity``. Memory: stderr is read in chunks,
+chunks wholly outside the window are skipped unparsed, the rest filtered chunk by chunk;
+jsonlog too; a csvlog file is read whole.
 """
 
 from __future__ import annotations
@@ -104,7 +112,7 @@ def collect_pg_log(
 def expand_paths(paths: str) -> list[Path]:
     """Files named by *paths*: comma-separated paths, globs or directories.
 
-    Paths and globs follow the kit's rule for every log (``sources.logfiles``): a plain
+    Paths and globs follow the kit's rule for every log (``sources._files``): a plain
     path brings in its rotations (``postgresql.log.1``, ``….2.gz``), oldest first; a
     directory (``log_directory``) means every file in it, in name order.
     """

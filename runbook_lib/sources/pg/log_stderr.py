@@ -16,7 +16,7 @@ assembly (continuations, per-pid attachment, joins). Lines come in three kinds:
 Output of :func:`parse_stderr_chunk`: a polars frame with ``ts`` (text with zone),
 ``pid``, ``user``, ``database``, ``application_name``, ``client_addr``, ``session_id``,
 ``sqlstate``, ``severity``, ``message``, ``detail``, ``hint``, ``context``, ``statement``
-(all strings), finished into the public schema by ``pg_log.finish``.
+(all strings), finished into the public schema by :func:`runbook_lib.sources.pg.log_frame.finish`.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ import polars as pl
 
 from runbook_lib.sources.pg.log_prefix import PRIMARY_SEVERITIES, PrefixPattern
 
-#: Text columns a parser hands to ``finish`` (plus ``epoch`` when the prefix has %n).
+#: Text columns a parser hands to ``log_frame.finish`` (plus ``epoch`` when the prefix has %n).
 RECORD_COLUMNS = (
     "ts", "pid", "user", "database", "application_name", "client_addr", "session_id",
     "sqlstate", "severity", "message", "detail", "hint", "context", "statement",
