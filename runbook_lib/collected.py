@@ -28,6 +28,9 @@ Status = Literal["ok", "partial", "unavailable", "skipped"]
 
 #: How many malformed inputs a source keeps as examples for the report.
 MAX_SAMPLES = 5
+#: How long a network call (connect, query, HTTP probe) waits before the source says
+#: ``unavailable``: an on-call run must not hang on a dead dependency.
+DEFAULT_TIMEOUT_S = 5.0
 #: Longest sample line kept (hostile logs have megabyte lines).
 MAX_SAMPLE_CHARS = 300
 

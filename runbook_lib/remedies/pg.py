@@ -26,6 +26,7 @@ import pandas as pd
 import psycopg
 from psycopg import sql
 
+from runbook_lib.collected import DEFAULT_TIMEOUT_S
 from runbook_lib.errors import ParameterError, SourceError
 from runbook_lib.findings import jsonable
 from runbook_lib.redact import redact
@@ -150,7 +151,7 @@ def terminate_backends(
     pids: Sequence[int] = (),
     include_superusers: bool = False,
     remediate: bool = False,
-    timeout_s: float = 5.0,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
 ) -> RemedyResult:
     """List (dry run) or terminate the client backends matching the filter.
 
@@ -226,7 +227,7 @@ def remediate_connections(
     pids: str | Sequence[int] = "",
     min_idle_s: float = 600.0,
     remediate: bool = False,
-    timeout_s: float = 5.0,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
     incident_id: str = "",
 ) -> RemedyResult:
     """The flow's remediation step: blocking *pids* (any state) or idle sessions.

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from runbook_lib.collected import DEFAULT_TIMEOUT_S
 from runbook_lib.errors import SourceUnavailable
 from runbook_lib.incident.record import validate_incident_id
 from runbook_lib.paths import reports_root
@@ -38,7 +39,7 @@ def record_activity(
     duration_s: float = 600.0,
     interval_s: float = 5.0,
     out_dir: Path | None = None,
-    timeout_s: float = 5.0,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
 ) -> Path:
     """Sample pg_stat_activity for *duration_s* into a new recording and return its path.
 

@@ -33,7 +33,7 @@ from urllib.parse import urlsplit
 
 import pandas as pd
 
-from runbook_lib.collected import Collected, conform, empty_frame, skipped
+from runbook_lib.collected import DEFAULT_TIMEOUT_S, Collected, conform, empty_frame, skipped
 from runbook_lib.errors import ParameterError
 from runbook_lib.redact import redact
 from runbook_lib.sources.dependencies.probes import (
@@ -87,7 +87,7 @@ class _Task:
 
 
 # --------------------------------------------------------------------------- public checks
-def check_http(urls: list[str] | str, *, timeout_s: float = 5.0) -> pd.DataFrame:
+def check_http(urls: list[str] | str, *, timeout_s: float = DEFAULT_TIMEOUT_S) -> pd.DataFrame:
     """GET each URL (a list or a comma-separated string); status code, latency, errors.
 
     HEAD is not used: many frameworks answer it differently from GET. The body is not read:
@@ -97,7 +97,7 @@ def check_http(urls: list[str] | str, *, timeout_s: float = 5.0) -> pd.DataFrame
     return _run(_http_tasks(urls, timeout_s), timeout_s + GRACE_S)
 
 
-def check_postgres(pg_service: str = "", pg_dsn_env: str = "", *, timeout_s: float = 5.0) -> pd.DataFrame:
+def check_postgres(pg_service: str = "", pg_dsn_env: str = "", *, timeout_s: float = DEFAULT_TIMEOUT_S) -> pd.DataFrame:
     """``SELECT 1`` on a read-only session with ``connect_timeout``; no row if not configured."""
     _check_timeout(timeout_s)
     return _run(_postgres_tasks(pg_service, pg_dsn_env, timeout_s), _pg_budget(timeout_s))
@@ -129,7 +129,7 @@ def collect_dependencies(
     pg_dsn_env: str = "",
     redis: str = "",
     dns_names: list[str] | str = "",
-    timeout_s: float = 5.0,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
 ) -> Collected:
     """Run every configured check concurrently; the call returns within about ``timeout_s``.
 

@@ -59,7 +59,7 @@ import pandas as pd
 import polars as pl
 import pyarrow as pa
 
-from runbook_lib.collected import Collected, conform, empty_frame, guarded, skipped
+from runbook_lib.collected import MAX_SAMPLES, Collected, conform, empty_frame, guarded, skipped
 from runbook_lib.errors import SourceError, SourceUnavailable
 from runbook_lib.sources import _files as logfiles
 from runbook_lib.sources._files import FileRead, expand_paths, iter_chunks, line_series
@@ -152,14 +152,14 @@ def _parse_chunk(lines: pl.Series, layout: Layout, path: str, window: Window | N
     # Arrow copies out just these rows' bytes; polars' string views would keep the whole
     # chunk's text alive for as long as the frame lives.
     table = frame.to_arrow() if len(frame) else None
-    return _Parsed(len(lines), bad.head(5).to_list(), len(bad), outside, table)
+    return _Parsed(len(lines), bad.head(MAX_SAMPLES).to_list(), len(bad), outside, table)
 
 
 def _collect(parsed: _Parsed, tally: _Tally) -> None:
     tally.lines_read += parsed.lines
     tally.lines_skipped += parsed.bad
     tally.outside_window += parsed.outside
-    tally.samples.extend(line.rstrip("\r\n") for line in parsed.samples[: 5 - len(tally.samples)])
+    tally.samples.extend(line.rstrip("\r\n") for line in parsed.samples[: MAX_SAMPLES - len(tally.samples)])
     if parsed.table is not None:
         tally.tables.append(parsed.table)
 

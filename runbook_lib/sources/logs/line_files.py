@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from runbook_lib.collected import Collected, conform, empty_frame, guarded
+from runbook_lib.collected import MAX_SAMPLES, Collected, conform, empty_frame, guarded
 from runbook_lib.errors import SourceError, SourceUnavailable
 from runbook_lib.sources._files import FileRead, iter_lines
 from runbook_lib.timewindow import Window
@@ -77,7 +77,7 @@ def collect_line_records(
                     current["message"] = f"{current['message']}\n{parsed}"
                 else:
                     skipped_lines += 1
-                    if len(samples) < 5:
+                    if len(samples) < MAX_SAMPLES:
                         samples.append(line)
             opened += 1
         except SourceError as err:

@@ -24,7 +24,7 @@ from typing import Any
 import httpx
 import pandas as pd
 
-from runbook_lib.collected import Collected, Status, conform, empty_frame, skipped
+from runbook_lib.collected import DEFAULT_TIMEOUT_S, Collected, Status, conform, empty_frame, skipped
 from runbook_lib.errors import SourceDataError, SourceUnavailable
 from runbook_lib.timewindow import Window
 
@@ -138,7 +138,7 @@ def collect_prometheus(
     *,
     queries: Mapping[str, str] | None = None,
     step_s: float = 0.0,
-    timeout_s: float = 5.0,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
 ) -> Collected:
     """Run each named PromQL query over *window*; ``skipped`` when no URL is configured.
 

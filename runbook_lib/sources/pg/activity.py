@@ -35,7 +35,7 @@ from typing import IO, Any
 import pandas as pd
 import psycopg
 
-from runbook_lib.collected import Collected, conform, empty_frame, guarded, skipped
+from runbook_lib.collected import DEFAULT_TIMEOUT_S, Collected, conform, empty_frame, guarded, skipped
 from runbook_lib.errors import SourceDataError, SourceUnavailable
 from runbook_lib.paths import resolve, run_dir
 from runbook_lib.sources.pg import connect as pgconn
@@ -179,7 +179,7 @@ def collect_activity(
     *,
     duration_s: float = 0.0,
     interval_s: float = 5.0,
-    timeout_s: float = 5.0,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
     show_full_queries: bool = False,
     query_chars: int = DEFAULT_QUERY_CHARS,
     record_to: Path | None = None,

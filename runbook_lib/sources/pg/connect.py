@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
+from runbook_lib.collected import DEFAULT_TIMEOUT_S
 from runbook_lib.errors import ParameterError, SourceDenied, SourceUnavailable
 from runbook_lib.redact import redact
 
@@ -74,8 +75,8 @@ def resolve_target(pg_service: str = "", pg_dsn_env: str = "") -> PgTarget | Non
 def connect(
     target: PgTarget,
     *,
-    timeout_s: float = 5.0,
-    statement_timeout_s: float = 5.0,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+    statement_timeout_s: float = DEFAULT_TIMEOUT_S,
     application_name: str = APPLICATION_NAME,
     read_only: bool = True,
 ) -> psycopg.Connection[tuple[object, ...]]:

@@ -49,7 +49,7 @@ from typing import Any
 import pandas as pd
 import polars as pl
 
-from runbook_lib.collected import Collected, guarded, skipped
+from runbook_lib.collected import MAX_SAMPLES, Collected, guarded, skipped
 from runbook_lib.errors import ParameterError, SourceDenied, SourceUnavailable
 from runbook_lib.paths import resolve
 from runbook_lib.sources import _files as logfiles
@@ -331,7 +331,7 @@ def _parse_stderr_file(
         res.matched += chunk.matched
         res.skipped += chunk.skipped
         res.lost_errors += chunk.lost_errors
-        res.samples.extend(chunk.samples[: 5 - len(res.samples)])
+        res.samples.extend(chunk.samples[: MAX_SAMPLES - len(res.samples)])
         if chunk.matched < chunk.candidates and len(res.unmatched) < 2000:
             res.unmatched.extend(_unmatched(lines, pattern.pattern, 2000 - len(res.unmatched)))
         out.append(finish(chunk.records, window, str(path), state))
@@ -390,7 +390,7 @@ def _parse_structured(
         res.read += parsed.read
         res.skipped += parsed.skipped
         res.aside += parsed.aside
-        res.samples.extend(parsed.samples[: 5 - len(res.samples)])
+        res.samples.extend(parsed.samples[: MAX_SAMPLES - len(res.samples)])
     res.frame = pl.concat(frames)
     res.rows = res.frame.height
     return res

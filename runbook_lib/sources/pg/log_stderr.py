@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
+from runbook_lib.collected import MAX_SAMPLES
 from runbook_lib.sources.pg.log_prefix import PRIMARY_SEVERITIES, PrefixPattern
 
 #: Text columns a parser hands to ``log_frame.finish`` (plus ``epoch`` when the prefix has %n).
@@ -145,7 +146,7 @@ def parse_stderr_chunk(lines: pl.Series, prefix: PrefixPattern, *, final: bool) 
             for column in _ATTACHED.values()
         )
 
-    samples = [*noise["line"].head(5).to_list(), *orphans["line"].head(5).to_list()][:5]
+    samples = [*noise["line"].head(MAX_SAMPLES).to_list(), *orphans["line"].head(MAX_SAMPLES).to_list()][:MAX_SAMPLES]
     for name in RECORD_COLUMNS:
         if name not in records.columns:
             records = records.with_columns(pl.lit(None, dtype=pl.String).alias(name))

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
+from runbook_lib.collected import MAX_SAMPLES
 from runbook_lib.sources.pg.log_stderr import RECORD_COLUMNS
 
 CSV_MIN_COLUMNS = 23
@@ -88,7 +89,7 @@ def read_csvlog(text: str) -> StructuredResult:
         except csv.Error as err:  # e.g. a field over the size limit: skip it, read on
             result.read += 1
             result.skipped += 1
-            if len(result.samples) < 5:
+            if len(result.samples) < MAX_SAMPLES:
                 result.samples.append(f"csv error at record {result.read}: {err}")
             continue
         if not row:
@@ -96,7 +97,7 @@ def read_csvlog(text: str) -> StructuredResult:
         result.read += 1
         if len(row) < CSV_MIN_COLUMNS or not row[0][:4].isdigit():
             result.skipped += 1
-            if len(result.samples) < 5:
+            if len(result.samples) < MAX_SAMPLES:
                 result.samples.append(",".join(row))
             continue
         for name in RECORD_COLUMNS:
@@ -130,7 +131,7 @@ def read_jsonlog(lines: Iterable[str]) -> StructuredResult:
             continue
         if kind != "jsonlog" or not isinstance(obj, dict):
             result.skipped += 1
-            if len(result.samples) < 5:
+            if len(result.samples) < MAX_SAMPLES:
                 result.samples.append(line)
             continue
         for name in RECORD_COLUMNS:
