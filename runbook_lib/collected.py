@@ -40,6 +40,9 @@ Status = Literal["ok", "partial", "unavailable", "skipped"]
 
 #: How many malformed inputs a source keeps as examples for the report.
 MAX_SAMPLES = 5
+#: How long a network call (connect, query, HTTP probe) waits before the source says
+#: ``unavailable``: an on-call run must not hang on a dead dependency.
+DEFAULT_TIMEOUT_S = 5.0
 #: Longest sample line kept (hostile logs have megabyte lines).
 MAX_SAMPLE_CHARS = 300
 
@@ -60,6 +63,8 @@ class Collected:
     meta: dict[str, Any] = field(default_factory=dict)
     #: The error that made the source unavailable (its ``code`` says what went wrong).
     error: SourceError | None = None
+    #: Source-specific facts for the report's sources entry (pg_log: format, by_severity).
+    details: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.target = redact(self.target)
@@ -79,6 +84,7 @@ class Collected:
     def status_row(self) -> dict[str, Any]:
         """One row of the report's source-status table (also stored in findings.json)."""
         return {
+            **self.details,
             "source": self.source,
             "target": self.target,
             "status": self.status,

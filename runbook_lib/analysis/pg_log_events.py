@@ -130,9 +130,11 @@ def count_pg_log_events(frame: pd.DataFrame) -> dict[str, int]:
     }
 
 
-def _when(ts: pd.Timestamp, other: pd.Timestamp) -> str:
+def _when(ts: Any, other: pd.Timestamp) -> str:
+    if pd.isna(ts):
+        return "an unknown time"
     fmt = "%H:%M" if ts.date() == other.date() else "%Y-%m-%d %H:%M"
-    return ts.strftime(fmt)
+    return str(ts.strftime(fmt))
 
 
 def _top(values: pd.Series, n: int = 3) -> list[tuple[str, int]]:
@@ -159,17 +161,18 @@ def _who(rows: pd.DataFrame) -> tuple[str, dict[str, Any]]:
 def _event_finding(kind: str, rows: pd.DataFrame, per_bucket: pd.Series) -> Finding:
     label, severity = _DESCRIBE[kind]
     first, last = rows["logged_at"].min(), rows["logged_at"].max()
-    peak_at = pd.Timestamp(per_bucket.index[int(per_bucket.to_numpy().argmax())])
+    # records without a time (prefix without %m/%t) have no minute: no peak to name
+    peak_at = pd.Timestamp(per_bucket.index[int(per_bucket.to_numpy().argmax())]) if len(per_bucket) else pd.NaT
     who, numbers = _who(rows)
     sample = str(rows["message"].iloc[0]).split("\n")[0][:120]
     summary = (
         f"{len(rows)} {label} ('{sample}') between {_when(first, last)} and "
-        f"{_when(last, first)} UTC, peak {int(per_bucket.max())}/min at "
+        f"{_when(last, first)} UTC, peak {int(per_bucket.max()) if len(per_bucket) else 0}/min at "
         f"{_when(peak_at, first)}; {who}."
     )
     numbers.update(
         count=len(rows), first_at=first, last_at=last,
-        peak_per_min=int(per_bucket.max()), peak_at=peak_at,
+        peak_per_min=int(per_bucket.max()) if len(per_bucket) else 0, peak_at=peak_at,
     )  # fmt: skip
     if kind == "slow_query":
         numbers.update(max_s=float(rows["duration_s"].max()), p50_s=float(rows["duration_s"].median()))

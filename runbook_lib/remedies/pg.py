@@ -26,11 +26,11 @@ import pandas as pd
 import psycopg
 from psycopg import sql
 
+from runbook_lib.collected import DEFAULT_TIMEOUT_S
 from runbook_lib.errors import ParameterError, SourceError
 from runbook_lib.findings import jsonable
 from runbook_lib.incident.record import record_remediation
 from runbook_lib.redact import redact
-from runbook_lib.sources import DEFAULT_TIMEOUT_S
 from runbook_lib.sources.pg import connect as pgconn
 from runbook_lib.timewindow import utc_now
 

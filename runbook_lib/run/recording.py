@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from runbook_lib.collected import DEFAULT_TIMEOUT_S
 from runbook_lib.errors import SourceUnavailable
 from runbook_lib.incident.record import validate_incident_id
 from runbook_lib.paths import reports_root
-from runbook_lib.sources import DEFAULT_TIMEOUT_S
 from runbook_lib.sources.pg.activity import collect_activity
 from runbook_lib.timewindow import utc_now
 

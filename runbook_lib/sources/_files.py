@@ -1,7 +1,7 @@
 """Open log files the way they exist on servers: globs, rotated sets, gzip, broken bytes.
 
-Every log source (access, error, application) reads through here, so the rules are the
-same everywhere:
+Every log source (access, error, application, PostgreSQL) reads through here, so the rules
+are the same everywhere:
 
 - A spec is a path, a glob (``/var/log/nginx/*.log``) or a comma-separated list of either.
   A plain file path also brings in its rotations (``access.log.1``, ``access.log.2.gz``,
@@ -9,7 +9,8 @@ same everywhere:
   Relative paths resolve against the project root (:func:`runbook_lib.paths.resolve`).
 - Files are returned oldest first (highest rotation number first, the live file last), so
   reading them in order reads the log in time order.
-- gzip is detected by its magic bytes, not the name. A truncated or corrupt gzip yields
+- gzip (and, in :class:`Blocks`, multi-member gzip and bzip2) is detected by its magic
+  bytes, not the name. A truncated or corrupt gzip yields
   everything that decompressed before the damage and records the damage (the caller marks
   the source ``partial``); it is never a crash.
 - Text is decoded as UTF-8; a chunk holding invalid bytes is decoded with U+FFFD
@@ -20,18 +21,21 @@ same everywhere:
 
 Chunks always end on a line boundary (``\\n``), so a caller can parse each chunk on its own
 and drop what falls outside the incident window before reading on: memory follows the
-window, not the file.
+window, not the file. :class:`Blocks` hands out raw byte blocks of :data:`BLOCK_CHUNK_BYTES`
+for the PostgreSQL log's polars parser; it is not yet merged with the access-log reader
+above (issue 8's "one reader": left to do).
 """
 
 from __future__ import annotations
 
+import bz2
 import glob
 import re
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import numpy as np
 import polars as pl
@@ -285,3 +289,75 @@ def line_series(chunk: bytes, state: FileRead | None = None) -> pl.Series:
     array = pa.LargeStringArray.from_buffers(len(ends), pa.py_buffer(offsets), pa.py_buffer(chunk))
     series = pl.Series("line", array)
     return series if bool(keep.all()) else series.filter(pl.Series(keep))
+
+
+#: Text :class:`Blocks` hands out at once. 8 MB: a 10% window of the 1M-line benchmark log
+#: peaks at 382 MB RSS (750 MB with 32 MB blocks), at the same CPU time (4.4-4.8 s vs 5.1 s).
+BLOCK_CHUNK_BYTES = 8 << 20
+#: Bytes :class:`Blocks` reads at once from the (compressed) file.
+_BLOCK_READ_BYTES = 4 << 20
+
+
+class Blocks:
+    """Text blocks of one file, ending at line ends; gzip (multi-member) and bzip2 decompressed.
+
+    Used by the PostgreSQL log reader, whose polars parser wants large blocks of bytes.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.truncated = ""
+
+    def _raw(self) -> Iterator[bytes]:
+        with self.path.open("rb") as fh:
+            first = fh.read(_BLOCK_READ_BYTES)
+            kind = "gzip" if first.startswith(b"\x1f\x8b") else "bzip2" if first.startswith(b"BZh") else ""
+            if not kind:
+                while first:
+                    yield first
+                    first = fh.read(_BLOCK_READ_BYTES)
+                return
+            make: Callable[[], Any] = (lambda: zlib.decompressobj(wbits=47)) if kind == "gzip" else bz2.BZ2Decompressor
+            inflater = make()
+            data = first
+            try:
+                while data:
+                    yield inflater.decompress(data)
+                    while inflater.eof and inflater.unused_data:  # next member (gzip -c a b > c)
+                        rest = inflater.unused_data
+                        inflater = make()
+                        yield inflater.decompress(rest)
+                    data = fh.read(_BLOCK_READ_BYTES)
+            except (zlib.error, OSError, EOFError) as err:  # bz2 says OSError("Invalid data stream")
+                self.truncated = f"corrupt {kind} data ({err}); read what was there"
+                return
+            if not inflater.eof:
+                self.truncated = f"{kind} stream ends early (truncated file); read what was there"
+
+    def texts(self) -> Iterator[tuple[bytes, bool]]:
+        """Yield ``(data, is_last)``; data holds whole lines without the final newline."""
+        pending = b""
+        ready: list[bytes] = []
+        size = 0
+        previous: bytes | None = None
+        for block in self._raw():
+            ready.append(block)
+            size += len(block)
+            if size < BLOCK_CHUNK_BYTES:
+                continue
+            data = pending + b"".join(ready)
+            cut = data.rfind(b"\n")
+            if cut < 0:
+                pending, ready, size = data, [], 0
+                continue
+            pending, ready, size = data[cut + 1 :], [], 0
+            if previous is not None:
+                yield previous, False
+            previous = data[:cut]
+        tail = pending + b"".join(ready)
+        if tail.endswith(b"\n"):
+            tail = tail[:-1]
+        if previous is not None:
+            yield previous, not tail
+        if tail:
+            yield tail, True

@@ -33,9 +33,8 @@ from typing import Any
 
 import pandas as pd
 
-from runbook_lib.collected import MAX_SAMPLES, Collected
+from runbook_lib.collected import DEFAULT_TIMEOUT_S, MAX_SAMPLES, Collected
 from runbook_lib.redact import redact
-from runbook_lib.sources import DEFAULT_TIMEOUT_S
 
 __all__ = ["CONNECT_TIMEOUT_S", "TASK_TIMEOUT_S", "collect_on_fleet", "engine_summary", "split_spec"]
 

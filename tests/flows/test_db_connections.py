@@ -188,3 +188,24 @@ def test_hanging_server_reported_within_timeouts(run_flow: Any, dsn_env: str) ->
     assert postgres["elapsed_s"] < 4
     assert "timeout" in findings["extra"]["remediation"]["error"].lower()
     assert accepted
+
+
+def test_syslog_log_through_the_flow_reports_format_and_severities(run_flow: Any) -> None:
+    """Issue 14: a syslog-forwarded log (no year in its header) read with auto; findings.json says so."""
+    log = ROOT / "tests" / "data" / "pg_log" / "syslog_newyear.log"
+    findings = run_flow(
+        "db_connections",
+        {
+            "pg_log": str(log),
+            "pg_log_line_prefix": "user=%u,db=%d,app=%a ",
+            "pg_log_syslog_year": 2019,
+            "start": "2019-12-31T23:00:00Z",
+            "end": "2020-01-01T01:00:00Z",
+        },
+    )
+    entry = source(findings, "pg_log")
+    assert entry["status"] == "ok", entry["reason"]
+    assert entry["format"] == "syslog"
+    assert entry["by_severity"] == {"ERROR": 1, "FATAL": 2, "LOG": 2, "WARNING": 1}
+    refusals = kinds(findings)["pg_log_too_many_connections"][0]
+    assert refusals["numbers"]["count"] == 2

@@ -33,10 +33,9 @@ from urllib.parse import urlsplit
 
 import pandas as pd
 
-from runbook_lib.collected import Collected, conform, empty_frame, skipped
+from runbook_lib.collected import DEFAULT_TIMEOUT_S, Collected, conform, empty_frame, skipped
 from runbook_lib.errors import ParameterError
 from runbook_lib.redact import redact
-from runbook_lib.sources import DEFAULT_TIMEOUT_S
 from runbook_lib.sources.dependencies.probes import (
     Row,
     probe_dns,

@@ -159,7 +159,7 @@ def _collect(parsed: _Parsed, tally: _Tally) -> None:
     tally.lines_read += parsed.lines
     tally.lines_skipped += parsed.bad
     tally.outside_window += parsed.outside
-    tally.samples.extend(line.rstrip("\r\n") for line in parsed.samples[: 5 - len(tally.samples)])
+    tally.samples.extend(line.rstrip("\r\n") for line in parsed.samples[: MAX_SAMPLES - len(tally.samples)])
     if parsed.table is not None:
         tally.tables.append(parsed.table)
 

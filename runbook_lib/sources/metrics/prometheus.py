@@ -24,9 +24,8 @@ from typing import Any
 import httpx
 import pandas as pd
 
-from runbook_lib.collected import Collected, Status, conform, empty_frame, skipped
+from runbook_lib.collected import DEFAULT_TIMEOUT_S, Collected, Status, conform, empty_frame, skipped
 from runbook_lib.errors import SourceDataError, SourceUnavailable
-from runbook_lib.sources import DEFAULT_TIMEOUT_S
 from runbook_lib.sources.driver_errors import from_httpx
 from runbook_lib.timewindow import Window
 

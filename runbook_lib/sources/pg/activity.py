@@ -35,10 +35,9 @@ from typing import IO, Any
 import pandas as pd
 import psycopg
 
-from runbook_lib.collected import Collected, conform, empty_frame, guarded, skipped
+from runbook_lib.collected import DEFAULT_TIMEOUT_S, Collected, conform, empty_frame, guarded, skipped
 from runbook_lib.errors import SourceDataError, SourceUnavailable
 from runbook_lib.paths import resolve, run_dir
-from runbook_lib.sources import DEFAULT_TIMEOUT_S
 from runbook_lib.sources.pg import connect as pgconn
 
 SOURCE = "postgres"

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
+from runbook_lib.collected import DEFAULT_TIMEOUT_S
 from runbook_lib.errors import ParameterError, SourceError
-from runbook_lib.sources import DEFAULT_TIMEOUT_S
 from runbook_lib.sources.driver_errors import from_psycopg
 
 #: What our own sessions call themselves in pg_stat_activity.

@@ -1,10 +1,14 @@
-"""The PostgreSQL server log as a frame: stderr (any ``log_line_prefix``), csvlog, jsonlog.
+"""The PostgreSQL server log as a frame: stderr, csvlog, jsonlog, syslog, Heroku, CloudNativePG.
 
 Why: when the database refuses connections, its own log is the evidence that survives
 (FATAL "too many clients", statement timeouts, deadlocks, slow statements). The log is read
 as the server wrote it: gzip and bzip2 are opened transparently (a truncated archive keeps what was
 readable), rotated sets and globs are read in name order, and the format is detected per
-file (``log_format="auto"``: a ``{`` opens jsonlog, 23+ CSV fields csvlog, else stderr).
+file from its content (``log_format="auto"``): a JSON line is jsonlog only with jsonlog's
+fields (``timestamp`` + ``error_severity``), CloudNativePG with ``logger``/``record``; 23+ CSV
+fields are csvlog; a syslog (BSD or RFC 5424) or Heroku logplex header is read by
+``log_syslog``; else stderr. A file that is none of these (a Cloud Logging export, a
+PgBouncer log, an application log) is ``unavailable`` with what it looks like.
 
 Frame schema (:data:`PG_LOG_SCHEMA`), one row per log record (DETAIL/HINT/CONTEXT/STATEMENT
 and tab-continued lines folded into their record):
@@ -24,22 +28,28 @@ When the source is down: no file or nothing readable -> ``unavailable``; a file 
 among several, a truncated gzip, or a ``log_line_prefix`` matching fewer than half of the
 lines that should carry it -> ``partial`` with the reason and sample lines (the usual cause
 of an empty pgBadger report, so it is never silent). Non-log lines (pg_ctl chatter) are
-counted in ``lines_skipped``. Memory: stderr is read in chunks and filtered to the window
-chunk by chunk, jsonlog too; a csvlog file is read whole.
+counted in ``lines_skipped``; an unmatched line that reads like an ERROR/FATAL/PANIC makes
+the source ``partial`` (``meta["lost_errors"]``), and so do records without a readable time
+when a window is given (they cannot be placed in it). ``details`` (the sources entry of
+findings.json) carries ``format`` and ``by_severity``. Memory: stderr is read in chunks,
+chunks wholly outside the window are skipped unparsed, the rest filtered chunk by chunk;
+jsonlog too; a csvlog file is read whole.
 """
 
 from __future__ import annotations
 
-import bz2
 import itertools
-import zlib
+import json
+import re
+import zoneinfo
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import polars as pl
 
-from runbook_lib.collected import Collected, guarded, skipped
+from runbook_lib.collected import MAX_SAMPLES, Collected, guarded, skipped
 from runbook_lib.errors import ParameterError, SourceDenied, SourceUnavailable
 from runbook_lib.paths import resolve
 from runbook_lib.sources import _files as logfiles
@@ -48,20 +58,24 @@ from runbook_lib.sources.pg.log_prefix import (
     PrefixPattern,
     suggest_prefix,
     translate_prefix,
+    zone_offset_s,
 )
 from runbook_lib.sources.pg.log_stderr import lines_of, parse_stderr_chunk
-from runbook_lib.sources.pg.log_structured import looks_like_csvlog, read_csvlog, read_jsonlog
+from runbook_lib.sources.pg.log_structured import json_kind, looks_like_csvlog, read_csvlog, read_jsonlog
+from runbook_lib.sources.pg.log_syslog import SYSLOG_FORMATS, SyslogState, detect_syslog, effective_prefix, rewrite
 from runbook_lib.timewindow import Window
 
 __all__ = ["LOG_FORMATS", "PG_LOG_SCHEMA", "collect_pg_log", "expand_paths"]
 
 SOURCE = "pg_log"
-LOG_FORMATS = ("auto", "stderr", "csvlog", "jsonlog")
+LOG_FORMATS = ("auto", "stderr", "csvlog", "jsonlog", "cloudnativepg", *SYSLOG_FORMATS)
+#: Formats recognised by content but not read: the source says what the file is.
+_NOT_READ = {
+    "cloudsql": "Google Cloud Logging LogEntry JSON (Cloud SQL export; not read yet)",
+    "json": "JSON lines that are not PostgreSQL jsonlog",
+}
 #: Below this share of matching lines the prefix is declared wrong (status partial).
 MIN_PREFIX_MATCH = 0.5
-#: Bytes of text parsed at once: bounds memory, large enough for polars to be efficient.
-CHUNK_BYTES = 32 << 20
-_READ_BYTES = 4 << 20
 
 
 def collect_pg_log(
@@ -70,19 +84,35 @@ def collect_pg_log(
     window: Window | None = None,
     log_line_prefix: str = "%m [%p] ",
     log_format: str = "auto",
+    timezone: str = "",
+    syslog_year: int = 0,
 ) -> Collected:
-    """Read the PostgreSQL log(s) *paths* (path, glob, directory, comma-separated list)."""
+    """Read the PostgreSQL log(s) *paths* (path, glob, directory, comma-separated list).
+
+    *timezone* (an IANA name) places timestamps that carry no zone; empty means UTC.
+    *syslog_year* is the year of BSD syslog lines (their header has none); 0 infers it.
+    """
     if log_format not in LOG_FORMATS:
         raise ParameterError(f"must be one of {LOG_FORMATS}, not {log_format!r}", key="log_format")
+    if timezone:
+        try:
+            zoneinfo.ZoneInfo(timezone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ParameterError(
+                f"unknown time zone {timezone!r} (an IANA name such as 'Europe/Paris')", key="timezone"
+            ) from None
     if not str(paths).strip():
         return skipped(SOURCE, PG_LOG_SCHEMA)
-    return guarded(SOURCE, paths, PG_LOG_SCHEMA, lambda: _collect(paths, window, log_line_prefix, log_format))
+    if syslog_year and not 1970 <= syslog_year <= 9999:
+        raise ParameterError(f"a year such as 2026, not {syslog_year!r}", key="syslog_year")
+    state = FinishState(timezone=timezone, syslog_year=syslog_year)
+    return guarded(SOURCE, paths, PG_LOG_SCHEMA, lambda: _collect(paths, window, log_line_prefix, log_format, state))
 
 
 def expand_paths(paths: str) -> list[Path]:
     """Files named by *paths*: comma-separated paths, globs or directories.
 
-    Paths and globs follow the kit's rule for every log (``sources.logfiles``): a plain
+    Paths and globs follow the kit's rule for every log (``sources._files``): a plain
     path brings in its rotations (``postgresql.log.1``, ``….2.gz``), oldest first; a
     directory (``log_directory``) means every file in it, in name order.
     """
@@ -98,76 +128,36 @@ def expand_paths(paths: str) -> list[Path]:
     return list(dict.fromkeys(found))
 
 
-class _Blocks:
-    """Text blocks of one file, ending at line ends; gzip (multi-member) decompressed."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.truncated = ""
-
-    def _raw(self) -> Iterator[bytes]:
-        with self.path.open("rb") as fh:
-            first = fh.read(_READ_BYTES)
-            kind = "gzip" if first.startswith(b"\x1f\x8b") else "bzip2" if first.startswith(b"BZh") else ""
-            if not kind:
-                while first:
-                    yield first
-                    first = fh.read(_READ_BYTES)
-                return
-            make: Callable[[], Any] = (lambda: zlib.decompressobj(wbits=47)) if kind == "gzip" else bz2.BZ2Decompressor
-            inflater = make()
-            data = first
-            try:
-                while data:
-                    yield inflater.decompress(data)
-                    while inflater.eof and inflater.unused_data:  # next member (gzip -c a b > c)
-                        rest = inflater.unused_data
-                        inflater = make()
-                        yield inflater.decompress(rest)
-                    data = fh.read(_READ_BYTES)
-            except (zlib.error, OSError, EOFError) as err:  # bz2 says OSError("Invalid data stream")
-                self.truncated = f"corrupt {kind} data ({err}); read what was there"
-                return
-            if not inflater.eof:
-                self.truncated = f"{kind} stream ends early (truncated file); read what was there"
-
-    def texts(self) -> Iterator[tuple[bytes, bool]]:
-        """Yield ``(data, is_last)``; data holds whole lines without the final newline."""
-        pending = b""
-        ready: list[bytes] = []
-        size = 0
-        previous: bytes | None = None
-        for block in self._raw():
-            ready.append(block)
-            size += len(block)
-            if size < CHUNK_BYTES:
-                continue
-            data = pending + b"".join(ready)
-            cut = data.rfind(b"\n")
-            if cut < 0:
-                pending, ready, size = data, [], 0
-                continue
-            pending, ready, size = data[cut + 1 :], [], 0
-            if previous is not None:
-                yield previous, False
-            previous = data[:cut]
-        tail = pending + b"".join(ready)
-        if tail.endswith(b"\n"):
-            tail = tail[:-1]
-        if previous is not None:
-            yield previous, not tail
-        if tail:
-            yield tail, True
-
-
 def _detect(head: str) -> str:
     first = head.lstrip()
     if first.startswith("{"):
-        return "jsonlog"
-    return "csvlog" if looks_like_csvlog(first[:65536]) else "stderr"
+        try:
+            return json_kind(json.loads(first.split("\n", 1)[0]))
+        except ValueError:
+            return "json"
+    if looks_like_csvlog(first[:65536]):
+        return "csvlog"
+    return detect_syslog(first[:65536].split("\n")) or "stderr"
 
 
-def _collect(paths: str, window: Window | None, prefix: str, log_format: str) -> Collected:
+#: What a text file that is not a PostgreSQL log looks like (first match wins).
+_LOOKS_LIKE = (
+    (re.compile(r"\b(?:LOG|WARNING|ERROR|FATAL) [CS]-0x[0-9a-f]+:|pgbouncer", re.I), "a PgBouncer log"),
+    (re.compile(r'"(?:GET|POST|PUT|DELETE|HEAD) \S+ HTTP/'), "an HTTP access log"),
+    (re.compile(r"^\s*[{\[]"), "JSON"),
+    (re.compile(r"\b(?:INFO|DEBUG|WARN|Traceback)\b"), "an application log"),
+)
+
+
+def _looks_like(lines: list[str]) -> str:
+    text = "\n".join(lines[:50])
+    for pattern, what in _LOOKS_LIKE:
+        if pattern.search(text):
+            return what
+    return "text that is not a PostgreSQL log"
+
+
+def _collect(paths: str, window: Window | None, prefix: str, log_format: str, state: FinishState) -> Collected:
     files = expand_paths(paths)
     if not files:
         raise SourceUnavailable(f"no file matches {paths!r}", source=SOURCE, target=paths)
@@ -178,10 +168,12 @@ def _collect(paths: str, window: Window | None, prefix: str, log_format: str) ->
     read = skipped_lines = candidates = matched = 0
     samples: list[str] = []
     unmatched: list[str] = []
-    state = FinishState()
     mismatched: list[str] = []
+    lost_errors = aside = 0
+    by_severity: dict[str, int] = {}
+    strangers: list[str] = []
     for path in files:
-        blocks = _Blocks(path)
+        blocks = logfiles.Blocks(path)
         try:
             result = _read_file(blocks, log_format, pattern, window, state)
         except FileNotFoundError as err:
@@ -193,8 +185,24 @@ def _collect(paths: str, window: Window | None, prefix: str, log_format: str) ->
         except OSError as err:
             problems.append(f"{path}: cannot read ({err.strerror or err})")
             continue
+        if result.fmt in _NOT_READ:
+            problems.append(f"{path}: looks like {_NOT_READ[result.fmt]}, not a PostgreSQL log")
+            strangers.append(path.name)
+            continue
+        unread = result.fmt == "stderr" and result.candidates and not result.matched and not result.rows
+        if unread and not suggest_prefix(result.unmatched[:2000]):  # no prefix reads it: not a server log
+            problems.append(f"{path}: looks like {_looks_like(result.unmatched)}, not a PostgreSQL log")
+            strangers.append(path.name)
+            continue
         entry: dict[str, Any] = {"path": str(path), "format": result.fmt, "records": result.rows}
+        if result.skipped_chunks:
+            entry["chunks_outside_window"] = result.skipped_chunks
         meta["files"].append(entry)
+        lost_errors += result.lost_errors
+        aside += result.aside
+        if result.frame is not None and result.frame.height:
+            for sev, n in result.frame["severity"].fill_null("?").value_counts().iter_rows():
+                by_severity[sev] = by_severity.get(sev, 0) + int(n)
         if result.frame is not None:
             frames.append(result.frame)
         read += result.read
@@ -219,6 +227,9 @@ def _collect(paths: str, window: Window | None, prefix: str, log_format: str) ->
         raise error("; ".join(problems), source=SOURCE, target=paths)
     frame = to_pandas(frames)
     out = Collected(SOURCE, paths, frame, lines_read=read, lines_skipped=skipped_lines, meta=meta)
+    formats = sorted({f["format"] for f in meta["files"] if f["format"] != "empty"})
+    out.details = {"format": ",".join(formats) or "empty", "by_severity": dict(sorted(by_severity.items()))}
+    meta.update(by_severity=out.details["by_severity"], format=out.details["format"], cnpg_other_lines=aside)
     ratio = matched / candidates if candidates else 1.0
     meta.update(prefix_match_ratio=round(ratio, 4), prefix_mismatch=False, suggested_prefix="")
     reasons = list(problems)
@@ -242,9 +253,16 @@ def _collect(paths: str, window: Window | None, prefix: str, log_format: str) ->
     undated = int(frame["logged_at"].isna().sum())
     if undated:
         reasons.append(f"{undated} record(s) without a readable time (no %m/%t/%n in the prefix?)")
+    if state.undated_outside:
+        reasons.append(f"{state.undated_outside} records without a readable time, not placed in the window")
+    if lost_errors:
+        reasons.append(f"{lost_errors} unmatched line(s) read like ERROR/FATAL/PANIC and are missing here")
+    if aside:
+        reasons.append(f"{aside} line(s) of other CloudNativePG loggers set aside")
+    meta.update(lost_errors=lost_errors, undated_outside=state.undated_outside, not_pg_logs=strangers)
     for line in samples:
         out.add_sample(line)
-    if meta["prefix_mismatch"] or problems:
+    if meta["prefix_mismatch"] or problems or lost_errors or state.undated_outside:
         out.status = "partial"
     elif skipped_lines:
         reasons.append(f"{skipped_lines} non-log line(s) skipped")
@@ -257,12 +275,13 @@ class _FileResult:
         self.frame, self.fmt = frame, fmt
         self.rows = 0 if frame is None else frame.height
         self.read = self.skipped = self.candidates = self.matched = 0
+        self.lost_errors = self.aside = self.skipped_chunks = 0
         self.samples: list[str] = []
         self.unmatched: list[str] = []
 
 
 def _read_file(
-    blocks: _Blocks, log_format: str, pattern: PrefixPattern, window: Window | None,
+    blocks: logfiles.Blocks, log_format: str, pattern: PrefixPattern, window: Window | None,
     state: FinishState,
 ) -> _FileResult:  # fmt: skip
     texts = blocks.texts()
@@ -270,21 +289,39 @@ def _read_file(
     if first is None:
         return _FileResult(None, "empty")
     fmt = log_format if log_format != "auto" else _detect(first[0][:65536].decode("utf-8", "replace"))
+    if fmt in _NOT_READ:
+        return _FileResult(None, fmt)
     stream = itertools.chain([first], texts)
     if fmt == "stderr":
         return _parse_stderr_file(stream, pattern, window, blocks.path, state)
+    if fmt in SYSLOG_FORMATS:
+        syslog = SyslogState(year=state.syslog_year)
+        full = translate_prefix(effective_prefix(fmt, pattern.prefix))
+        result = _parse_stderr_file(
+            stream, full, window, blocks.path, state, lambda lines: rewrite(lines, fmt, full.pattern, syslog),
+        )  # fmt: skip
+        result.fmt = fmt
+        return result
     return _parse_structured(stream, fmt, window, blocks.path, state)
 
 
 def _parse_stderr_file(
     texts: Iterator[tuple[bytes, bool]], pattern: PrefixPattern, window: Window | None,
-    path: Path, state: FinishState,
+    path: Path, state: FinishState, transform: Callable[[pl.Series], pl.Series] | None = None,
 ) -> _FileResult:  # fmt: skip
     out: list[pl.DataFrame] = []
     res = _FileResult(None, "stderr")
     carry: pl.Series | None = None
     for text, last in texts:
+        if transform is None and _outside(text, window):
+            # the whole chunk is before or after the window: count it, do not parse it
+            res.read += text.count(b"\n") + 1 + (carry.len() if carry is not None else 0)
+            res.skipped_chunks += 1
+            carry = None
+            continue
         lines = lines_of(text)
+        if transform is not None:
+            lines = transform(lines)
         if carry is not None:
             lines = pl.concat([carry, lines])
         chunk = parse_stderr_chunk(lines, pattern, final=last)
@@ -293,13 +330,40 @@ def _parse_stderr_file(
         res.candidates += chunk.candidates
         res.matched += chunk.matched
         res.skipped += chunk.skipped
-        res.samples.extend(chunk.samples[: 5 - len(res.samples)])
+        res.lost_errors += chunk.lost_errors
+        res.samples.extend(chunk.samples[: MAX_SAMPLES - len(res.samples)])
         if chunk.matched < chunk.candidates and len(res.unmatched) < 2000:
             res.unmatched.extend(_unmatched(lines, pattern.pattern, 2000 - len(res.unmatched)))
         out.append(finish(chunk.records, window, str(path), state))
     res.frame = pl.concat(out) if out else None
     res.rows = 0 if res.frame is None else res.frame.height
     return res
+
+
+_CHUNK_TIME = re.compile(rb"(?m)^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)(?:\.\d+)?(?: ([A-Za-z]{1,6}|[+-]\d\d(?::?\d\d)?))?")
+#: Unknown zones reach 14 h from UTC: such a chunk is skipped only when a day clear of the window.
+_SKIP_MARGIN = pd.Timedelta(days=1)
+
+
+def _chunk_time(match: re.Match[bytes] | tuple[bytes, bytes]) -> tuple[pd.Timestamp, pd.Timedelta]:
+    stamp, zone = (match[1], match[2]) if isinstance(match, re.Match) else match
+    offset = zone_offset_s(zone.decode()) if zone else None  # no zone: pg_log_timezone or UTC
+    at = pd.Timestamp(stamp.decode(), tz="UTC")
+    if offset is None:
+        return at, _SKIP_MARGIN
+    return at - pd.Timedelta(seconds=offset), pd.Timedelta(seconds=1)
+
+
+def _outside(text: bytes, window: Window | None) -> bool:
+    """True when every line of *text* is clearly outside *window* (its first and last times)."""
+    if window is None:
+        return False
+    first = _CHUNK_TIME.match(text)
+    tail = _CHUNK_TIME.findall(text[-65536:])
+    if first is None or not tail:
+        return False
+    (start, m1), (end, m2) = _chunk_time(first), _chunk_time(tail[-1])
+    return bool(end + m2 < window.start or start - m1 >= window.end)
 
 
 def _unmatched(lines: pl.Series, pattern: str, limit: int) -> list[str]:
@@ -315,7 +379,7 @@ def _parse_structured(
     # so a csvlog file is parsed whole.
     chunks = (
         ((t.decode("utf-8", "replace"), last) for t, last in texts)
-        if fmt == "jsonlog"
+        if fmt != "csvlog"
         else iter([(b"\n".join(t for t, _ in texts).decode("utf-8", "replace"), True)])
     )
     res = _FileResult(None, fmt)
@@ -325,7 +389,8 @@ def _parse_structured(
         frames.append(finish(parsed.records, window, str(path), state))
         res.read += parsed.read
         res.skipped += parsed.skipped
-        res.samples.extend(parsed.samples[: 5 - len(res.samples)])
+        res.aside += parsed.aside
+        res.samples.extend(parsed.samples[: MAX_SAMPLES - len(res.samples)])
     res.frame = pl.concat(frames)
     res.rows = res.frame.height
     return res

@@ -55,6 +55,11 @@ class FinishState:
     """What :func:`finish` carries from one chunk (or rotated file) to the next."""
 
     zones: set[str] = field(default_factory=set)  # zone abbreviations we could not convert
+    #: IANA zone of timestamps that carry none (``pg_log_timezone``); empty: UTC
+    timezone: str = ""
+    syslog_year: int = 0  # the year of BSD syslog lines; 0: inferred
+    #: records without a readable time that a window left out (reported, never silent)
+    undated_outside: int = 0
     # per pid: the session fields of its latest session (a session spans chunks)
     sessions: pl.DataFrame | None = None
 
@@ -110,6 +115,12 @@ def _times(ts: pl.Series, state: FinishState) -> pl.Series:
         parts = ts.to_frame("ts").select(pl.col("ts").str.extract_groups(_TS)).unnest("ts")
         dt, zones = parts["dt"], parts["zone"]
     offsets: dict[str | None, float] = {}
+    if state.timezone and zones.null_count() == zones.len():
+        # zone-less times (syslog, %t without %Z): the server's zone, DST included
+        local = dt.str.to_datetime("%Y-%m-%d %H:%M:%S%.f", strict=False, time_unit="us")
+        return local.dt.replace_time_zone(
+            state.timezone, ambiguous="earliest", non_existent="null"
+        ).dt.convert_time_zone("UTC")
     for name in zones.unique().to_list():
         off = zone_offset_s(name)
         if off is None:
@@ -150,6 +161,7 @@ def finish(records: pl.DataFrame, window: Window | None, source_file: str, state
     if window is not None:
         start = window.start.to_pydatetime()
         end = window.end.to_pydatetime()
+        state.undated_outside += int(frame["logged_at"].null_count())
         frame = frame.filter((pl.col("logged_at") >= start) & (pl.col("logged_at") < end))
     return frame.select(list(PG_LOG_SCHEMA))
 

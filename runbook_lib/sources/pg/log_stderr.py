@@ -16,7 +16,7 @@ assembly (continuations, per-pid attachment, joins). Lines come in three kinds:
 Output of :func:`parse_stderr_chunk`: a polars frame with ``ts`` (text with zone),
 ``pid``, ``user``, ``database``, ``application_name``, ``client_addr``, ``session_id``,
 ``sqlstate``, ``severity``, ``message``, ``detail``, ``hint``, ``context``, ``statement``
-(all strings), finished into the public schema by ``pg_log.finish``.
+(all strings), finished into the public schema by :func:`runbook_lib.sources.pg.log_frame.finish`.
 """
 
 from __future__ import annotations
@@ -29,11 +29,13 @@ import polars as pl
 from runbook_lib.collected import MAX_SAMPLES
 from runbook_lib.sources.pg.log_prefix import PRIMARY_SEVERITIES, PrefixPattern
 
-#: Text columns a parser hands to ``finish`` (plus ``epoch`` when the prefix has %n).
+#: Text columns a parser hands to ``log_frame.finish`` (plus ``epoch`` when the prefix has %n).
 RECORD_COLUMNS = (
     "ts", "pid", "user", "database", "application_name", "client_addr", "session_id",
     "sqlstate", "severity", "message", "detail", "hint", "context", "statement",
 )  # fmt: skip
+#: An unmatched line with one of these is an error the wrong prefix would hide.
+_LOST = r"\b(?:ERROR|FATAL|PANIC):  "
 _ATTACHED = {"DETAIL": "detail", "HINT": "hint", "CONTEXT": "context", "STATEMENT": "statement"}
 
 
@@ -45,6 +47,7 @@ class ChunkResult:
     candidates: int = 0  # non-blank, non-continuation lines: each should match the prefix
     matched: int = 0
     skipped: int = 0
+    lost_errors: int = 0  # unmatched lines that read like an ERROR/FATAL/PANIC: never silent
     samples: list[str] = field(default_factory=list)
     carry: pl.Series | None = None  # lines from the last record on, re-read with the next chunk
 
@@ -154,6 +157,7 @@ def parse_stderr_chunk(lines: pl.Series, prefix: PrefixPattern, *, final: bool) 
         candidates=int(kinds[0]),
         matched=int(kinds[1]),
         skipped=noise.height + orphans.height,
+        lost_errors=int(noise["line"].str.contains(_LOST).sum()),
         samples=samples,
         carry=carry,
     )

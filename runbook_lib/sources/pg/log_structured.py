@@ -5,7 +5,12 @@ csvlog columns are positional. The first 23 are the same from PostgreSQL 9.0 to 
 and ``query_id`` (26). We read the first 23 by position, so every version parses, and a
 row with fewer than 23 fields (a truncated write, not a csvlog line) is skipped.
 jsonlog (PG 15+) is one JSON object per line with named keys; keys a record lacks are
-NULL. Both produce the text columns of ``pg_log_stderr.RECORD_COLUMNS``.
+NULL. A JSON line is a jsonlog record only with jsonlog's own fields (``timestamp`` and
+``error_severity``): a Cloud Logging export also has a ``timestamp``. CloudNativePG's
+operator writes JSON lines whose ``record`` holds the csvlog fields by their csvlog names
+(``log_time``, ``error_severity``, ``user_name``, …, per CloudNativePG's logging docs); its
+other loggers' lines are counted in ``aside`` and set aside, not errors. All produce the text columns of
+``pg_log_stderr.RECORD_COLUMNS``.
 """
 
 from __future__ import annotations
@@ -35,6 +40,13 @@ _JSON_KEYS = {
     "sqlstate": "state_code", "message": "message", "detail": "detail", "hint": "hint",
     "context": "context", "statement": "statement", "application_name": "application_name",
 }  # fmt: skip
+#: CloudNativePG ``record`` key (csvlog column names) -> our column.
+_CNPG_KEYS = {
+    "ts": "log_time", "user": "user_name", "database": "database_name", "pid": "process_id",
+    "client_addr": "connection_from", "session_id": "session_id", "severity": "error_severity",
+    "sqlstate": "sql_state_code", "message": "message", "detail": "detail", "hint": "hint",
+    "context": "context", "statement": "query", "application_name": "application_name",
+}  # fmt: skip
 
 
 @dataclass
@@ -42,6 +54,7 @@ class StructuredResult:
     records: pl.DataFrame
     read: int = 0
     skipped: int = 0
+    aside: int = 0  # CloudNativePG lines of other loggers: not PostgreSQL records, not errors
     samples: list[str] = field(default_factory=list)
 
 
@@ -106,7 +119,17 @@ def read_jsonlog(lines: Iterable[str]) -> StructuredResult:
             obj = json.loads(line)
         except ValueError:
             obj = None
-        if not isinstance(obj, dict) or "timestamp" not in obj:
+        kind = json_kind(obj)
+        if kind == "cloudnativepg" and isinstance(obj, dict):
+            record = obj.get("record")
+            if not isinstance(record, dict) or "error_severity" not in record:
+                result.aside += 1
+                continue
+            for name in RECORD_COLUMNS:
+                columns[name].append(_text(record.get(_CNPG_KEYS[name])))
+            columns["client_addr"][-1] = _host(columns["client_addr"][-1])
+            continue
+        if kind != "jsonlog" or not isinstance(obj, dict):
             result.skipped += 1
             if len(result.samples) < MAX_SAMPLES:
                 result.samples.append(line)
@@ -124,3 +147,16 @@ def looks_like_csvlog(head: str) -> bool:
     except (csv.Error, StopIteration):
         return False
     return len(row) >= CSV_MIN_COLUMNS and row[0][:4].isdigit() and row[0][4:5] == "-"
+
+
+def json_kind(obj: object) -> str:
+    """What a parsed JSON line is: jsonlog, cloudnativepg, cloudsql (a LogEntry) or json."""
+    if not isinstance(obj, dict):
+        return "json"
+    if "timestamp" in obj and "error_severity" in obj:
+        return "jsonlog"
+    if "logger" in obj and ("record" in obj or "msg" in obj):
+        return "cloudnativepg"
+    if "textPayload" in obj or "logName" in obj or "jsonPayload" in obj:
+        return "cloudsql"
+    return "json"

@@ -13,6 +13,7 @@ import pytest
 
 from runbook_lib.analysis.pg_log_events import count_pg_log_events, find_pg_log_findings
 from runbook_lib.errors import ParameterError
+from runbook_lib.sources import _files as files
 from runbook_lib.sources.pg import log as pg_log
 from runbook_lib.sources.pg.log import PG_LOG_SCHEMA, collect_pg_log
 from runbook_lib.sources.pg.log_prefix import translate_prefix
@@ -251,7 +252,7 @@ def test_missing_file_and_empty_parameter() -> None:
     assert [f.severity for f in find_pg_log_findings(got)] == ["unknown"]
     assert collect_pg_log("").status == "skipped"
     with pytest.raises(ParameterError):
-        collect_pg_log(str(LIVE["stderr"]), log_format="syslog")
+        collect_pg_log(str(LIVE["stderr"]), log_format="eventlog")
 
 
 def test_one_missing_file_among_several_is_partial(tmp_path: Path) -> None:
@@ -277,8 +278,8 @@ def test_small_chunks_give_the_same_records(monkeypatch: pytest.MonkeyPatch) -> 
     expected_live = collect_live("stderr").frame
     expected_vac = collect_pg_log(str(DATA / "pg_vacuums.log.gz"), log_line_prefix=prefix).frame
     expected_structured = {fmt: collect_live(fmt).frame for fmt in ("csvlog", "jsonlog")}
-    monkeypatch.setattr(pg_log, "CHUNK_BYTES", 3000)
-    monkeypatch.setattr(pg_log, "_READ_BYTES", 1000)
+    monkeypatch.setattr(files, "BLOCK_CHUNK_BYTES", 3000)
+    monkeypatch.setattr(files, "_BLOCK_READ_BYTES", 1000)
     got_live = collect_live("stderr")
     got_vac = collect_pg_log(str(DATA / "pg_vacuums.log.gz"), log_line_prefix=prefix)
     pd.testing.assert_frame_equal(got_live.frame, expected_live)
@@ -388,8 +389,8 @@ def test_session_fields_come_from_connection_lines_when_the_prefix_lacks_them(
     assert got.frame[got.frame["pid"] == 12345]["user"].isna().all()  # the postmaster has no session
     # a session that straddles chunks keeps its fields
     expected = got.frame
-    monkeypatch.setattr(pg_log, "CHUNK_BYTES", 600)
-    monkeypatch.setattr(pg_log, "_READ_BYTES", 300)
+    monkeypatch.setattr(files, "BLOCK_CHUNK_BYTES", 600)
+    monkeypatch.setattr(files, "_BLOCK_READ_BYTES", 300)
     again = collect_pg_log(str(DATA / "lnav_postgres.0"), log_line_prefix="%m [%p] ")
     pd.testing.assert_frame_equal(again.frame, expected)
 
