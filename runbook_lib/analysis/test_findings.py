@@ -9,7 +9,7 @@ import pandas as pd
 
 from runbook_lib.collected import Collected
 from runbook_lib.findings import Finding, unknown
-from runbook_lib.timewindow import utc_now
+from runbook_lib.timewindow import Window, utc_now
 
 #: A skip added for a flaky test expires: a skip without a date becomes permanent.
 SKIP_EXPIRY_DAYS = 14
@@ -49,7 +49,8 @@ def find_ci_findings(
                 "high" if blocks else "medium",
                 f"`{row.test_id}` fails on every run since commit {_short(row.first_fail_commit)} (run {row.first_fail_run}, "  # noqa: E501
                 f"{int(row.streak)} runs in a row on {row.branch or 'unknown branch'}); last passed at commit "
-                f"{_short(row.last_pass_commit)} (run {row.last_pass_run}): {row.fail_message}",
+                f"{_short(row.last_pass_commit)} (run {row.last_pass_run}): {row.fail_message}"
+                + (f"; commits in between touching it: {row.narrowed}" if getattr(row, "narrowed", "") else ""),
                 {
                     "test_id": row.test_id,
                     "streak": int(row.streak),
@@ -57,6 +58,7 @@ def find_ci_findings(
                     "last_pass_commit": row.last_pass_commit,
                     "first_fail_run": row.first_fail_run,
                     "last_pass_run": row.last_pass_run,
+                    "culprit": getattr(row, "culprit", ""),
                     "branch": row.branch,
                 },
                 [f"run:{row.first_fail_run}", "source:ci_runs"],
@@ -203,3 +205,41 @@ def ci_next_steps(
             "Infrastructure: check the test environment (`echo $NODE_ENV`, `echo $DATABASE_URL`, `env | grep TEST`) and the services the suite needs, then re-run the failed run."  # noqa: E501
         )
     return steps
+
+
+def _subject(path: str) -> str:
+    """The module a test file covers: test/cart.test.js → cart, tests/test_cart.py → cart."""
+    stem = path.rsplit("/", 1)[-1].split(".")[0]
+    return stem.removeprefix("test_").removesuffix("_test").removesuffix("Test").lower()
+
+
+def find_culprits(broken: pd.DataFrame, commits: pd.DataFrame) -> pd.DataFrame:
+    """Each broken test with the commits of its range narrowed to those touching its file or module.
+
+    Adds ``candidates`` (commits in W..X), ``culprit`` (the single narrowed commit, else the
+    newest touching one, else X) and ``narrowed`` (short shas + subjects of the touching ones).
+    """
+    out = broken.copy()
+    culprits, narrowed, candidates = [], [], []
+    for row in _rows(broken):
+        span = commits[
+            (commits["head"] == (row.first_fail_commit or "")) & (commits["base"] == (row.last_pass_commit or ""))
+        ]
+        file, module = str(row.file or ""), _subject(str(row.file or row.test_id))
+        hits = [
+            any(f == file or _subject(f) == module for f in str(fs).splitlines()) for fs in span["files"].fillna("")
+        ]
+        touching = span[hits]
+        candidates.append(len(span))
+        narrowed.append("; ".join(f"{s} {t}" for s, t in zip(touching["short_sha"], touching["subject"], strict=True)))
+        culprits.append(str(touching["sha"].iloc[0]) if len(touching) else str(row.first_fail_commit or ""))
+    return out.assign(candidates=candidates, narrowed=narrowed, culprit=culprits)
+
+
+def history_window(ci: Collected) -> Window | None:
+    """The span of the runs read (for findings.json), or None when no run has a time."""
+    runs = ci.meta.get("runs")
+    if runs is None or runs["started_at"].dropna().empty:
+        return None
+    times = runs["started_at"].dropna()
+    return Window(times.min(), times.max() + pd.Timedelta(seconds=1))
