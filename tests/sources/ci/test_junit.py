@@ -114,3 +114,16 @@ def test_real_pytest_rerunfailures_report(tmp_path: Path) -> None:
     assert got.loc["tests.test_x::test_setup", "outcome"] == "error"
     assert bool(got.loc["tests.test_x::test_flaky", "passed_on_retry"]) is True
     assert bool(got.loc["tests.test_x::test_ok", "passed_on_retry"]) is False
+
+
+def test_doctype_behind_a_comment_or_in_utf16_is_still_refused() -> None:
+    xxe = (DATA / "testXxe-xxe.xml").read_bytes().decode("latin-1")
+    body = xxe.split("?>", 1)[1]
+    hidden = "<!-- a comment first -->" + body
+    with pytest.raises(ReportError, match="refused unsafe XML"):
+        read_report(hidden.encode(), name="comment.xml")
+    utf16 = ('<?xml version="1.0" encoding="UTF-16"?>' + body).encode("utf-16")
+    with pytest.raises(ReportError, match="refused unsafe XML|not well-formed"):
+        read_report(utf16, name="utf16.xml")
+    with pytest.raises(ReportError, match="not well-formed"):
+        read_report(b"<testsuites><testcase name='&oob;'/></testsuites>", name="undefined-entity.xml")
