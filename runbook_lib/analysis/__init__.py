@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from runbook_lib.analysis.ci_findings import ci_next_steps, find_ci_findings, find_culprits, history_window
 from runbook_lib.analysis.connection_findings import connection_next_steps, find_connection_findings
 from runbook_lib.analysis.connections import (
     breakdown,
@@ -111,6 +112,7 @@ __all__ = [
     "busy_processes",
     "cause_findings",
     "choose_suspect",
+    "ci_next_steps",
     "compute_metrics",
     "connection_next_steps",
     "correlate_cpu_with_traffic",
@@ -133,9 +135,11 @@ __all__ = [
     "error_lines",
     "find_app_auth_failures",
     "find_bursts",
+    "find_ci_findings",
     "find_connection_findings",
     "find_cpu_culprit",
     "find_credential_stuffing",
+    "find_culprits",
     "find_dependency_findings",
     "find_error_spike",
     "find_exfiltration",
@@ -154,6 +158,7 @@ __all__ = [
     "find_upstream_quota",
     "find_user_agents",
     "find_vulnerabilities",
+    "history_window",
     "invalid_files",
     "ip_timeline",
     "latest",

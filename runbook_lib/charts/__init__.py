@@ -6,6 +6,7 @@ from here; the names below are the public surface (pinned by tests/test_exported
 
 from __future__ import annotations
 
+from runbook_lib.charts.ci import plot_failures_per_run, plot_test_heatmap
 from runbook_lib.charts.db import plot_connections_by_application, plot_connections_by_state
 from runbook_lib.charts.host import plot_cpu, plot_metrics, plot_process_cpu, plot_rss
 from runbook_lib.charts.incident import plot_incident_series
@@ -28,6 +29,7 @@ __all__ = [
     "plot_cpu",
     "plot_error_rates",
     "plot_incident_series",
+    "plot_failures_per_run",
     "plot_ip_timeline",
     "plot_limited_per_minute",
     "plot_limiting_vs_limited",
@@ -35,4 +37,5 @@ __all__ = [
     "plot_process_cpu",
     "plot_rss",
     "plot_series",
+    "plot_test_heatmap",
 ]

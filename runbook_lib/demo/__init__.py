@@ -31,7 +31,7 @@ from runbook_lib.timewindow import utc_now
 
 DEMO_DIR = Path("demo")
 #: Modules of this package that add evidence for other flows (see the module docstring).
-PARTS: list[str] = ["plugins"]
+PARTS: list[str] = ["plugins", "ci"]
 MARKER = ".runbook-demo"
 BAD_DEPLOY_SUBJECT = "payments: switch provider client to async pool"
 HOSTILE_UA = '<script>alert("ua")</script><img src=x onerror=alert(1)>\x1b[31mred'

@@ -1,0 +1,11 @@
+"""CI evidence: JUnit XML reports of CI runs (junit.py reads one report, runs.py a history)."""
+
+from __future__ import annotations
+
+from runbook_lib.sources.ci.commits import collect_commit_ranges
+from runbook_lib.sources.ci.runs import collect_ci_runs
+
+__all__ = [
+    "collect_ci_runs",
+    "collect_commit_ranges",
+]
