@@ -101,7 +101,7 @@ def _post_alert(am: str, instance: str, *, ends: pd.Timestamp | None = None) -> 
     httpx.post(am + "/api/v2/alerts", json=[alert], timeout=5).raise_for_status()
 
 
-def _wait(check: Callable[[], Any], timeout: float = 60) -> Any:
+def _wait(check: Callable[[], Any], timeout: float = 150) -> Any:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = check()
