@@ -95,9 +95,24 @@ def find_scanners(
     )
 
 
+#: Requests with exploit-looking or attack-tool user agents from which it is a campaign, not
+#: the background noise every public site gets all day (a few probes an hour, issue 15).
+PERSISTENT_AGENT_REQUESTS = 20
+
+
 def find_user_agents(collected: Collected, ranked: pd.DataFrame) -> Finding:
-    """Exploit payloads in user agents (high), attack tools (medium); script/empty agents
-    are listed, low."""
+    """Unusual user agents, graded by evidence, not by how scary the string looks.
+
+    ======================================  ========
+    evidence                                severity
+    ======================================  ========
+    exploit payloads, >= 20 requests        high
+    attack tools, >= 20 requests            medium
+    payloads or tools, a handful            low
+    only script or empty agents             low
+    none                                    info
+    ======================================  ========
+    """
     kind = "unusual_user_agents"
     if not collected.usable:
         return unknown(kind, collected, "whether unusual user agents are present")
@@ -114,13 +129,18 @@ def find_user_agents(collected: Collected, ranked: pd.DataFrame) -> Finding:
             numbers={"agents": len(others)},
         )
     ips = [ip for ev in tools["evidence"] for ip in ev.split(" | ")]
-    payload = bool((tools["category"] == "payload").any())
+    payloads = tools[tools["category"] == "payload"]
+    payload = not payloads.empty
+    requests = int(tools["requests"].sum())
+    persistent = requests >= PERSISTENT_AGENT_REQUESTS
+    severity: Severity = ("high" if payload else "medium") if persistent else "low"
     what = "Exploit payload(s) in the user agent" if payload else "Attack-tool user agent(s)"
+    volume = f"{requests} request(s)" + ("" if persistent else ", a handful: background probing")
     return Finding(
         kind,
-        "high" if payload else "medium",
-        f"{what} from {name_list(ips)}: {name_list(tools['user_agent'].str.slice(0, 60).tolist(), 2)}.",
-        numbers={"agents": len(tools), "ips": ips[:20], "payload": payload},
+        severity,
+        f"{what} from {name_list(ips)} ({volume}): {name_list(tools['user_agent'].str.slice(0, 60).tolist(), 2)}.",
+        numbers={"agents": len(tools), "ips": ips[:20], "payload": payload, "requests": requests},
         evidence=[f"client_ip:{ip}" for ip in ips[:10]],
     )
 

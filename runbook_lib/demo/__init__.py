@@ -19,13 +19,13 @@ from __future__ import annotations
 import importlib
 import random
 import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import yaml
 
+from runbook_lib.demo.gitrepo import git
 from runbook_lib.paths import project_root
 from runbook_lib.timewindow import utc_now
 
@@ -130,18 +130,9 @@ def generate_demo(
 
 
 def _git(repo: Path, *args: str, when: pd.Timestamp | None = None) -> str:
-    env = {
-        "GIT_AUTHOR_NAME": "Dana Deployer",
-        "GIT_AUTHOR_EMAIL": "dana@example.com",
-        "GIT_COMMITTER_NAME": "ci-deploy",
-        "GIT_COMMITTER_EMAIL": "ci@example.com",
-        "PATH": "/usr/bin:/bin:/usr/local/bin",
-        "HOME": str(repo),
-    }
-    if when is not None:
-        env["GIT_AUTHOR_DATE"] = env["GIT_COMMITTER_DATE"] = when.isoformat()
-    done = subprocess.run(["git", "-C", str(repo), *args], env=env, check=True, capture_output=True, text=True)
-    return done.stdout.strip()
+    return git(
+        repo, *args, when=when, author=("Dana Deployer", "dana@example.com"), committer=("ci-deploy", "ci@example.com")
+    )
 
 
 def _make_repo(repo: Path, end: pd.Timestamp, good: pd.Timestamp, bad: pd.Timestamp) -> str:

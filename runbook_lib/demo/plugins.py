@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import json
 import random
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+
+from runbook_lib.demo.gitrepo import git
 
 REPO = "plugins_repo"
 LOG = "plugin_load.log"
@@ -88,18 +89,7 @@ Compare the error rate before and after each deploy of the last two hours.
 
 
 def _git(repo: Path, *args: str, when: pd.Timestamp | None = None) -> str:
-    env = {
-        "GIT_AUTHOR_NAME": "Ari Agentsmith",
-        "GIT_AUTHOR_EMAIL": "ari@example.com",
-        "GIT_COMMITTER_NAME": "Ari Agentsmith",
-        "GIT_COMMITTER_EMAIL": "ari@example.com",
-        "PATH": "/usr/bin:/bin:/usr/local/bin",
-        "HOME": str(repo),
-    }
-    if when is not None:
-        env["GIT_AUTHOR_DATE"] = env["GIT_COMMITTER_DATE"] = when.isoformat()
-    done = subprocess.run(["git", "-C", str(repo), *args], env=env, check=True, capture_output=True, text=True)
-    return done.stdout.strip()
+    return git(repo, *args, when=when, author=("Ari Agentsmith", "ari@example.com"))
 
 
 def _commit(repo: Path, files: dict[str, str], subject: str, when: pd.Timestamp) -> str:

@@ -114,13 +114,18 @@ def test_unusual_user_agents(attacked: WebLog) -> None:
         "x' or 1=1 --",
     ],
 )
-def test_exploit_payload_in_a_user_agent_is_high(control: WebLog, agent: str) -> None:
+def test_exploit_payload_in_a_user_agent_is_graded_by_volume(control: WebLog, agent: str) -> None:
+    """Three probes on an ordinary day are background noise (low, named); a source that
+    keeps sending payloads is a campaign (high). Issue 15: no paging on internet noise."""
     frame = control.frame()
     frame.loc[frame.index[:3], ["client_ip", "user_agent"]] = ["198.51.100.77", agent]
     ranked = security.rank_user_agents(frame)
     assert ranked.iloc[0]["category"] == "payload" and ranked.iloc[0]["user_agent"] == agent
     finding = find_user_agents(ok(frame), ranked)
-    assert finding.severity == "high" and "198.51.100.77" in finding.numbers["ips"]
+    assert finding.severity == "low" and "198.51.100.77" in finding.numbers["ips"]
+    frame.loc[frame.index[:25], ["client_ip", "user_agent"]] = ["198.51.100.77", agent]
+    persistent = find_user_agents(ok(frame), security.rank_user_agents(frame))
+    assert persistent.severity == "high" and persistent.numbers["requests"] == 25
 
 
 def test_large_transfers_flag_only_the_exfiltration(attacked: WebLog) -> None:
