@@ -56,7 +56,7 @@ def main() -> None:
         ci = collect_ci_runs(str(folder))
         t1 = time.perf_counter()
         infra = th.detect_infrastructure(ci.frame, ci.meta["runs"])
-        history = th.rank_test_history(th.test_outcomes(ci.frame, infra))
+        history = th.rank_test_history(th.outcomes_per_test(ci.frame, infra))
         limit, hits = th.timeout_limit(ci.frame)
         broken, flaky = th.detect_broken(history), th.detect_flaky(history, exclude=hits)
         trends = th.detect_timeout_trends(ci.frame, limit_s=limit)

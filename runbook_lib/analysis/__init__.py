@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from runbook_lib.analysis.ci_findings import ci_next_steps, find_ci_findings, find_culprits, history_window
+from runbook_lib.analysis.ci_findings import ci_next_steps, detect_culprits, find_ci_findings, history_window
 from runbook_lib.analysis.connection_findings import connection_next_steps, find_connection_findings
 from runbook_lib.analysis.connections import (
     breakdown,
@@ -76,6 +76,17 @@ from runbook_lib.analysis.security_findings import (
     suspicious_ips,
 )
 from runbook_lib.analysis.signatures import error_lines, find_top_error_finding, summarise_errors
+from runbook_lib.analysis.tests_history import (
+    detect_broken,
+    detect_flaky,
+    detect_infrastructure,
+    detect_outcome_matrix,
+    detect_timeout_trends,
+    outcomes_per_test,
+    rank_slowest,
+    rank_test_history,
+    timeout_limit,
+)
 from runbook_lib.analysis.traffic import (
     detect_bursts,
     detect_retry_storms,
@@ -120,15 +131,21 @@ __all__ = [
     "cpu_series",
     "detect_app_auth_failures",
     "detect_blocking_tree",
+    "detect_broken",
     "detect_bursts",
+    "detect_culprits",
+    "detect_flaky",
     "detect_high_cpu",
     "detect_idle_candidates",
     "detect_idle_in_transaction",
+    "detect_infrastructure",
     "detect_leaks",
     "detect_long_running",
+    "detect_outcome_matrix",
     "detect_plugin_problems",
     "detect_restarts",
     "detect_retry_storms",
+    "detect_timeout_trends",
     "detect_upstream_quota",
     "detect_utilisation",
     "error_budget",
@@ -139,7 +156,6 @@ __all__ = [
     "find_connection_findings",
     "find_cpu_culprit",
     "find_credential_stuffing",
-    "find_culprits",
     "find_dependency_findings",
     "find_error_spike",
     "find_exfiltration",
@@ -181,6 +197,8 @@ __all__ = [
     "rank_log_shapes",
     "rank_rss_trends",
     "rank_scanners",
+    "rank_slowest",
+    "rank_test_history",
     "rank_threads",
     "rank_transfer",
     "rank_user_agents",
@@ -195,6 +213,8 @@ __all__ = [
     "summarise_errors",
     "summarise_load_log",
     "suspicious_ips",
+    "outcomes_per_test",
+    "timeout_limit",
     "tree_is_valid",
     "window_error_rate",
     "with_endpoints",

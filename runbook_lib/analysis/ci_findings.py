@@ -213,7 +213,7 @@ def _subject(path: str) -> str:
     return stem.removeprefix("test_").removesuffix("_test").removesuffix("Test").lower()
 
 
-def find_culprits(broken: pd.DataFrame, commits: pd.DataFrame) -> pd.DataFrame:
+def detect_culprits(broken: pd.DataFrame, commits: pd.DataFrame) -> pd.DataFrame:
     """Each broken test with the commits of its range narrowed to those touching its file or module.
 
     Adds ``candidates`` (commits in W..X), ``culprit`` (the single narrowed commit, else the

@@ -123,7 +123,7 @@ def detect_infrastructure(tests: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFra
     return pd.DataFrame(rows, columns=columns)
 
 
-def test_outcomes(tests: pd.DataFrame, infra: pd.DataFrame) -> pd.DataFrame:
+def outcomes_per_test(tests: pd.DataFrame, infra: pd.DataFrame) -> pd.DataFrame:
     """The per-(run, test) rows that speak about the test itself: no suite errors, no skips,
     no failures inside an infrastructure run; with ``failed`` (bool)."""
     outage = set(infra.loc[infra["kind"].isin(("most_failed", "shared_signature")), "run_id"])
@@ -133,11 +133,35 @@ def test_outcomes(tests: pd.DataFrame, infra: pd.DataFrame) -> pd.DataFrame:
     return out.assign(failed=out["outcome"].isin(FAILING))
 
 
+#: The columns of :func:`rank_test_history`'s table.
+HISTORY_COLUMNS = [
+    "branch",
+    "test_id",
+    "runs",
+    "failures",
+    "flips",
+    "retried",
+    "flaky_marked",
+    "streak",
+    "file",
+    "last_outcome",
+    "last_message",
+    "flip_rate",
+    "first_fail_run",
+    "first_fail_commit",
+    "first_fail_at",
+    "fail_message",
+    "last_pass_run",
+    "last_pass_commit",
+    "same_commit_both",
+]
+
+
 def rank_test_history(outcomes: pd.DataFrame) -> pd.DataFrame:
     """Per (branch, test): runs, failures, flips, flip rate, retries, same-commit disagreement,
     the trailing failing streak (first failing run and commit) and the last passing run."""
-    if outcomes.empty:
-        return pd.DataFrame(columns=["branch", "test_id", "runs", "failures", "flips", "flip_rate"])
+    if outcomes.empty:  # the same columns as a full table, so every view of it renders
+        return pd.DataFrame(columns=HISTORY_COLUMNS)
     o = outcomes
     key = [o["branch"], o["test_id"]]
     prev = o.groupby(key, sort=False)["failed"].shift()
@@ -180,7 +204,7 @@ def detect_broken(history: pd.DataFrame) -> pd.DataFrame:
     that began when the commit changed (a failure starting on a commit that passed before is
     not a code change: that is flakiness or the environment)."""
     if history.empty or "streak" not in history:
-        return history.head(0)
+        return history.head(0).reindex(columns=HISTORY_COLUMNS)
     h = history
     broken = h["streak"] >= BROKEN_MIN_STREAK
     broken &= h["last_pass_commit"].isna() | (h["last_pass_commit"].fillna("") != h["first_fail_commit"].fillna(""))
@@ -198,7 +222,7 @@ def detect_flaky(
     """Tests with both outcomes on one commit, a pass on retry, a flaky mark, or a flip rate
     of at least *flip_rate* over at least *min_runs* runs; never a broken test. Ranked by flip rate."""
     if history.empty or "streak" not in history:
-        return history.head(0)
+        return history.head(0).reindex(columns=HISTORY_COLUMNS)
     broken = set(detect_broken(history)["test_id"])
     # A test whose only failures are timeouts is a timeout finding, not a flake.
     if exclude is not None and len(exclude):

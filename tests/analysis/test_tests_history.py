@@ -18,7 +18,7 @@ from runbook_lib.sources.ci.runs import collect_ci_runs
 def analyse(folder: Path) -> dict[str, Any]:
     ci = collect_ci_runs(str(folder))
     infra = th.detect_infrastructure(ci.frame, ci.meta["runs"])
-    history = th.rank_test_history(th.test_outcomes(ci.frame, infra))
+    history = th.rank_test_history(th.outcomes_per_test(ci.frame, infra))
     limit, hits = th.timeout_limit(ci.frame)
     broken, flaky = th.detect_broken(history), th.detect_flaky(history, exclude=hits)
     trends = th.detect_timeout_trends(ci.frame, limit_s=limit)
@@ -104,7 +104,7 @@ def test_timeout_messages_of_each_runner_give_the_limit() -> None:
 
 
 def test_charts_and_git_ranges_on_the_demo(demo_dir: Path) -> None:
-    from runbook_lib.analysis.ci_findings import find_culprits
+    from runbook_lib.analysis.ci_findings import detect_culprits
     from runbook_lib.charts import plot_failures_per_run, plot_test_heatmap
     from runbook_lib.sources.ci.commits import collect_commit_ranges
 
@@ -118,7 +118,7 @@ def test_charts_and_git_ranges_on_the_demo(demo_dir: Path) -> None:
     assert heat.axes[0].get_xticklabels()[-1].get_text() == runs["short_sha"].iloc[-1][:7]
     commits = collect_commit_ranges(str(demo_dir / "repo"), got["broken"])
     assert commits.status == "ok" and commits.frame["subject"].tolist() == ["c4", "c3"]
-    culprits = find_culprits(got["broken"], commits.frame)
+    culprits = detect_culprits(got["broken"], commits.frame)
     assert culprits["candidates"].tolist() == [2]
     hostile = pd.DataFrame({"last_pass_commit": ["--output=/tmp/x"], "first_fail_commit": ["HEAD; rm -rf /"]})
     assert collect_commit_ranges(str(demo_dir / "repo"), hostile).reason == "no commit range to read"

@@ -192,7 +192,18 @@ def _bound(value: str, key: str) -> pd.Timestamp | None:
 
 
 def collect_ci_runs(ci_runs: str, *, start: str = "", end: str = "", branch: str = "") -> Collected:
-    """Every run under *ci_runs* that started in ``[start, end)`` (empty = unbounded) on *branch*."""
+    """Every run under *ci_runs* that started in ``[start, end)`` (empty = unbounded) on *branch*.
+
+    ``meta["runs"]`` and ``meta["files"]`` are always typed frames, empty when the folder
+    is not configured or missing, so every table of the flow still renders.
+    """
+    result = _collect_ci_runs(ci_runs, start=start, end=end, branch=branch)
+    result.meta.setdefault("runs", empty_frame(RUNS_SCHEMA))
+    result.meta.setdefault("files", empty_frame(FILES_SCHEMA))
+    return result
+
+
+def _collect_ci_runs(ci_runs: str, *, start: str, end: str, branch: str) -> Collected:
     if not str(ci_runs).strip():
         return skipped(SOURCE, TESTS_SCHEMA, "no ci_runs folder configured")
     lo, hi = _bound(start, "start"), _bound(end, "end")
