@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 
 from runbook_lib.errors import ParameterError
-from runbook_lib.incident.record import insert_event, parse_at, set_milestone, update_incident
+from runbook_lib.incident.record import insert_event, parse_at, set_milestone, timeline_event, update_incident
 from runbook_lib.incident.severity import POLICIES
 from runbook_lib.redact import redact
 from runbook_lib.timewindow import utc_now
@@ -27,10 +27,6 @@ STATUS_MILESTONES = {
     "closed": "closed_at",
 }
 ACTION_STATUSES = ("Open", "Done")
-
-
-def _event(at: pd.Timestamp, event: str, kind: str, **data: Any) -> dict[str, Any]:
-    return {"at": at.isoformat(), "recorded_at": utc_now().isoformat(), "event": event, "kind": kind, **data}
 
 
 def set_status(
@@ -63,7 +59,7 @@ def apply_severity(record: dict[str, Any], level: str, *, at: pd.Timestamp, by: 
     record.setdefault("severity_history", []).append(entry)
     record["severity"] = level
     text = f"severity {previous or 'unassessed'} → {level}" + (f": {redact(why)}" if why else "")
-    insert_event(record, _event(at, text, "severity", **{k: entry[k] for k in ("from", "to", "by", "why")}))
+    insert_event(record, timeline_event(at, text, "severity", **{k: entry[k] for k in ("from", "to", "by", "why")}))
     return True
 
 
@@ -99,7 +95,7 @@ def add_note(
 
     def change(record: dict[str, Any]) -> None:
         record.setdefault("notes", []).append(note)
-        insert_event(record, _event(when, f"note: {note['text']}", "note", by=redact(by)))
+        insert_event(record, timeline_event(when, f"note: {note['text']}", "note", by=redact(by)))
 
     return update_incident(incident_id, change, root)
 
@@ -144,7 +140,8 @@ def add_action(
         }
         items.append(item)
         insert_event(
-            record, _event(when, f"action item {item['number']}: {item['action']}", "action", number=item["number"])
+            record,
+            timeline_event(when, f"action item {item['number']}: {item['action']}", "action", number=item["number"]),
         )
 
     return update_incident(incident_id, change, root)
@@ -166,7 +163,9 @@ def close_action(
             raise ParameterError(f"action item {number} is already done", key="done")
         item["status"] = "Done"
         item["done_at"] = when.isoformat()
-        insert_event(record, _event(when, f"action item {number} done: {item['action']}", "action", number=number))
+        insert_event(
+            record, timeline_event(when, f"action item {number} done: {item['action']}", "action", number=number)
+        )
 
     return update_incident(incident_id, change, root)
 
@@ -197,6 +196,6 @@ def set_impact(
             said.append(f"incident commander: {record['commander']}")
         if not said:
             raise ParameterError("nothing to record (give --service, --users or --commander)", key="impact")
-        insert_event(record, _event(when, "; ".join(said), "impact"))
+        insert_event(record, timeline_event(when, "; ".join(said), "impact"))
 
     return update_incident(incident_id, change, root)

@@ -195,17 +195,15 @@ def set_milestone(
         reached = [m for m in MILESTONES if milestones.get(m) and m in STATUS_AFTER]
         if reached:
             record["status"] = STATUS_AFTER[reached[-1]]
-        event = {
-            "at": when.isoformat(),
-            "recorded_at": utc_now().isoformat(),
-            "event": f"{name.removesuffix('_at').replace('_', ' ')}" + (f": {redact(note)}" if note else ""),
-            "kind": "milestone",
-            "milestone": name,
-            "by": redact(by),
-        }
-        insert_event(record, event)
+        what = name.removesuffix("_at").replace("_", " ") + (f": {redact(note)}" if note else "")
+        insert_event(record, timeline_event(when, what, "milestone", milestone=name, by=redact(by)))
 
     return update_incident(incident_id, change, root)
+
+
+def timeline_event(at: pd.Timestamp, event: str, kind: str, **data: Any) -> dict[str, Any]:
+    """One timeline entry: when it happened (*at*), when it was recorded (now), what, which kind."""
+    return {"at": at.isoformat(), "recorded_at": utc_now().isoformat(), "event": event, "kind": kind, **data}
 
 
 def insert_event(record: dict[str, Any], event: dict[str, Any]) -> None:
@@ -251,13 +249,7 @@ def add_timeline_event(
     ``recorded_at`` is always now. The timeline stays ordered by ``at``.
     """
     when = parse_at(at)
-    entry = {
-        "at": when.isoformat(),
-        "recorded_at": utc_now().isoformat(),
-        "event": redact(event),
-        "kind": kind,
-        **redact_obj(data),
-    }
+    entry = timeline_event(when, redact(event), kind, **redact_obj(data))
     return update_incident(incident_id, lambda r: insert_event(r, entry), root)
 
 

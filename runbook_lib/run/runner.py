@@ -254,14 +254,8 @@ def _note_run(run: PreparedRun, status: Outcome, error: str) -> Callable[[dict[s
         r.setdefault("runs", []).append(
             {"folder": name, "flow": run.flow, "status": status, "started_at": run.info["started_at"]}
         )
-        event = {
-            "at": now.isoformat(),
-            "recorded_at": now.isoformat(),
-            "kind": "run",
-            "run": name,
-            "event": f"{run.flow} run {status}" + (f": {redact(error)}" if error else ""),
-        }
-        incident.insert_event(r, event)
+        what = f"{run.flow} run {status}" + (f": {redact(error)}" if error else "")
+        incident.insert_event(r, incident.timeline_event(now, what, "run", run=name))
         # An unassessed incident takes the severity a run suggested (triage), marked as such.
         if suggested and not r.get("severity"):
             apply_severity(r, suggested, at=now, by=name, why=f"suggested by the {run.flow} run")
