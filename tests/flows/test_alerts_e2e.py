@@ -6,7 +6,6 @@ group joins it and re-runs the flow; resolving both resolves the incident."""
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -19,14 +18,9 @@ import pytest
 
 from runbook_lib.store import read_json_object
 from tests.alerts.conftest import TOKEN, alerts_home, receiver  # noqa: F401 - fixtures
+from tests.net import free_loopback_port
 
 ALERTMANAGER = "/usr/bin/prometheus-alertmanager"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture
@@ -35,7 +29,7 @@ def alertmanager(tmp_path: Path) -> Iterator[Callable[[str], str]]:
     logs: list[Any] = []
 
     def start(webhook_url: str) -> str:
-        port = _free_port()
+        port = free_loopback_port()
         config = {
             "route": {
                 "receiver": "runbook",

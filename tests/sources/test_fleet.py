@@ -7,7 +7,6 @@ from __future__ import annotations
 import gzip
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -28,15 +27,10 @@ from runbook_lib.sources.fleet import collect_on_fleet
 from runbook_lib.sources.logs.access_log import collect_access_log
 from runbook_lib.timewindow import Window
 from tests import pg_cluster, weblog
+from tests.net import free_loopback_port
 
 pytestmark = pytest.mark.slow
 DASK = str(Path(sys.executable).with_name("dask"))
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -49,7 +43,7 @@ class Fleet:
 def fleet() -> Iterator[Fleet]:
     from distributed import Client
 
-    port = _free_port()
+    port = free_loopback_port()
     address = f"tcp://127.0.0.1:{port}"
     quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
     procs = [

@@ -26,6 +26,7 @@ from runbook_lib.sources.dependencies.checks import (
     check_redis,
     collect_dependencies,
 )
+from tests.net import free_loopback_port
 
 PG_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 SECRET = "Sup3rSecretPW"
@@ -131,16 +132,10 @@ def tls_web(self_signed: ssl.SSLContext) -> Iterator[Server]:
     yield from _serve(self_signed)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def closed_port() -> int:
     """A port nothing listens on (bound, then released)."""
-    return _free_port()
+    return free_loopback_port()
 
 
 @pytest.fixture
