@@ -27,24 +27,29 @@ def bucket_for(span: pd.Timedelta) -> str:
     return _STEPS[-1]
 
 
-def counts_over_time(frame: pd.DataFrame, at: str, *, by: str = "") -> pd.DataFrame:
-    """Rows per bucket (index: bucket start, UTC), one column per top *by* value (or ``rows``)."""
+def counts_over_time(frame: pd.DataFrame, at: str, *, by: str = "", value: str = "") -> pd.DataFrame:
+    """Rows per bucket (index: bucket start, UTC), one column per top *by* value (or
+    ``rows``); with *value*, the mean of that column per bucket instead of the count."""
     if frame.empty:
         return pd.DataFrame(columns=["rows"])
     times = pd.to_datetime(frame[at], utc=True)
     step = bucket_for(times.max() - times.min())
     buckets = times.dt.floor(step)
+    measure = pd.to_numeric(frame[value], errors="coerce").astype(float) if value in frame.columns else None
     if not by or by not in frame.columns:
+        if measure is not None:
+            return measure.groupby(buckets).mean().to_frame(value)
         return buckets.value_counts().sort_index().to_frame("rows")
     keys = frame[by].astype("string").fillna("(none)")
     top = keys.value_counts().index[:MAX_SERIES]
     keys = keys.where(keys.isin(top), "other")
-    table = pd.crosstab(buckets, keys)
+    table = measure.groupby([buckets, keys]).mean().unstack() if measure is not None else pd.crosstab(buckets, keys)
     return table[[c for c in [*top, "other"] if c in table.columns]]
 
 
-def plot_rows_over_time(frame: pd.DataFrame, at: str, *, by: str = "", title: str = "") -> Figure:
-    """Rows per bucket over time (one line per top *by* value); *at* empty: a bar per *by* value."""
+def plot_rows_over_time(frame: pd.DataFrame, at: str, *, by: str = "", value: str = "", title: str = "") -> Figure:
+    """Rows per bucket over time (one line per top *by* value; the mean of *value* when
+    given); *at* empty: a bar per *by* value."""
     fig, (ax,) = new_figure(title)
     if frame.empty:
         ax.text(0.5, 0.5, "no rows selected", ha="center", va="center", transform=ax.transAxes)
@@ -55,9 +60,9 @@ def plot_rows_over_time(frame: pd.DataFrame, at: str, *, by: str = "", title: st
         ax.set_xlabel("rows")
         ax.grid(True, axis="x", alpha=0.3)
         return fig
-    series = counts_over_time(frame, at, by=by)
+    series = counts_over_time(frame, at, by=by, value=value)
     for column in series.columns:
         ax.plot(series.index, series[column], lw=1.3, marker="." if len(series) < 30 else "", label=str(column)[:40])
-    decorate_time_axis(ax, ylabel="rows per bucket")
+    decorate_time_axis(ax, ylabel=f"mean {value}" if value in frame.columns else "rows per bucket")
     ax.legend(loc="upper left", fontsize=8, ncols=min(4, len(series.columns)))
     return fig

@@ -79,6 +79,7 @@ class ExploreView:
         title: str = "",
         max_rows: int = 15,
         newest_first: str = "",
+        value: str = "",
     ) -> None:
         self.frame = with_status_class(frame) if "status_class" in filters else frame
         self.at = at if at in self.frame.columns else ""
@@ -86,6 +87,7 @@ class ExploreView:
         self.drill_column = drill if drill in self.frame.columns else ""
         self.columns = [c for c in columns if c in self.frame.columns]
         self.split, self.title, self.max_rows = split, title, max_rows
+        self.value = value
         self.sort_by = newest_first if newest_first in self.frame.columns else self.at
         self.stops = stops_for(self.frame[self.at]) if self.at else []
         self.window: tuple[pd.Timestamp, pd.Timestamp] | None = (self.stops[0], self.stops[-1]) if self.stops else None
@@ -134,7 +136,9 @@ class ExploreView:
         shown = rows[self.columns] if self.columns else rows
         return [
             text_bundle(line),
-            figure_bundle(plot_rows_over_time(rows, self.at, by=by or self.drill_column, title=title)),
+            figure_bundle(
+                plot_rows_over_time(rows, self.at, by=by or self.drill_column, value=self.value, title=title)
+            ),
             table_bundle(shown, max_rows=self.max_rows, empty="No rows in this selection."),
         ]
 
@@ -219,13 +223,14 @@ def explore(
     title: str = "",
     max_rows: int = 15,
     newest_first: str = "",
+    value: str = "",
 ) -> ExploreView:
     """Display the explore view of *frame*: static in batch, with controls in JupyterLab.
 
     *at* is the time column (window slider); *filters* the columns with a dropdown each;
     *drill* the column to drill into (*choices* in order, default: busiest first; with
     *drill_first* the view starts on the first choice); *split* the column the chart draws
-    one line per value of; rows are newest first by *newest_first* (default *at*).
+    one line per value of (the mean of *value* per bucket, else the row count); rows are newest first by *newest_first* (default *at*).
     Returns the view (its ``widgets`` are empty in batch).
     """
     view = ExploreView(
@@ -240,6 +245,7 @@ def explore(
         title=title,
         max_rows=max_rows,
         newest_first=newest_first,
+        value=value,
     )
     if not interactive:
         display_bundles(view.bundles())

@@ -181,6 +181,22 @@ def client_sessions(frame: pd.DataFrame) -> pd.DataFrame:
     return latest[latest["backend_type"].fillna("client backend") == "client backend"].reset_index(drop=True)
 
 
+def activity_fetcher(pg_service: str, pg_dsn_env: str, *, timeout_s: float = 5.0) -> Callable[[], Collected]:
+    """One ``pg_stat_activity`` sample of the client sessions per call (read-only session),
+    appended to ``pg_activity_live.jsonl`` in the run folder."""
+    from runbook_lib.paths import run_dir
+    from runbook_lib.sources.pg import collect_activity
+
+    recording = run_dir("db_connections") / "pg_activity_live.jsonl"
+
+    def fetch() -> Collected:
+        got = collect_activity(pg_service, pg_dsn_env, duration_s=0, timeout_s=timeout_s, record_to=recording)
+        got.frame = client_sessions(got.frame)
+        return got
+
+    return fetch
+
+
 def live_activity(
     pg_service: str,
     pg_dsn_env: str,
@@ -193,19 +209,9 @@ def live_activity(
 ) -> LivePanel:
     """``pg_stat_activity`` every *interval_s* (read-only session, each sample recorded in
     the run folder's ``pg_activity_live.jsonl``); in batch the latest sample in *static*."""
-    from runbook_lib.paths import run_dir
-    from runbook_lib.sources.pg import collect_activity
-
-    recording = run_dir("db_connections") / "pg_activity_live.jsonl"
-
-    def fetch() -> Collected:
-        got = collect_activity(pg_service, pg_dsn_env, duration_s=0, timeout_s=timeout_s, record_to=recording)
-        got.frame = client_sessions(got.frame)
-        return got
-
     return live_panel(
         "pg_activity",
-        fetch,
+        activity_fetcher(pg_service, pg_dsn_env, timeout_s=timeout_s),
         interactive=interactive,
         static=client_sessions(static),
         columns=ACTIVITY_COLUMNS,

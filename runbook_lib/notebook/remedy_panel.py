@@ -93,9 +93,7 @@ class RemedyPanel:
         """Nothing: the panel was displayed when it was made."""
 
 
-def _show(panel: RemedyPanel | None, interactive: bool) -> RemedyPanel | None:
-    if not interactive or panel is None:
-        return None
+def _show(panel: RemedyPanel) -> RemedyPanel:
     from IPython.display import display
 
     display(panel.build())
@@ -117,12 +115,26 @@ def terminate_panel(
     incident_id: str = "",
     timeout_s: float = 5.0,
 ) -> RemedyPanel | None:
+    """Display :func:`terminate_remedy` in JupyterLab (nothing in batch)."""
+    if not interactive:
+        return None
+    return _show(terminate_remedy(sessions, pg_service, pg_dsn_env, incident_id=incident_id, timeout_s=timeout_s))
+
+
+def terminate_remedy(
+    sessions: pd.DataFrame,
+    pg_service: str = "",
+    pg_dsn_env: str = "",
+    *,
+    incident_id: str = "",
+    timeout_s: float = 5.0,
+) -> RemedyPanel:
     """Select client backends of *sessions* (pid, application_name, state, usename) and
     terminate them after a dry run and a confirmation; logged in *incident_id*'s timeline."""
     from runbook_lib.remedies.pg import remediate_connections
 
-    if not interactive:
-        return None
+    if "backend_type" in sessions.columns:  # the SQL refuses the others anyway
+        sessions = sessions[sessions["backend_type"].fillna("client backend") == "client backend"]
     targets = [(session_label(row), int(row["pid"])) for _, row in sessions.iterrows() if pd.notna(row["pid"])]
 
     def run(chosen: tuple[int, ...], remediate: bool) -> list[Bundle]:
@@ -131,10 +143,7 @@ def terminate_panel(
         )
         return [text_bundle(result.summary()), text_bundle(result.sql), table_bundle(result.candidates)]
 
-    return _show(
-        RemedyPanel(targets, lambda c: run(c, False), lambda c: run(c, True), what="terminate backends"),
-        interactive,
-    )
+    return RemedyPanel(targets, lambda c: run(c, False), lambda c: run(c, True), what="terminate backends")
 
 
 def signal_panel(
@@ -144,12 +153,17 @@ def signal_panel(
     incident_id: str = "",
     signal_name: str = "TERM",
 ) -> RemedyPanel | None:
+    """Display :func:`signal_remedy` in JupyterLab (nothing in batch)."""
+    if not interactive:
+        return None
+    return _show(signal_remedy(processes, incident_id=incident_id, signal_name=signal_name))
+
+
+def signal_remedy(processes: pd.DataFrame, *, incident_id: str = "", signal_name: str = "TERM") -> RemedyPanel:
     """Select processes of *processes* (pid, name) and send them SIG*signal_name* after a
     dry run and a confirmation; logged in *incident_id*'s timeline."""
     from runbook_lib.remedies.host import RemedyPlan, apply_remedy, plan_restart
 
-    if not interactive:
-        return None
     rows = processes.drop_duplicates("pid", keep="last") if "pid" in processes.columns else processes
     targets = [(f"{int(r['pid'])} {clean_text(r.get('name') or '?', 40)}", int(r["pid"])) for _, r in rows.iterrows()]
     plans: dict[int, RemedyPlan] = {}
@@ -165,4 +179,4 @@ def signal_panel(
         table = pd.DataFrame([{"pid": d["pid"], "command": d["command"], "result": d["result"]} for d in done])
         return [text_bundle(f"{sum(d['executed'] for d in done)} of {len(done)} executed"), table_bundle(table)]
 
-    return _show(RemedyPanel(targets, plan, act, what=f"send SIG{signal_name}"), interactive)
+    return RemedyPanel(targets, plan, act, what=f"send SIG{signal_name}")

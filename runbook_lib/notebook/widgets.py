@@ -25,6 +25,7 @@ def explore_by(
     columns: Sequence[str] = (),
     newest_first: str = "",
     at: str = "",
+    split: str = "",
     max_rows: int = 15,
 ) -> ExploreView | None:
     """Drill into the rows of *frame* whose *column* equals a choice: the first choice
@@ -45,5 +46,6 @@ def explore_by(
         drill_first=True,
         columns=columns,
         newest_first=newest_first,
+        split=split,
         max_rows=max_rows,
     )
