@@ -230,7 +230,8 @@ def explore(
     *at* is the time column (window slider); *filters* the columns with a dropdown each;
     *drill* the column to drill into (*choices* in order, default: busiest first; with
     *drill_first* the view starts on the first choice); *split* the column the chart draws
-    one line per value of (the mean of *value* per bucket, else the row count); rows are newest first by *newest_first* (default *at*).
+    one line per value of (the mean of *value* per bucket, else the row count); rows are
+    newest first by *newest_first* (default *at*).
     Returns the view (its ``widgets`` are empty in batch).
     """
     view = ExploreView(

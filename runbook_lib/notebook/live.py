@@ -90,9 +90,9 @@ class LivePanel:
         """Start refreshing in a daemon thread (replacing a running panel with the same key)."""
         with _LOCK:
             previous = _RUNNING.get(self.key)
-            if previous is not None:
-                previous.stop()
             _RUNNING[self.key] = self
+        if previous is not None:
+            previous.stop()  # outside the lock: stop() takes it too
         self.thread = threading.Thread(target=self._loop, name=f"rbk-live-{self.key}", daemon=True)
         self.thread.start()
 
