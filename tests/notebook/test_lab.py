@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from runbook_lib.cli.lab import lab_command
 from runbook_lib.incident.record import create_incident
 from runbook_lib.notebook.lab import LAB_PARAMS_ENV, load_lab_parameters
 from runbook_lib.run.runner import prepare_run
-from runbook_lib.cli.lab import lab_command
 
 ROOT = Path(__file__).resolve().parents[2]
 
