@@ -149,12 +149,12 @@ def lab(
 
 
 @pytest.fixture
-def sessions() -> Iterator[Callable[[str], psycopg.Connection[Any]]]:
+def sessions() -> Iterator[Callable[..., psycopg.Connection[Any]]]:
     """``sessions(name)`` opens an idle session with that application_name; all closed after."""
     opened: list[psycopg.Connection[Any]] = []
 
-    def _open(name: str) -> psycopg.Connection[Any]:
-        conn = psycopg.connect(LAB_PG_DSN, application_name=name, autocommit=True, connect_timeout=5)
+    def _open(name: str, *, user: str = "postgres") -> psycopg.Connection[Any]:
+        conn = psycopg.connect(LAB_PG_DSN, user=user, application_name=name, autocommit=True, connect_timeout=5)
         opened.append(conn)
         return conn
 

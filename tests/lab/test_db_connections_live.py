@@ -14,6 +14,7 @@ from typing import Any
 import psycopg
 import pytest
 
+from tests import pg_cluster
 from tests.lab.conftest import LAB_PG_DSN, LAB_PG_DSN_ENV, LabKit
 from tests.lab.driver import REDRAW_TIMEOUT_MS, LabPage
 
@@ -22,6 +23,7 @@ pytestmark = pytest.mark.slow
 #: The live panel's refresh period (live_activity's default); "stopped" means no new
 #: "refreshed" time over two periods after one period of grace for a refresh under way.
 INTERVAL_S = 3.0
+APP_ROLE = "rbk_lab_app"
 REFRESHED = re.compile(r"refreshed (\d\d:\d\d:\d\d)")
 
 
@@ -85,7 +87,10 @@ def test_live_panel_shows_a_new_session_and_stops(lab: Callable[[str], LabPage],
 def test_remedy_terminates_only_the_selected_backend(lab: Callable[[str], LabPage], lab_kit: LabKit, sessions) -> None:  # type: ignore[no-untyped-def]
     tag = uuid.uuid4().hex[:8]
     victim_name, bystander_name = f"rbk-victim-{tag}", f"rbk-bystander-{tag}"
-    victim, bystander = sessions(victim_name), sessions(bystander_name)
+    # The kit never terminates superuser sessions: these are an application role's, as in production.
+    with psycopg.connect(LAB_PG_DSN, autocommit=True, connect_timeout=5) as admin:
+        pg_cluster.ensure_role(admin, APP_ROLE)
+    victim, bystander = sessions(victim_name, user=APP_ROLE), sessions(bystander_name, user=APP_ROLE)
     pids = [victim.info.backend_pid, bystander.info.backend_pid]
     page = lab(db_notebook(lab_kit, "db_remedy", incident_id=lab_kit.incident_id))
     page.run_all()
