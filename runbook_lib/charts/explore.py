@@ -10,7 +10,7 @@ from __future__ import annotations
 import pandas as pd
 from matplotlib.figure import Figure
 
-from runbook_lib.charts.style import decorate_time_axis, new_figure
+from runbook_lib.charts.style import add_legend, decorate_time_axis, new_figure
 
 #: More lines than this make the legend unreadable; the rest are summed as "other".
 MAX_SERIES = 6
@@ -64,5 +64,5 @@ def plot_rows_over_time(frame: pd.DataFrame, at: str, *, by: str = "", value: st
     for column in series.columns:
         ax.plot(series.index, series[column], lw=1.3, marker="." if len(series) < 30 else "", label=str(column)[:40])
     decorate_time_axis(ax, ylabel=f"mean {value}" if value in frame.columns else "rows per bucket")
-    ax.legend(loc="upper left", fontsize=8, ncols=min(4, len(series.columns)))
+    add_legend(ax, loc="upper left", fontsize=8, ncols=min(4, len(series.columns)))
     return fig

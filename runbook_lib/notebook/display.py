@@ -32,8 +32,11 @@ def severity_badge(severity: str) -> str:
 
 
 def escape_md(value: object, max_chars: int = 500) -> str:
-    """Escape *value* for interpolation into Markdown: HTML-escaped, Markdown-inert."""
-    return _MD_SPECIAL.sub(r"\\\1", html.escape(clean_text(value, max_chars), quote=True))
+    """Escape *value* for interpolation into Markdown: HTML-escaped, Markdown-inert.
+
+    Only ``& < >`` become entities: quotes are harmless in Markdown text, and their entities
+    (``&#x27;``) would have their ``#`` backslash-escaped below and show up literally."""
+    return _MD_SPECIAL.sub(r"\\\1", html.escape(clean_text(value, max_chars), quote=False))
 
 
 def md_text(template: str, **values: object) -> str:
