@@ -122,4 +122,4 @@ def test_display_escapes_hostile_text() -> None:
 def test_quotes_stay_readable_in_markdown() -> None:
     # An entity such as &#x27; would have its '#' backslash-escaped and show up literally.
     out = md_text("{v}", v='can\'t reach "db" & <b>')
-    assert 'can\'t reach "db" &amp; &lt;b&gt;' == out
+    assert out == 'can\'t reach "db" &amp; &lt;b&gt;'
