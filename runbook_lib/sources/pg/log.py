@@ -197,7 +197,7 @@ def _collect(paths: str, window: Window | None, prefix: str, log_format: str, st
                 mismatched.append(path.name)
         if blocks.truncated:
             problems.append(f"{path}: {blocks.truncated}")
-        if result.fmt in ("csvlog", "jsonlog") and result.skipped * 2 > result.read:
+        if result.fmt in ("csvlog", "jsonlog", "cloudsql") and result.skipped * 2 > result.read:
             problems.append(
                 f"{path}: {result.skipped} of {result.read} records are not {result.fmt} (wrong log_format?)"
             )

@@ -14,7 +14,7 @@ first: entries are put back in time order (a stable sort on the timestamp after 
 newest-first file, so the lines of one record keep their order). Set aside, counted, not
 errors: entries of other logs (``logName`` not ending in ``postgres.log``, e.g. the audit
 log) or resources (``resource.type`` other than ``cloudsql_database``) and entries without a
-``textPayload``. The level is PostgreSQL's own, read from the payload; Cloud Logging's
+``textPayload`` (or an empty one). The level is PostgreSQL's own, read from the payload; Cloud Logging's
 ``severity`` (coarser: LOG is INFO) is counted apart. ``resource.labels.database_id``
 (``project:instance``) names the instance(s).
 """
@@ -113,6 +113,7 @@ def read_cloudsql(text: str) -> CloudSqlLines:
             not log_name.endswith("postgres.log")
             or resource.get("type", "cloudsql_database") != "cloudsql_database"
             or not isinstance(payload, str)
+            or not payload.strip()
         ):
             out.aside += 1
             continue

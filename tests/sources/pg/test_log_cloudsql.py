@@ -115,3 +115,9 @@ def test_payloads_without_the_cloud_sql_prefix_are_loud(tmp_path: Path) -> None:
     got = collect_pg_log(str(log))
     assert got.status == "partial"
     assert got.meta["lost_errors"] == 3 and got.details["by_severity"] == {"LOG": 1}
+
+
+def test_cloudsql_named_for_a_stderr_file_says_wrong_format() -> None:
+    got = collect_pg_log(str(TWIN), log_format="cloudsql")
+    assert got.status == "partial" and len(got.frame) == 0
+    assert "22 of 22 records are not cloudsql (wrong log_format?)" in got.reason
