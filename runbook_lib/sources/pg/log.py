@@ -241,7 +241,8 @@ def _collect(paths: str, window: Window | None, prefix: str, log_format: str, st
     if aside:
         reasons.append(f"{aside} line(s) of other CloudNativePG loggers set aside")
     if logentries_aside:
-        reasons.append(f"{logentries_aside} LogEntries of other logs (not postgres.log) set aside")
+        entries = "LogEntry" if logentries_aside == 1 else "LogEntries"
+        reasons.append(f"{logentries_aside} {entries} of other logs (not postgres.log) set aside")
     meta.update(lost_errors=lost_errors, undated_outside=state.undated_outside, not_pg_logs=strangers)
     meta.update(instances=out.details.get("instances", []), logentries_aside=logentries_aside)
     for line in samples:

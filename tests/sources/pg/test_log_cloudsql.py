@@ -34,7 +34,7 @@ def test_cloud_sql_export_reads_like_its_stderr_twin(log_format: str) -> None:
     assert got.status == "ok", got.reason
     assert got.details == {"format": "cloudsql", "by_severity": SEVERITIES, "instances": ["demo:pg-main"]}
     assert twin.details["by_severity"] == SEVERITIES
-    assert "1 LogEntries of other logs (not postgres.log) set aside" in got.reason
+    assert "1 LogEntry of other logs (not postgres.log) set aside" in got.reason
     assert got.meta["files"][0]["entry_severity"]["CRITICAL"] == 3
     _same_records(got.frame, twin.frame)
     frame = got.frame
