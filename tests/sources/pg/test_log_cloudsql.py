@@ -36,6 +36,8 @@ def test_cloud_sql_export_reads_like_its_stderr_twin(log_format: str) -> None:
     assert twin.details["by_severity"] == SEVERITIES
     assert "1 LogEntry of other logs (not postgres.log) set aside" in got.reason
     assert got.meta["files"][0]["entry_severity"]["CRITICAL"] == 3
+    row = got.status_row()  # the sources entry of findings.json
+    assert row["format"] == "cloudsql" and row["instances"] == ["demo:pg-main"] and row["by_severity"] == SEVERITIES
     _same_records(got.frame, twin.frame)
     frame = got.frame
     # the multi-line statement (one entry per line) and the DETAIL entry holding its newline
