@@ -11,7 +11,8 @@ their record, DETAIL/HINT/STATEMENT entries attach to the record of the same pid
 What a file may hold: JSON lines (one LogEntry per line: a Logs Explorer download, a sink to
 Cloud Storage) or one JSON array (``gcloud logging read --format=json``). gcloud lists newest
 first: entries are put back in time order (a stable sort on the timestamp after reversing a
-newest-first file, so the lines of one record keep their order). Set aside, counted, not
+newest-first file; a continuation entry keeps the time of the entry before it, so the lines of
+one record stay together whatever time each was given). Set aside, counted, not
 errors: entries of other logs (``logName`` not ending in ``postgres.log``, e.g. the audit
 log) or resources (``resource.type`` other than ``cloudsql_database``) and entries without a
 ``textPayload`` (or an empty one). The level is PostgreSQL's own, read from the payload; Cloud Logging's
@@ -126,6 +127,9 @@ def read_cloudsql(text: str) -> CloudSqlLines:
         keyed.append((key, _stderr_lines(payload, key)))
     if len(keyed) > 1 and keyed[0][0] > keyed[-1][0]:
         keyed.reverse()  # newest first (gcloud logging read): back to the order it was written
+    for i in range(1, len(keyed)):  # a continuation line stays with the entry before it,
+        if keyed[i][1][:1] and keyed[i][1][0].startswith("\t"):  # whatever time it carries
+            keyed[i] = (keyed[i - 1][0], keyed[i][1])
     keyed.sort(key=lambda item: item[0])  # stable: the lines of one record keep their order
     out.lines = [line for _, lines in keyed for line in lines]
     out.instances = sorted(instances)

@@ -123,3 +123,18 @@ def test_cloudsql_named_for_a_stderr_file_says_wrong_format() -> None:
     got = collect_pg_log(str(TWIN), log_format="cloudsql")
     assert got.status == "partial" and len(got.frame) == 0
     assert "22 of 22 records are not cloudsql (wrong log_format?)" in got.reason
+
+
+def test_a_continuation_entry_stays_with_its_record_whatever_its_time(tmp_path: Path) -> None:
+    entry = {"logName": "projects/p/logs/cloudsql.googleapis.com%2Fpostgres.log"}
+    rows = [
+        ("2026-11-27T05:00:00.000Z", "2026-11-27 05:00:00.000 UTC [7]: [1-1] db=a,user=b LOG:  statement: SELECT 1,"),
+        ("2026-11-27T05:00:00.002Z", "\t2"),  # right after its head, as written, but a later time
+        ("2026-11-27T05:00:00.001Z", "2026-11-27 05:00:00.001 UTC [8]: [1-1] db=a,user=b ERROR:  boom"),
+    ]
+    log = tmp_path / "cont.json"
+    entries = [json.dumps({**entry, "timestamp": t, "textPayload": x}) for t, x in rows]
+    log.write_text("\n".join(entries), encoding="utf-8")
+    got = collect_pg_log(str(log))
+    assert got.status == "ok", got.reason
+    assert got.frame["message"].tolist() == ["statement: SELECT 1,\n2", "boom"]
