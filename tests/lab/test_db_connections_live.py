@@ -62,7 +62,7 @@ def test_live_panel_shows_a_new_session_and_stops(lab: Callable[[str], LabPage],
         "([el, name]) => el.innerText.includes(name)", arg=[panel.element_handle(), late], timeout=REDRAW_TIMEOUT_MS
     )
     header = panel.locator("table tr").first.inner_text()
-    assert "pid" in header and "application_name" in header, header
+    assert "pid" in header and "application name" in header, header  # headers are humanised
     row = panel.locator("tr", has_text=late).first.inner_text()
     assert str(conn.info.backend_pid) in row, row
     page.screenshot("01-live-new-session", target=panel)
