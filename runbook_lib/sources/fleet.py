@@ -49,6 +49,7 @@ from runbook_lib.collected import DEFAULT_TIMEOUT_S, Collected
 from runbook_lib.redact import redact
 from runbook_lib.sources._byte_range import ByteRange, plan_ranges
 from runbook_lib.sources.fleet_merge import ChunkResult, FileTasks, merge_files, why
+from runbook_lib.sources.fleet_wire import WIRES, Packed, pack, unpack
 
 __all__ = [
     "CHUNK_TASK_BYTES",
@@ -115,11 +116,15 @@ def _expand_on_worker(path: str) -> list[tuple[str, int, bool]]:
     return found
 
 
-def _read_on_worker(reader: Reader, path: str, byte_range: ByteRange | None, kwargs: Mapping[str, Any]) -> Collected:
-    """Runs on a worker: one file, or one byte range of it, through the kit's reader."""
-    if byte_range is None:
-        return reader(_exact(path), **kwargs)
-    return reader(_exact(path), byte_range=byte_range, **kwargs)
+def _read_on_worker(
+    reader: Reader, path: str, byte_range: ByteRange | None, kwargs: Mapping[str, Any], wire: str
+) -> Collected | Packed:
+    """Runs on a worker: one file, or one byte range of it, through the kit's reader; the
+    frame travels back in the *wire* format (:mod:`.fleet_wire`)."""
+    got = (
+        reader(_exact(path), **kwargs) if byte_range is None else reader(_exact(path), byte_range=byte_range, **kwargs)
+    )
+    return pack(got, wire)
 
 
 def _splittable(reader: Reader) -> bool:
@@ -152,6 +157,7 @@ def collect_on_fleet(
     timeout_s: float = CONNECT_TIMEOUT_S,
     task_timeout_s: float = TASK_TIMEOUT_S,
     chunk_bytes: int = CHUNK_TASK_BYTES,
+    wire: str = "arrow",
     progress: Callable[[int, int], None] | None = None,
     **kwargs: Any,
 ) -> Collected:
@@ -160,8 +166,12 @@ def collect_on_fleet(
 
     *kwargs* go to the reader unchanged (window, log format, …). Plain files larger than
     *chunk_bytes* are read in line-aligned byte ranges by readers that take ``byte_range``.
+    *wire* is how frames travel back: ``arrow`` (default), ``dict`` (dictionary-encoded
+    strings, for slow links) or ``pandas`` (:mod:`.fleet_wire`).
     Never raises on a broken cluster; see the module docstring.
     """
+    if wire not in WIRES:
+        raise ValueError(f"wire must be one of {', '.join(WIRES)}, not {wire!r}")
     if not scheduler.strip():
         local = reader(spec, **kwargs)
         local.meta.setdefault("engine", "local")
@@ -180,7 +190,7 @@ def collect_on_fleet(
     t0 = time.perf_counter()
     try:
         with _client(scheduler.strip(), timeout_s) as client:
-            plan = _Plan(reader, kwargs, task_timeout_s, chunk_bytes if _splittable(reader) else 0)
+            plan = _Plan(reader, kwargs, task_timeout_s, chunk_bytes if _splittable(reader) else 0, wire)
             files = _plan_files(client, split_spec(spec), plan, meta)
             _run(client, files, plan, meta, progress)
             result = merge_files(template, files, meta)
@@ -206,6 +216,7 @@ class _Plan:
     kwargs: Mapping[str, Any]
     task_timeout_s: float
     chunk_bytes: int  # 0: this reader reads whole files only
+    wire: str  # how frames travel back (fleet_wire.WIRES)
 
 
 def _plan_files(client: Any, parts: list[_Part], plan: _Plan, meta: dict[str, Any]) -> list[FileTasks]:
@@ -260,7 +271,14 @@ def _run(
     for entry in files:
         for chunk in entry.chunks:
             future = client.submit(
-                _read_on_worker, plan.reader, entry.path, chunk.byte_range, dict(plan.kwargs), pure=False, **entry.pin
+                _read_on_worker,
+                plan.reader,
+                entry.path,
+                chunk.byte_range,
+                dict(plan.kwargs),
+                plan.wire,
+                pure=False,
+                **entry.pin,
             )
             pending[future.key] = chunk
             future.add_done_callback(finished.put)
@@ -276,7 +294,7 @@ def _run(
             continue
         chunk = pending.pop(future.key)
         try:
-            chunk.result = future.result(timeout=plan.task_timeout_s)
+            chunk.result, chunk.table = unpack(future.result(timeout=plan.task_timeout_s))
         except Exception as err:  # noqa: BLE001 - a dead worker or a failed task is evidence
             chunk.failure = why(err)
         chunk.future = None

@@ -19,10 +19,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 
 from runbook_lib.collected import MAX_SAMPLES, Collected
 from runbook_lib.redact import redact
 from runbook_lib.sources._byte_range import ByteRange
+from runbook_lib.sources.fleet_wire import frame_of
 
 __all__ = ["ChunkResult", "FileTasks", "merge_files", "why"]
 
@@ -42,6 +44,13 @@ class ChunkResult:
     result: Collected | None = None
     failure: str = ""  # why the task gave nothing (worker died, timeout, error)
     future: Any = None  # the distributed Future while it runs
+    table: pa.Table | None = None  # the rows, when they travelled as Arrow (fleet_wire)
+
+    @property
+    def rows(self) -> int:
+        if self.table is not None:
+            return int(self.table.num_rows)
+        return len(self.result.frame) if self.result is not None else 0
 
     @property
     def lost(self) -> bool:
@@ -93,7 +102,7 @@ def _file_row(entry: FileTasks) -> dict[str, Any]:
     if not read:
         reasons = dict.fromkeys(c.why_lost() for c in lost)
         return {**row, "status": "unavailable", "reason": "; ".join(reasons)}
-    rows = sum(len(got.frame) for got in read)
+    rows = sum(c.rows for c in entry.chunks if not c.lost)
     if len(entry.chunks) == 1:
         return {**row, "status": read[0].status, "reason": read[0].reason, "rows": rows}
     lines = sum(got.lines_read for got in read)
@@ -115,7 +124,7 @@ def _file_row(entry: FileTasks) -> dict[str, Any]:
 def merge_files(template: Collected, files: list[FileTasks], meta: dict[str, Any]) -> Collected:
     """One result from every file's chunks, frames concatenated in file and byte order."""
     merged = Collected(template.source, "", template.frame.iloc[:0].copy(), meta=meta)
-    frames: list[pd.DataFrame] = []
+    pieces: list[pd.DataFrame | pa.Table] = []
     rows: list[dict[str, Any]] = meta["files"]
     for entry in files:
         rows.append(_file_row(entry))
@@ -123,8 +132,8 @@ def merge_files(template: Collected, files: list[FileTasks], meta: dict[str, Any
             got = chunk.result
             if got is None:
                 continue
-            if got.usable and len(got.frame):
-                frames.append(got.frame)
+            if got.usable and chunk.rows:
+                pieces.append(chunk.table if chunk.table is not None else got.frame)
             merged.lines_read += got.lines_read
             merged.lines_skipped += got.lines_skipped
             for sample in got.samples[: MAX_SAMPLES - len(merged.samples)]:
@@ -132,9 +141,9 @@ def merge_files(template: Collected, files: list[FileTasks], meta: dict[str, Any
             for key in _COUNTS:
                 if isinstance(got.meta.get(key), int):
                     meta[key] = meta.get(key, 0) + got.meta[key]
-            chunk.result = None  # the merged frame is all the kernel keeps
-    if frames:
-        merged.frame = pd.concat(frames, ignore_index=True)
+            chunk.result = chunk.table = None  # the merged frame is all the kernel keeps
+    if pieces:
+        merged.frame = frame_of(pieces, template.frame)
     merged.target = ", ".join(str(f["file"]) for f in rows)
     return _settle(merged, rows)
 

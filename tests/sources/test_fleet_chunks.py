@@ -22,6 +22,7 @@ from runbook_lib.analysis.traffic_findings import find_rate_limiting
 from runbook_lib.collected import Collected
 from runbook_lib.sources._byte_range import plan_ranges
 from runbook_lib.sources.fleet import collect_on_fleet
+from runbook_lib.sources.fleet_wire import WIRES
 from runbook_lib.sources.logs.access_log import collect_access_log
 from runbook_lib.sources.logs.app_log import collect_app_log
 from runbook_lib.timewindow import Window
@@ -55,7 +56,8 @@ def big_log(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Window]:
     return path, Window(log.start + pd.Timedelta(minutes=10), log.end)
 
 
-def test_chunked_read_equals_the_local_read(fleet: Fleet, big_log: tuple[Path, Window]) -> None:
+@pytest.mark.parametrize("wire", WIRES)
+def test_chunked_read_equals_the_local_read(fleet: Fleet, big_log: tuple[Path, Window], wire: str) -> None:
     path, window = big_log
     data = path.read_bytes()
     ranges = plan_ranges(len(data), CHUNK)
