@@ -102,7 +102,7 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _start_cluster() -> tuple[str, list[subprocess.Popen[bytes]]]:
+def _start_cluster(polars_threads: int) -> tuple[str, list[subprocess.Popen[bytes]]]:
     dask = str(Path(sys.executable).with_name("dask"))
     port = _free_port()
     address = f"tcp://127.0.0.1:{port}"
@@ -112,7 +112,8 @@ def _start_cluster() -> tuple[str, list[subprocess.Popen[bytes]]]:
     ]
     for name in ("w1", "w2"):
         cmd = [dask, "worker", address, "--name", name, "--nthreads", "1", "--no-nanny", "--no-dashboard"]
-        procs.append(subprocess.Popen([*cmd, "--host", "127.0.0.1"], **quiet))
+        env = {**os.environ, **({"POLARS_MAX_THREADS": str(polars_threads)} if polars_threads else {})}
+        procs.append(subprocess.Popen([*cmd, "--host", "127.0.0.1"], env=env, **quiet))
     from distributed import Client
 
     with Client(address, timeout=30) as client:
@@ -140,6 +141,10 @@ def main() -> int:
     parser.add_argument("--files", type=int, default=8)
     parser.add_argument("--chunk-mib", type=float, default=CHUNK_TASK_BYTES / 2**20)
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/runbook-bench"))
+    # Two workers on one small machine each start a polars pool as wide as the machine:
+    # 1 keeps them from competing for the cores (a real fleet has a host per worker).
+    parser.add_argument("--polars-threads-per-worker", type=int, default=0, help="0: polars decides")
+    parser.add_argument("--only", default="", help="run only the cases whose label contains this")
     args = parser.parse_args()
     import access_log_gen
     import pandas as pd
@@ -167,7 +172,8 @@ def main() -> int:
         ("1 file, local", str(source), "", whole, "arrow"),
         *((f"1 file, dask chunks {w}", str(source), "address", chunk, w) for w in WIRES),
     ]
-    address, procs = _start_cluster()
+    cases = [c for c in cases if args.only in c[0]]
+    address, procs = _start_cluster(args.polars_threads_per_worker)
     try:
         rows: dict[str, dict[str, object]] = {}
         for span, (s, e) in (("whole span", ("", "")), ("last 10 %", window)):
@@ -184,7 +190,8 @@ def main() -> int:
     print(
         f"{args.lines:,} lines ({size_mib:.0f} MiB) in {args.files} files or 1 file; chunks of {args.chunk_mib:g} MiB"
     )
-    print("2 workers x 1 thread on this machine\n")
+    polars = args.polars_threads_per_worker or "default"
+    print(f"2 workers x 1 thread (polars threads per worker: {polars}) on this machine\n")
     head = f"{'run':<40} {'wall s':>7} {'kernel peak MiB':>16} {'kernel CPU s':>13} {'workers CPU s':>14}"
     print(f"{head} {'rows':>10} {'tasks':>6} status")
     for label, g in rows.items():

@@ -21,9 +21,10 @@ are the same everywhere:
 
 Chunks always end on a line boundary (``\\n``), so a caller can parse each chunk on its own
 and drop what falls outside the incident window before reading on: memory follows the
-window, not the file. :class:`Blocks` hands out raw byte blocks of :data:`BLOCK_CHUNK_BYTES`
-for the PostgreSQL log's polars parser; it is not yet merged with the access-log reader
-above (issue 8's "one reader": left to do).
+window, not the file; :func:`iter_chunks` can also read one line-aligned byte range of a
+plain file (:mod:`._byte_range`), one task of a chunked fleet read. :class:`Blocks` hands
+out raw byte blocks of :data:`BLOCK_CHUNK_BYTES` for the PostgreSQL log's polars parser;
+it is not yet merged with the access-log reader above (issue 8's "one reader": left to do).
 """
 
 from __future__ import annotations

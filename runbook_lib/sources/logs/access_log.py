@@ -38,7 +38,10 @@ lead) before they are counted as malformed.
 The window is applied per chunk while reading, so memory follows the window, not the
 file; chunks entirely before the window are skipped after peeking at their first and last
 lines, and a file stops being read once a chunk starts after the window (allowing
-:data:`LOG_DISORDER` for lines written out of order).
+:data:`LOG_DISORDER` for lines written out of order). With ``byte_range`` only the lines
+that range of one plain file owns are read (:mod:`runbook_lib.sources._byte_range`): a
+cluster reads a large file as several tasks, and their rows and counts, concatenated in
+byte order, are exactly the whole-file read's (one record per line makes this safe).
 
 When the source is down: a missing/unreadable file gives status ``unavailable`` with a
 one-line reason (other files of a set are still read → ``partial``); malformed, truncated
