@@ -129,11 +129,18 @@ def probe_labels(targets: pl.Series) -> pl.Series:
     polars' regex engine on all cores; the rest (percent-encoded, non-ASCII) once per
     distinct value in Python."""
     plain = targets.fill_null("").str.contains(_PLAIN_TARGET)
-    text = pl.col("t").str.replace_all("+", " ", literal=True).str.to_lowercase()
+    # Plain targets are ASCII, so a case-insensitive match equals matching the lower-cased
+    # text; one combined pattern finds the few rows worth labelling.
+    text = pl.col("t").str.replace_all("+", " ", literal=True)
     label: pl.Expr = pl.lit("")
     for name, pattern in reversed(PROBES):
-        label = pl.when(text.str.contains(pattern.pattern)).then(pl.lit(name)).otherwise(label)
-    fast = pl.DataFrame({"t": targets.fill_null("")}).select(label.alias("label"))["label"]
+        label = pl.when(text.str.contains(f"(?i){pattern.pattern}")).then(pl.lit(name)).otherwise(label)
+    candidates = pl.col("t").str.contains("(?i)" + "|".join(f"(?:{p.pattern})" for _, p in PROBES) + "|\\+")
+    texts = pl.DataFrame({"t": targets.fill_null("")})
+    hit = texts.select(candidates.fill_null(False))[:, 0]
+    found = texts.filter(hit).select(label)[:, 0]
+    fast = pl.Series("label", [""], dtype=pl.String).extend_constant("", len(targets) - 1) if len(targets) else found
+    fast = fast.scatter(hit.arg_true(), found) if len(found) else fast
     odd = targets.filter(~plain).unique()
     if odd.is_empty():
         return fast

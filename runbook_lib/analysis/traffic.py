@@ -177,15 +177,20 @@ def detect_retry_storms(frame: pd.DataFrame, *, within_s: float = 5.0, min_retri
         return pd.DataFrame(columns=cols)
     keys = ["client_ip", "endpoint"]
     rows = to_polars(frame, [*keys, "requested_at", "status", "user_agent"])
-    # Only pairs with a 429 can hold a retry: sorting just their rows keeps this cheap.
-    limited = rows.filter(pl.col("status") == LIMITED).group_by(keys).agg(pl.len().cast(pl.Int64).alias("limited"))
+    # Only pairs with a 429 can hold a retry; numbering them lets the sort run on integers.
+    limited = (
+        rows.filter(pl.col("status") == LIMITED)
+        .group_by(keys)
+        .agg(pl.len().cast(pl.Int64).alias("limited"))
+        .with_row_index("pair")
+    )
     ordered = (
-        rows.join(limited.select(keys), on=keys, how="semi")
-        .sort([*keys, "requested_at"], maintain_order=True)
+        rows.join(limited.select(*keys, "pair"), on=keys, how="inner")
+        .sort(["pair", "requested_at", ROW])
         .drop(ROW)
         .with_row_index(ROW)
     )
-    same = pl.all_horizontal(pl.col(k) == pl.col(k).shift() for k in keys)
+    same = pl.col("pair") == pl.col("pair").shift()
     gap = (pl.col("requested_at") - pl.col("requested_at").shift()).dt.total_nanoseconds() / 1e9
     retry = same & (pl.col("status").shift() == LIMITED) & (gap <= within_s)
     hits = ordered.with_columns(gap.alias("gap_s")).filter(retry.fill_null(False))
@@ -201,7 +206,7 @@ def detect_retry_storms(frame: pd.DataFrame, *, within_s: float = 5.0, min_retri
     if stats.is_empty():
         return pd.DataFrame(columns=cols)
     stats = (
-        stats.join(limited, on=keys, how="left")
+        stats.join(limited.drop("pair"), on=keys, how="left")
         .join(mode_by(hits, keys, "user_agent", alias="user_agent"), on=keys, how="left")
         .with_columns(pl.col("limited").fill_null(0))
         .sort(["retries", *keys], descending=[True, False, False])
