@@ -25,7 +25,7 @@ from runbook_lib.errors import ParameterError
 from runbook_lib.timewindow import Window
 
 from ._common import count_per_minute, minute_axis
-from ._polars import ROW, mode_by, to_pandas, to_polars
+from ._polars import ROW, mode_by, numbered, to_pandas, to_polars
 from .endpoints import with_endpoints
 
 LIMITED = 429
@@ -126,15 +126,18 @@ def detect_bursts(
     rows = to_polars(frame, ["client_ip", "requested_at", "status", "endpoint"]).filter(
         pl.col("client_ip").is_not_null()
     )
+    coded, names = numbered(rows.select("client_ip", "requested_at"), "client_ip", alias="client")
     minute = pl.col("requested_at").dt.truncate("1m").alias("minute")
-    counts = rows.group_by("client_ip", minute).agg(pl.len().alias("n")).sort(["client_ip", "minute"])
-    peaks = counts.group_by("client_ip", maintain_order=True).agg(
+    counts = coded.group_by("client", minute).agg(pl.len().alias("n")).sort(["client", "minute"])
+    peaks = counts.group_by("client", maintain_order=True).agg(
         pl.col("n").max().alias("peak"),
         pl.col("minute").get(pl.col("n").arg_max()).alias("peak_at"),
         pl.col("n").alias("per_minute"),
     )
+    peaks = peaks.filter(pl.col("peak") >= min_per_minute)
+    peaks = peaks.with_columns(names.gather(peaks["client"]).alias("client_ip"))
     found = []
-    for ip, peak, peak_at, per_minute in peaks.filter(pl.col("peak") >= min_per_minute).iter_rows():
+    for ip, peak, peak_at, per_minute in peaks.select("client_ip", "peak", "peak_at", "per_minute").iter_rows():
         # Zero-filled median without building the full matrix: minutes with no request count 0.
         values = np.concatenate([np.asarray(per_minute, dtype=float), np.zeros(max(n_minutes - len(per_minute), 0))])
         baseline = float(np.median(values))
@@ -159,7 +162,7 @@ def detect_bursts(
         )  # fmt: skip
         .sort(["peak_per_minute", "client_ip"], descending=[True, False])
     )
-    out = to_pandas(table.with_columns(pl.col("peak_at").dt.replace_time_zone("UTC")))
+    out = to_pandas(table.with_columns(pl.col("peak_at").dt.convert_time_zone("UTC").dt.cast_time_unit("ns")))
     return out[cols]
 
 
