@@ -20,8 +20,9 @@ keep it outside any git tree), then runs, each in its own child process:
 For each it prints wall seconds, CPU seconds (user+system of the child and everything it
 waited for: the kernel included) and peak RSS (``os.wait4``: the largest process of the
 tree, which is the kernel), then for flows the per-cell durations papermill wrote into
-the archived notebook, side by side for the two windows. The box is shared: read CPU
-seconds beside wall time. Not a test: it prints figures rather than asserting a speed.
+the archived notebook, side by side for the two windows, and each flow's wall and CPU
+time as a multiple of lnav's aggregate (the target is <= 1x, the goal 0.5x). The box is
+shared: read CPU seconds beside wall time. Not a test: it prints figures rather than asserting a speed.
 """
 
 from __future__ import annotations
