@@ -16,6 +16,25 @@ it with ``lc_messages = C``:
 :func:`pg_log_events_per_minute` returns one row per interval (``bucket_at`` + one count column
 per kind, zero-filled between the first and last record). :func:`count_pg_log_events`
 counts queries and errors the way pgBadger does, so the two can be compared.
+
+Severity ladder of :func:`find_pg_log_findings` (a refused connection, a cancelled
+statement or a deadlock each failed a real request, so one is enough; terminations,
+authentication failures and slow statements happen on every busy server, so they need
+volume: ``PG_NOISE_COUNT`` (10) in the window):
+
+=========================  ===================================================================
+finding                    severity: evidence
+=========================  ===================================================================
+pg_log_too_many_connections critical: any FATAL refusal for lack of a free slot
+pg_log_statement_timeout   high: any statement cancelled by statement_timeout
+pg_log_deadlock            high: any deadlock detected
+pg_log_terminated          medium: >= 10 terminated connections; low: fewer
+pg_log_auth_failed         medium: >= 10 authentication failures; low: fewer (a stale password)
+pg_log_slow_query          medium: >= 10 statements over ``slow_query_s``; low: fewer
+pg_log_prefix_mismatch     high: the log_line_prefix matches too few lines (events are missing)
+pg_log_events              low: none of the above but ERROR/FATAL records; info: a quiet log;
+                           unknown: no records in the window or the log could not be read
+=========================  ===================================================================
 """
 
 from __future__ import annotations
@@ -67,6 +86,9 @@ _DESCRIBE: dict[str, tuple[str, Severity]] = {
     "auth_failed": ("authentication failures", "medium"),
     "slow_query": ("slow statements", "medium"),
 }
+#: Kinds that are background noise in small numbers, and the count from which they are not.
+_NEED_VOLUME = ("terminated", "auth_failed", "slow_query")
+PG_NOISE_COUNT = 10
 # pgBadger (12.0, `change_log_level`) reports these LOG messages among its errors.
 _PGBADGER_LOG_ERRORS = (
     r'parameter "[^"]+" changed to "[^"]+"|database system was|recovery has paused'
@@ -160,6 +182,8 @@ def _who(rows: pd.DataFrame) -> tuple[str, dict[str, Any]]:
 
 def _event_finding(kind: str, rows: pd.DataFrame, per_bucket: pd.Series) -> Finding:
     label, severity = _DESCRIBE[kind]
+    if kind in _NEED_VOLUME and len(rows) < PG_NOISE_COUNT:
+        severity = "low"
     first, last = rows["logged_at"].min(), rows["logged_at"].max()
     # records without a time (prefix without %m/%t) have no minute: no peak to name
     peak_at = pd.Timestamp(per_bucket.index[int(per_bucket.to_numpy().argmax())]) if len(per_bucket) else pd.NaT

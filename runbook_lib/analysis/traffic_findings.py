@@ -4,6 +4,25 @@
 Each ``find_*`` returns one :class:`Finding` whose summary names the endpoint and client
 IPs. Severities: ``info`` when the evidence shows nothing worth acting on (a stray 429 is
 normal life), ``unknown`` when the source could not be read.
+
+Severity ladder, graded by volume and persistence (a client that meets its limit for a
+minute and backs off is the limiter working, not an incident):
+
+=====================  ======================================================================
+finding                severity: evidence
+=====================  ======================================================================
+rate_limited_requests  high: >= 10 % of requests (or >= 1,000) answered 429, in at least
+                       ``PERSISTENT_LIMITED_MINUTES`` (5) distinct minutes; medium: >= 2 %
+                       (or >= 100), or a high share that lasted fewer minutes (a short
+                       burst); low: >= 0.5 %; info: below (stray 429s)
+request_bursts         medium: a client's rate jumped above its own baseline
+                       (``detect_bursts``); info: none
+retry_storm            high: >= ``RETRY_STORM_HIGH`` (1,000) retries within ``within_s`` of a
+                       429; medium: fewer (``detect_retry_storms`` already ignores a few)
+upstream_quota         high: >= ``UPSTREAM_HIGH_ERRORS`` (50) upstream rate-limit errors in
+                       the app log; medium: >= ``UPSTREAM_MEDIUM_ERRORS`` (5); low: a stray
+                       one or two (retried); info: none; unknown: no app log
+=====================  ======================================================================
 """
 
 from __future__ import annotations
@@ -18,6 +37,18 @@ from runbook_lib.timewindow import Window
 
 from .endpoints import with_endpoints
 from .traffic import LIMITED, limited_per_minute, rank_limited
+
+#: Share / count of 429s from which limiting is high, medium, low.
+HIGH_LIMITED_SHARE, HIGH_LIMITED = 0.10, 1000
+MEDIUM_LIMITED_SHARE, MEDIUM_LIMITED = 0.02, 100
+LOW_LIMITED_SHARE = 0.005
+#: Distinct minutes with 429s a high share must span: a shorter burst is medium.
+PERSISTENT_LIMITED_MINUTES = 5
+#: Retries after a 429 from which a storm is high.
+RETRY_STORM_HIGH = 1000
+#: Upstream rate-limit errors from which being limited is high / medium.
+UPSTREAM_HIGH_ERRORS = 50
+UPSTREAM_MEDIUM_ERRORS = 5
 
 
 def name_list(values: Sequence[object], limit: int = 3) -> str:
@@ -47,12 +78,13 @@ def find_rate_limiting(collected: Collected, *, window: Window | None = None) ->
     clients = rank_limited(frame, by="client_ip", top=50)
     # The clients that together hold 80% of the 429s are the drivers worth naming.
     drivers = clients[clients["share_of_all_429"].cumsum().shift(fill_value=0) < 0.8]
+    minutes = int(frame.loc[frame["status"] == LIMITED, "requested_at"].dt.floor("min").nunique())
     severity: Severity = "info"
-    if share >= 0.10 or limited >= 1000:
-        severity = "high"
-    elif share >= 0.02 or limited >= 100:
+    if share >= HIGH_LIMITED_SHARE or limited >= HIGH_LIMITED:
+        severity = "high" if minutes >= PERSISTENT_LIMITED_MINUTES else "medium"
+    elif share >= MEDIUM_LIMITED_SHARE or limited >= MEDIUM_LIMITED:
         severity = "medium"
-    elif share >= 0.005:
+    elif share >= LOW_LIMITED_SHARE:
         severity = "low"
     top = endpoints.iloc[0]
     per_minute = limited_per_minute(frame, window=window, top=0)
@@ -65,7 +97,7 @@ def find_rate_limiting(collected: Collected, *, window: Window | None = None) ->
         who = f"spread over {int(clients['client_ip'].nunique())}+ clients, no single driver"
         drivers = drivers.head(0)
     summary = (
-        f"{limited} requests ({share:.1%}) were answered 429, "
+        f"{limited} requests ({share:.1%}) were answered 429 over {minutes} minute(s), "
         f"{top['share_of_all_429']:.0%} of them on "
         f"`{top['endpoint']}`; {who}."
     )
@@ -77,6 +109,7 @@ def find_rate_limiting(collected: Collected, *, window: Window | None = None) ->
             "requests": total,
             "limited": limited,
             "limited_share": round(share, 4),
+            "limited_minutes": minutes,
             "top_endpoint": top["endpoint"],
             "top_endpoint_limited": int(top["limited"]),
             "driving_clients": drivers["client_ip"].tolist()[:20],
@@ -129,7 +162,7 @@ def find_retry_storms(collected: Collected, storms: pd.DataFrame, *, within_s: f
         f"{retries} times within {within_s:g}s of a 429 (median gap {top['median_gap_s']}s): "
         "clients are not backing off."
     )
-    severity: Severity = "high" if retries >= 1000 else "medium"
+    severity: Severity = "high" if retries >= RETRY_STORM_HIGH else "medium"
     return Finding(
         kind,
         severity,
@@ -154,7 +187,13 @@ def find_upstream_quota(collected: Collected, upstream: pd.DataFrame) -> Finding
     if upstream.empty:
         return Finding(kind, "info", "No upstream rate-limit or quota errors in the application log.")
     by_host = upstream["upstream"].value_counts()
-    severity: Severity = "high" if len(upstream) >= 50 else "medium"
+    severity: Severity = (
+        "high"
+        if len(upstream) >= UPSTREAM_HIGH_ERRORS
+        else "medium"
+        if len(upstream) >= UPSTREAM_MEDIUM_ERRORS
+        else "low"  # a stray upstream 429, retried
+    )
     summary = (
         f"We are being limited: {len(upstream)} upstream rate-limit/quota errors in the app log, "
         f"{by_host.iloc[0]} from {name_list(by_host.index.tolist(), 1)}"
