@@ -63,7 +63,7 @@ def find_gc_activity(metrics: Collected, *, query: str = "nodejs_gc_runs_per_s")
     late = float(ordered.iloc[half:].mean()) if half else 0.0
     # From no GC at all to some is a rise of its own (the ratio is infinite).
     ratio = late / early if early > 0 else (float("inf") if late > 0 else 1.0)
-    rising = ratio >= GC_RISE_FACTOR
+    rising = round(ratio, 2) >= GC_RISE_FACTOR  # graded on the ratio the summary states
     return Finding(
         kind,
         "medium" if rising else "info",

@@ -1,0 +1,172 @@
+"""Severity ladders of the web findings at their boundaries, on real access-log files.
+
+Each test writes an nginx combined log, reads it with the kit's reader and grades it: one
+step below a threshold gives the lower grade, the threshold itself the higher one.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+
+import pandas as pd
+
+from runbook_lib.analysis import security
+from runbook_lib.analysis import traffic as tr
+from runbook_lib.analysis.rates import MIN_SPIKE_ERRORS, find_error_spike, status_rates
+from runbook_lib.analysis.security_findings import (
+    SCANNER_CAMPAIGN_PROBES,
+    STUFFING_MEDIUM_FAILURES,
+    find_credential_stuffing,
+    find_scanners,
+)
+from runbook_lib.analysis.traffic_findings import (
+    PERSISTENT_LIMITED_MINUTES,
+    UPSTREAM_MEDIUM_ERRORS,
+    find_rate_limiting,
+    find_upstream_quota,
+)
+from runbook_lib.collected import Collected
+from runbook_lib.sources.logs import collect_access_log, collect_app_log
+from runbook_lib.timewindow import Window
+
+T0 = pd.Timestamp("2026-11-27T02:00:00Z")
+UA = "Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0"
+
+Row = tuple[pd.Timestamp, str, str, str, int]  # at, ip, method, target, status
+
+
+def _write(path: Path, rows: Iterable[Row]) -> Collected:
+    lines = [
+        f'{ip} - - [{at:%d/%b/%Y:%H:%M:%S} +0000] "{method} {target} HTTP/1.1" {status} '
+        f'{0 if status >= 500 else 512} "-" "{UA}"'
+        for at, ip, method, target, status in sorted(rows, key=lambda r: r[0])
+    ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    got = collect_access_log(str(path))
+    assert got.status == "ok" and len(got.frame) == len(lines), got.reason
+    return got
+
+
+def _browsing(minutes: int, per_minute: int, *, start: pd.Timestamp = T0) -> list[Row]:
+    """Ordinary traffic from a few dozen browsers, every answer 200."""
+    step = 60 / per_minute
+    return [
+        (start + pd.Timedelta(minutes=m, seconds=i * step), f"203.0.113.{(m * per_minute + i) % 40 + 1}", "GET",
+         f"/products/{i}", 200)
+        for m in range(minutes)
+        for i in range(per_minute)
+    ]  # fmt: skip
+
+
+def _spike(tmp_path: Path, errors: int) -> str:
+    """Thin night traffic (4 requests a minute) where *errors* of five minutes' 20 fail."""
+    rows = _browsing(90, 4)
+    burst = [r for r in rows if T0 + pd.Timedelta(minutes=70) <= r[0] < T0 + pd.Timedelta(minutes=75)]
+    failing = {id(r) for r in burst[:errors]}
+    rows = [(at, ip, m, t, 502 if id(r) in failing else s) for r in rows for at, ip, m, t, s in [r]]
+    access = _write(tmp_path / f"spike{errors}.log", rows)
+    window = Window(T0 + pd.Timedelta(minutes=60), T0 + pd.Timedelta(minutes=90))
+    return find_error_spike(access, status_rates(access.frame), window).severity
+
+
+def test_a_few_5xx_on_thin_traffic_are_low_and_ten_are_an_outage(tmp_path: Path) -> None:
+    assert MIN_SPIKE_ERRORS == 10
+    assert _spike(tmp_path, MIN_SPIKE_ERRORS - 1) == "low"  # 9 of 20 (45 %): two unlucky minutes
+    assert _spike(tmp_path, MIN_SPIKE_ERRORS) == "critical"  # 10 of 20 (50 %) with volume
+    assert _spike(tmp_path, 0) == "info"
+
+
+def _probes(ip: str, count: int, targets: list[str], *, status: int = 404, start: pd.Timestamp = T0) -> list[Row]:
+    return [(start + pd.Timedelta(seconds=7 * i), ip, "GET", targets[i % len(targets)], status) for i in range(count)]
+
+
+SQLI = ["/api/products?id=1%27%20OR%201=1--", "/search?q=1%20UNION%20SELECT%20password%20FROM%20users"]
+
+
+def _scanner_grade(tmp_path: Path, rows: list[Row], name: str) -> tuple[str, dict[str, object]]:
+    access = _write(tmp_path / name, _browsing(30, 20) + rows)
+    finding = find_scanners(access, security.rank_scanners(access.frame))
+    return finding.severity, finding.numbers
+
+
+def test_a_handful_of_injection_probes_is_low_a_campaign_is_high(tmp_path: Path) -> None:
+    below, _ = _scanner_grade(tmp_path, _probes("192.0.2.66", SCANNER_CAMPAIGN_PROBES - 1, SQLI), "few.log")
+    at, numbers = _scanner_grade(tmp_path, _probes("192.0.2.66", SCANNER_CAMPAIGN_PROBES, SQLI), "many.log")
+    assert (below, at) == ("low", "high")
+    assert numbers["ips"] == ["192.0.2.66"] and numbers["campaign_ips"] == 1
+
+
+def test_a_campaign_of_harmless_probes_is_medium(tmp_path: Path) -> None:
+    wordpress = ["/wp-login.php", "/xmlrpc.php", "/wp-admin/setup.php"]
+    below, _ = _scanner_grade(tmp_path, _probes("192.0.2.67", SCANNER_CAMPAIGN_PROBES - 1, wordpress), "wp19.log")
+    at, _ = _scanner_grade(tmp_path, _probes("192.0.2.67", SCANNER_CAMPAIGN_PROBES, wordpress), "wp20.log")
+    assert (below, at) == ("low", "medium")
+
+
+def test_one_secret_served_with_2xx_is_high_even_from_a_handful(tmp_path: Path) -> None:
+    refused = _probes("192.0.2.68", 3, ["/.env", "/.git/config", "/backup.sql"])
+    served = [*refused[:2], (T0 + pd.Timedelta(seconds=30), "192.0.2.68", "GET", "/backup.sql", 200)]
+    low, _ = _scanner_grade(tmp_path, refused, "refused.log")
+    high, numbers = _scanner_grade(tmp_path, served, "served.log")
+    assert (low, high) == ("low", "high") and numbers["answered_2xx"] == ["/backup.sql"]
+
+
+def _stuffing(tmp_path: Path, failures: int, *, success: bool = False) -> str:
+    rows = [(T0 + pd.Timedelta(seconds=2 * i), "192.0.2.99", "POST", "/api/login", 401) for i in range(failures)]
+    if success:
+        rows.append((T0 + pd.Timedelta(seconds=2 * failures), "192.0.2.99", "POST", "/api/login", 200))
+    access = _write(tmp_path / f"stuff{failures}{success}.log", _browsing(30, 20) + rows)
+    return find_credential_stuffing(access, security.rank_auth_failures(access.frame)).severity
+
+
+def test_stuffing_is_graded_by_failures_and_by_a_login_that_worked(tmp_path: Path) -> None:
+    assert _stuffing(tmp_path, STUFFING_MEDIUM_FAILURES - 1) == "low"  # one client, stale password
+    assert _stuffing(tmp_path, STUFFING_MEDIUM_FAILURES) == "medium"
+    assert _stuffing(tmp_path, 30, success=True) == "high"  # a stuffed password worked
+
+
+def _limited(tmp_path: Path, minutes: int) -> tuple[str, dict[str, object]]:
+    """A client answered 429 for *minutes* minutes, 60 times a minute, among quiet browsing."""
+    rows = _browsing(30, 10) + [
+        (T0 + pd.Timedelta(minutes=10 + m, seconds=s), "198.51.100.7", "GET", "/api/search?q=x", 429)
+        for m in range(minutes)
+        for s in range(60)
+    ]
+    access = _write(tmp_path / f"limited{minutes}.log", rows)
+    finding = find_rate_limiting(access)
+    return finding.severity, finding.numbers
+
+
+def test_a_short_429_burst_is_medium_a_persistent_one_high(tmp_path: Path) -> None:
+    short, numbers = _limited(tmp_path, PERSISTENT_LIMITED_MINUTES - 1)
+    assert numbers["limited_share"] >= 0.10 and numbers["limited_minutes"] == PERSISTENT_LIMITED_MINUTES - 1
+    persistent, numbers = _limited(tmp_path, PERSISTENT_LIMITED_MINUTES)
+    assert (short, persistent) == ("medium", "high") and numbers["limited_minutes"] == PERSISTENT_LIMITED_MINUTES
+
+
+def _upstream(tmp_path: Path, errors: int) -> str:
+    records = [
+        {"time": (T0 + pd.Timedelta(seconds=i)).isoformat(), "level": "info", "logger": "http", "msg": "GET /x 200"}
+        for i in range(20)
+    ] + [
+        {
+            "time": (T0 + pd.Timedelta(seconds=30 + i)).isoformat(),
+            "level": "warning",
+            "logger": "payments",
+            "msg": "upstream https://api.stripe.example/v1/charges answered 429 Too Many Requests (rate limit)",
+        }
+        for i in range(errors)
+    ]
+    path = tmp_path / f"app{errors}.log"
+    path.write_text("\n".join(json.dumps(r) for r in records) + "\n", encoding="utf-8")
+    app = collect_app_log(str(path))
+    assert app.status == "ok", app.reason
+    return find_upstream_quota(app, tr.detect_upstream_quota(app.frame)).severity
+
+
+def test_a_stray_upstream_429_is_low_a_few_are_medium(tmp_path: Path) -> None:
+    assert _upstream(tmp_path, UPSTREAM_MEDIUM_ERRORS - 1) == "low"
+    assert _upstream(tmp_path, UPSTREAM_MEDIUM_ERRORS) == "medium"
+    assert _upstream(tmp_path, 0) == "info"
