@@ -6,7 +6,7 @@ failing, or a broken main branch, blocks everyone):
 ==================  ==========================================================================
 finding             severity: evidence
 ==================  ==========================================================================
-broken_test         high: fails on every run since a commit (>= ``BROKEN_MIN_STREAK`` runs) on
+broken_test         high: fails on every run since a commit (>= 2 runs: BROKEN_MIN_STREAK) on
                     the default branch; medium: the same on another branch
 flaky_test          medium: >= ``FLAKY_MEDIUM_FAILURES`` (3) failures in the history (it keeps
                     breaking builds); low: fewer (one flaky failure is not an incident)
