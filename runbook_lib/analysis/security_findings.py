@@ -60,14 +60,14 @@ def _ok(frame: pd.DataFrame) -> pd.Series:
 
 def _login_successes(frame: pd.DataFrame, ips: list[str], endpoint: str) -> int:
     """2xx answers on *endpoint* to the flagged IPs: a stuffed password that worked."""
-    mine = frame[frame["client_ip"].astype("str").isin(ips)]
+    mine = frame[frame["client_ip"].isin(ips)]
     on_login = mine["path"].astype("str").str.split("?").str[0] == endpoint
     return int((on_login & _ok(mine)).sum())
 
 
 def _secret_hits(frame: pd.DataFrame, ips: list[str]) -> list[str]:
     """Secret-file probes from *ips* that were answered 2xx (the paths, first 5)."""
-    mine = frame[frame["client_ip"].astype("str").isin(ips) & _ok(frame)]
+    mine = frame[frame["client_ip"].isin(ips) & _ok(frame)]
     paths = mine["path"].astype("str").drop_duplicates()
     return [p for p in paths if classify_probe(p) in SECRET_PROBES][:5]
 

@@ -54,7 +54,7 @@ PLUGIN_SAMPLES = Path(__file__).resolve().parents[1] / "data" / "plugins"
 def _calm_ci(folder: Path, summary: dict[str, Any], out: Path) -> Path:
     """Twelve green CI runs of main in the window; ``checkout`` failed once (a flake)."""
     sha = git(folder / "repo", "rev-parse", "HEAD")
-    runs = folder / "ci_runs"
+    runs = folder / "calm_ci_runs"  # the demo parts write their noisy ci_runs beside
     for i in range(12):
         at = summary["end"] - pd.Timedelta(minutes=115 - 9 * i)
         flake = '<failure message="socket hang up">Error: socket hang up</failure>' if i == 6 else ""
@@ -75,14 +75,14 @@ def _calm_ci(folder: Path, summary: dict[str, Any], out: Path) -> Path:
 def _calm_plugins(folder: Path, summary: dict[str, Any], out: Path) -> Path:
     """Real agents and commands in a git repo, one real command without front matter (a
     warning), and that warning once in the load log."""
-    repo = folder / "plugins_repo"
+    repo = folder / "calm_plugins_repo"
     shutil.copytree(PLUGIN_SAMPLES / "clean", repo)
     shutil.copy(PLUGIN_SAMPLES / "warning" / "commands" / "smart-debug.md", repo / ".claude" / "commands")
     when = summary["end"] - pd.Timedelta(days=1)
     git(repo, "init", "-q", "-b", "main")
     git(repo, "add", ".")
     git(repo, "commit", "-q", "-m", "agents and commands", when=when)
-    log = folder / "plugin_load.log"
+    log = folder / "calm_plugin_load.log"
     at = summary["end"] - pd.Timedelta(minutes=30)
     records = [
         {"time": at.isoformat(), "level": "info", "logger": "agents", "msg": "loaded 3 agents, 3 commands, 1 plugin"},
