@@ -57,6 +57,7 @@ __all__ = [
     "pg_log_events_per_minute",
     "find_pg_log_findings",
     "count_pg_log_events",
+    "pg_log_event_rows",
 ]
 
 EVENT_KINDS: tuple[str, ...] = (
@@ -117,6 +118,23 @@ def classify_pg_log(frame: pd.DataFrame, *, slow_query_s: float = 1.0) -> pd.Dat
     out["slow_query"] = (frame["duration_s"].astype("float64") > slow_query_s).fillna(False).to_numpy()
     out.index = frame.index
     return out[list(EVENT_KINDS)]
+
+
+#: Columns of :func:`pg_log_event_rows`.
+EVENT_ROW_COLUMNS = ["logged_at", "event", "severity", "pid", "user", "database", "application_name", "message"]
+
+
+def pg_log_event_rows(frame: pd.DataFrame, *, slow_query_s: float = 1.0, per_kind: int = 5) -> pd.DataFrame:
+    """The first *per_kind* records of each notable event kind (refusals, timeouts, deadlocks,
+    terminations, authentication failures, slow statements), in time order: who was refused
+    first, and what happened in the same second (``logged_at`` carries milliseconds)."""
+    if frame.empty:
+        return pd.DataFrame({c: pd.Series(dtype="datetime64[ns, UTC]" if c == "logged_at" else "object")
+                             for c in EVENT_ROW_COLUMNS})  # fmt: skip
+    flags = classify_pg_log(frame, slow_query_s=slow_query_s)
+    parts = [frame.loc[flags[kind].to_numpy()].head(per_kind).assign(event=kind) for kind in _DESCRIBE]
+    rows = pd.concat([p for p in parts if len(p)] or [frame.head(0).assign(event="")])
+    return rows.sort_values("logged_at", kind="stable").reset_index(drop=True)[EVENT_ROW_COLUMNS]
 
 
 def pg_log_events_per_minute(frame: pd.DataFrame, *, freq: str = "1min", slow_query_s: float = 1.0) -> pd.DataFrame:

@@ -6,7 +6,8 @@ The frame a flow computes keeps its raw values (they go to ``findings.json`` and
 - ``*_bytes`` → ``361 MiB``; ``*_s`` → ``2 min 13 s``; ``*_percent``/``*_pct`` → ``8.5 %``;
 - datetimes → ``2026-03-14 19:37:53`` UTC, to the second; a column where the order inside a
   second matters (a PostgreSQL log event, requests in a burst, a test's start) is named in
-  ``millis=`` and shows ``19:37:53.020`` (rounded to the millisecond, never nanosecond noise);
+  ``millis=`` and shows ``19:37:53.020`` when its data has sub-second values (rounded to the
+  millisecond, never nanosecond noise);
 - headers say what and the unit lives in the cell (``rss``, not ``rss_bytes``);
 - a long text is cut and its full (cleaned) value is kept in the cell's ``title`` (hover).
 
@@ -143,6 +144,9 @@ def _formatter(kind: str, series: pd.Series, *, millis: bool = False) -> Callabl
     if kind == "ms":
         return lambda v: human_duration(float(v) / 1000)
     if kind == "datetime":
+        if millis:  # only when the source has them: ".000" from a log to the second claims too much
+            stamps = pd.to_datetime(series, utc=True, errors="coerce").dropna()
+            millis = bool((stamps.dt.round("ms") != stamps.dt.floor("s")).any())
         return lambda v: utc_stamp(pd.Timestamp(v), millis=millis)
     if kind == "number":
         return human_number
@@ -177,8 +181,9 @@ def table_html(
 ) -> str:
     """The HTML of a readable table: formatted cells, no default index, escaped text.
 
-    Timestamps show whole seconds, except in the columns named in *millis* (milliseconds);
-    naming a column the frame does not have is an error, so a renamed column is noticed.
+    Timestamps show whole seconds, except in the columns named in *millis*: milliseconds,
+    when the column has any (a log written to the second keeps its seconds); naming a
+    column the frame does not have is an error, so a renamed column is noticed.
     """
     shown = frame.head(max_rows)
     if not isinstance(shown.index, pd.RangeIndex) or shown.index.name is not None:
