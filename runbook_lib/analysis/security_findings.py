@@ -152,12 +152,15 @@ def find_scanners(
         if len(bad) > 1
         else f"Scanner `{top['client_ip']}`"
     )
+    if leaked:
+        verdict = f"; answered 2xx on {name_list(leaked, 2)}: check what was served."
+    elif len(campaign):
+        verdict = "."
+    else:
+        verdict = ": a handful, none answered 2xx (background probing)."
     summary = (
         f"{lead} sent {top['probes']} probes ({top['kinds'] or '404 spray'}) and hit "
-        f"{top['distinct_404_paths']} distinct 404 paths"
-        + (f"; answered 2xx on {name_list(leaked, 2)}: check what was served." if leaked else "")
-        + ("" if leaked or len(campaign) else ": a handful, none answered 2xx (background probing).")
-        + ("." if not leaked and len(campaign) else "")
+        f"{top['distinct_404_paths']} distinct 404 paths{verdict}"
     )
     return Finding(
         kind,

@@ -20,8 +20,8 @@ request_bursts         medium: a client's rate jumped above its own baseline
 retry_storm            high: >= ``RETRY_STORM_HIGH`` (1,000) retries within ``within_s`` of a
                        429; medium: fewer (``detect_retry_storms`` already ignores a few)
 upstream_quota         high: >= ``UPSTREAM_HIGH_ERRORS`` (50) upstream rate-limit errors in
-                       the app log; medium: >= ``UPSTREAM_MEDIUM_ERRORS`` (5); low: a stray
-                       one or two (retried); info: none; unknown: no app log
+                       the app log; medium: >= ``UPSTREAM_MEDIUM_ERRORS`` (5); low: 1-4, stray
+                       ones (retried); info: none; unknown: no app log
 =====================  ======================================================================
 """
 
