@@ -16,7 +16,9 @@ rate_limited_requests  high: >= 10 % of requests (or >= 1,000) answered 429, in 
                        (or >= 100), or a high share that lasted fewer minutes (a short
                        burst); low: >= 0.5 %; info: below (stray 429s)
 request_bursts         medium: a client's rate jumped above its own baseline
-                       (``detect_bursts``); info: none
+                       (``detect_bursts``) and it was limited (429s), or
+                       >= ``BURST_MEDIUM_CLIENTS`` (3) clients burst; low: one or two clients
+                       burst and were served (capacity used, nobody refused); info: none
 retry_storm            high: >= ``RETRY_STORM_HIGH`` (1,000) retries within ``within_s`` of a
                        429; medium: fewer (``detect_retry_storms`` already ignores a few)
 upstream_quota         high: >= ``UPSTREAM_HIGH_ERRORS`` (50) upstream rate-limit errors in
@@ -44,6 +46,8 @@ MEDIUM_LIMITED_SHARE, MEDIUM_LIMITED = 0.02, 100
 LOW_LIMITED_SHARE = 0.005
 #: Distinct minutes with 429s a high share must span: a shorter burst is medium.
 PERSISTENT_LIMITED_MINUTES = 5
+#: Clients bursting at once from which bursts are medium even when all were served.
+BURST_MEDIUM_CLIENTS = 3
 #: Retries after a 429 from which a storm is high.
 RETRY_STORM_HIGH = 1000
 #: Upstream rate-limit errors from which being limited is high / medium.
@@ -134,13 +138,16 @@ def find_bursts(collected: Collected, bursts: pd.DataFrame) -> Finding:
         f"`{top['client_ip']}` peaked at {top['peak_per_minute']} requests/min "
         f"(baseline {top['baseline_per_minute']}) mostly on `{top['top_endpoint']}`."
     )
+    limited = int(bursts["limited"].sum())
+    severity: Severity = "medium" if limited or len(bursts) >= BURST_MEDIUM_CLIENTS else "low"
     return Finding(
         kind,
-        "medium",
-        summary,
+        severity,
+        summary + ("" if limited else " All of it was served (no 429)."),
         numbers={
             "clients": bursts["client_ip"].tolist()[:20],
             "peak_per_minute": int(top["peak_per_minute"]),
+            "limited": limited,
         },
         evidence=[f"client_ip:{ip}" for ip in bursts["client_ip"].head(10)],
     )

@@ -22,8 +22,10 @@ from runbook_lib.analysis.security_findings import (
     find_scanners,
 )
 from runbook_lib.analysis.traffic_findings import (
+    BURST_MEDIUM_CLIENTS,
     PERSISTENT_LIMITED_MINUTES,
     UPSTREAM_MEDIUM_ERRORS,
+    find_bursts,
     find_rate_limiting,
     find_upstream_quota,
 )
@@ -170,3 +172,23 @@ def test_a_stray_upstream_429_is_low_a_few_are_medium(tmp_path: Path) -> None:
     assert _upstream(tmp_path, UPSTREAM_MEDIUM_ERRORS - 1) == "low"
     assert _upstream(tmp_path, UPSTREAM_MEDIUM_ERRORS) == "medium"
     assert _upstream(tmp_path, 0) == "info"
+
+
+def _bursts(tmp_path: Path, clients: int, *, limited: bool) -> tuple[str, dict[str, object]]:
+    """*clients* batch clients each sending 90 requests in one minute among quiet browsing."""
+    rows = _browsing(30, 10) + [
+        (T0 + pd.Timedelta(minutes=12, seconds=s * 0.66), f"198.51.100.{20 + c}", "GET", "/api/export",
+         429 if limited and s % 3 == 0 else 200)
+        for c in range(clients)
+        for s in range(90)
+    ]  # fmt: skip
+    access = _write(tmp_path / f"burst{clients}{limited}.log", rows)
+    finding = find_bursts(access, tr.detect_bursts(access.frame))
+    return finding.severity, finding.numbers
+
+
+def test_a_served_burst_is_low_a_limited_or_wide_one_medium(tmp_path: Path) -> None:
+    served, numbers = _bursts(tmp_path, BURST_MEDIUM_CLIENTS - 1, limited=False)
+    assert served == "low" and len(numbers["clients"]) == BURST_MEDIUM_CLIENTS - 1 and numbers["limited"] == 0
+    assert _bursts(tmp_path, BURST_MEDIUM_CLIENTS, limited=False)[0] == "medium"  # breadth
+    assert _bursts(tmp_path, 1, limited=True)[0] == "medium"  # somebody was refused
