@@ -11,10 +11,11 @@ minute and backs off is the limiter working, not an incident):
 =====================  ======================================================================
 finding                severity: evidence
 =====================  ======================================================================
-rate_limited_requests  high: >= 10 % of requests (or >= 1,000) answered 429, in at least
-                       ``PERSISTENT_LIMITED_MINUTES`` (5) distinct minutes; medium: >= 2 %
-                       (or >= 100), or a high share that lasted fewer minutes (a short
-                       burst); low: >= 0.5 %; info: below (stray 429s)
+rate_limited_requests  high: >= ``HIGH_LIMITED_SHARE`` (10 %) of requests, or >= 1,000,
+                       answered 429 (a client hammering without backing off, even for
+                       seconds, is refused that often); medium: >= 2 % or >= 100; low:
+                       >= 0.5 %; info: below (a well-behaved client meeting its limit for a
+                       minute and backing off is a handful of 429s among thousands)
 request_bursts         medium: a client's rate jumped above its own baseline
                        (``detect_bursts``) and it was limited (429s), or
                        >= ``BURST_MEDIUM_CLIENTS`` (3) clients burst; low: one or two clients
@@ -44,8 +45,6 @@ from .traffic import LIMITED, limited_per_minute, rank_limited
 HIGH_LIMITED_SHARE, HIGH_LIMITED = 0.10, 1000
 MEDIUM_LIMITED_SHARE, MEDIUM_LIMITED = 0.02, 100
 LOW_LIMITED_SHARE = 0.005
-#: Distinct minutes with 429s a high share must span: a shorter burst is medium.
-PERSISTENT_LIMITED_MINUTES = 5
 #: Clients bursting at once from which bursts are medium even when all were served.
 BURST_MEDIUM_CLIENTS = 3
 #: Retries after a 429 from which a storm is high.
@@ -85,7 +84,7 @@ def find_rate_limiting(collected: Collected, *, window: Window | None = None) ->
     minutes = int(frame.loc[frame["status"] == LIMITED, "requested_at"].dt.floor("min").nunique())
     severity: Severity = "info"
     if share >= HIGH_LIMITED_SHARE or limited >= HIGH_LIMITED:
-        severity = "high" if minutes >= PERSISTENT_LIMITED_MINUTES else "medium"
+        severity = "high"
     elif share >= MEDIUM_LIMITED_SHARE or limited >= MEDIUM_LIMITED:
         severity = "medium"
     elif share >= LOW_LIMITED_SHARE:

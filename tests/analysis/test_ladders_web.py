@@ -23,7 +23,8 @@ from runbook_lib.analysis.security_findings import (
 )
 from runbook_lib.analysis.traffic_findings import (
     BURST_MEDIUM_CLIENTS,
-    PERSISTENT_LIMITED_MINUTES,
+    HIGH_LIMITED_SHARE,
+    LOW_LIMITED_SHARE,
     UPSTREAM_MEDIUM_ERRORS,
     find_bursts,
     find_rate_limiting,
@@ -129,23 +130,26 @@ def test_stuffing_is_graded_by_failures_and_by_a_login_that_worked(tmp_path: Pat
     assert _stuffing(tmp_path, 30, success=True) == "high"  # a stuffed password worked
 
 
-def _limited(tmp_path: Path, minutes: int) -> tuple[str, dict[str, object]]:
-    """A client answered 429 for *minutes* minutes, 60 times a minute, among quiet browsing."""
-    rows = _browsing(30, 10) + [
-        (T0 + pd.Timedelta(minutes=10 + m, seconds=s), "198.51.100.7", "GET", "/api/search?q=x", 429)
-        for m in range(minutes)
-        for s in range(60)
+def _limited(tmp_path: Path, limited: int, *, total: int = 2000) -> tuple[str, dict[str, object]]:
+    """*limited* 429s to one client, one a second, among *total* requests in all."""
+    rows = _browsing(20, (total - limited) // 20)
+    rows += [
+        (T0 + pd.Timedelta(minutes=5, seconds=s), "198.51.100.7", "GET", "/api/search?q=x", 429) for s in range(limited)
     ]
-    access = _write(tmp_path / f"limited{minutes}.log", rows)
+    access = _write(tmp_path / f"limited{limited}.log", rows)
     finding = find_rate_limiting(access)
     return finding.severity, finding.numbers
 
 
-def test_a_short_429_burst_is_medium_a_persistent_one_high(tmp_path: Path) -> None:
-    short, numbers = _limited(tmp_path, PERSISTENT_LIMITED_MINUTES - 1)
-    assert numbers["limited_share"] >= 0.10 and numbers["limited_minutes"] == PERSISTENT_LIMITED_MINUTES - 1
-    persistent, numbers = _limited(tmp_path, PERSISTENT_LIMITED_MINUTES)
-    assert (short, persistent) == ("medium", "high") and numbers["limited_minutes"] == PERSISTENT_LIMITED_MINUTES
+def test_429s_are_graded_by_their_share_of_requests(tmp_path: Path) -> None:
+    """The calm day's client meets its limit for a minute and backs off: a handful of 429s."""
+    low_at = round(LOW_LIMITED_SHARE * 2000)  # 10 of 2,000
+    assert _limited(tmp_path, low_at - 1)[0] == "info"
+    severity, numbers = _limited(tmp_path, low_at)
+    assert severity == "low" and numbers["limited_minutes"] == 1 and numbers["limited_share"] == LOW_LIMITED_SHARE
+    high_at = round(HIGH_LIMITED_SHARE * 2000)  # 200 of 2,000, in four minutes
+    assert _limited(tmp_path, high_at - 1)[0] == "medium"
+    assert _limited(tmp_path, high_at)[0] == "high"
 
 
 def _upstream(tmp_path: Path, errors: int) -> str:
