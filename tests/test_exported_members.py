@@ -104,6 +104,7 @@ PINNED: dict[str, list[str]] = {
         "metrics_table",
         "outcomes_per_test",
         "per_minute",
+        "pg_log_event_rows",
         "pg_log_events_per_minute",
         "plugin_next_steps",
         "postmortem_markdown",

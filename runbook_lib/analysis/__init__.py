@@ -32,7 +32,12 @@ from runbook_lib.analysis.endpoints import with_endpoints, with_forwarded_client
 from runbook_lib.analysis.host_logs import MEMORY_PATTERN, SLOW_PATTERN, find_log_signals, rank_log_shapes
 from runbook_lib.analysis.memory import detect_restarts, find_memory_leaks, leaking, rank_rss_trends
 from runbook_lib.analysis.memory_metrics import find_gc_activity, find_metric_memory_leaks, metric_as_processes
-from runbook_lib.analysis.pg_log_events import EVENT_KINDS, find_pg_log_findings, pg_log_events_per_minute
+from runbook_lib.analysis.pg_log_events import (
+    EVENT_KINDS,
+    find_pg_log_findings,
+    pg_log_event_rows,
+    pg_log_events_per_minute,
+)
 from runbook_lib.analysis.plugin_rules import tree_is_valid
 from runbook_lib.analysis.plugins import (
     added_since,
@@ -185,6 +190,7 @@ __all__ = [
     "metric_as_processes",
     "metrics_table",
     "per_minute",
+    "pg_log_event_rows",
     "pg_log_events_per_minute",
     "plugin_next_steps",
     "postmortem_markdown",

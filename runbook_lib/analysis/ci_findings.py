@@ -1,4 +1,25 @@
-"""Findings and next steps of the test_failures flow (pure: tables from tests_history in)."""
+"""Findings and next steps of the test_failures flow (pure: tables from tests_history in).
+
+Severity ladder (persistence decides: a test that failed once is a nuisance, one that keeps
+failing, or a broken main branch, blocks everyone):
+
+==================  ==========================================================================
+finding             severity: evidence
+==================  ==========================================================================
+broken_test         high: fails on every run since a commit (>= 2 runs: BROKEN_MIN_STREAK) on
+                    the default branch; medium: the same on another branch
+flaky_test          medium: >= ``FLAKY_MEDIUM_FAILURES`` (3) failures in the history (it keeps
+                    breaking builds); low: fewer (one flaky failure is not an incident)
+ci_infrastructure   high: the latest run failed for the environment (suites not run, most tests
+                    failing at once, one shared error); medium: an earlier run did
+ci_no_tests         medium: a run that is not green and ran nothing
+test_timeout        medium: hit the timeout in >= ``TIMEOUT_MEDIUM_RUNS`` (2) runs; low: in one
+                    run (a slow machine once)
+test_timeout_trend  medium: at this slope the limit is <= ``TREND_SOON_RUNS`` (10) runs away;
+                    low: further
+ci_green            info: nothing broken, flaky or timing out; unknown: no CI history read
+==================  ==========================================================================
+"""
 
 from __future__ import annotations
 
@@ -13,6 +34,12 @@ from runbook_lib.timewindow import Window, utc_now
 
 #: A skip added for a flaky test expires: a skip without a date becomes permanent.
 SKIP_EXPIRY_DAYS = 14
+#: Failures from which a flaky test is medium: it keeps breaking builds, not once in a while.
+FLAKY_MEDIUM_FAILURES = 3
+#: Runs that hit the timeout from which it is medium: one slow run is a busy machine.
+TIMEOUT_MEDIUM_RUNS = 2
+#: A test this many runs (or fewer) from its timeout at its current slope is medium.
+TREND_SOON_RUNS = 10
 
 
 def _rows(frame: pd.DataFrame) -> Iterator[Any]:
@@ -70,7 +97,7 @@ def find_ci_findings(
             *([f"passed on retry in {int(row.retried)} runs"] if row.retried else []),
             *(["marked flaky by the runner"] if row.flaky_marked else []),
         ]
-        strong = row.flip_rate >= 0.2 or row.failures >= 2
+        strong = row.failures >= FLAKY_MEDIUM_FAILURES
         out.append(
             Finding(
                 "flaky_test",
@@ -123,7 +150,7 @@ def find_ci_findings(
         out.append(
             Finding(
                 "test_timeout",
-                "medium",
+                "medium" if len(group) >= TIMEOUT_MEDIUM_RUNS else "low",
                 f"`{test_id}` hit the {limit_s:g} s timeout in {len(group)} runs (last: run {group['run_id'].iloc[-1]}, "  # noqa: E501
                 f"{group['runner'].iloc[0]}).",
                 {"test_id": test_id, "runs": len(group), "limit_s": limit_s},
@@ -133,7 +160,7 @@ def find_ci_findings(
     for row in _rows(trends):
         if row.test_id in set(timeout_hits["test_id"]):
             continue
-        soon = row.runs_to_limit <= 10
+        soon = row.runs_to_limit <= TREND_SOON_RUNS
         out.append(
             Finding(
                 "test_timeout_trend",

@@ -4,6 +4,28 @@ Input: the :class:`~runbook_lib.collected.Collected` from ``sources.postgres`` (
 and ``meta``). When that source could not be read, the answer is "unknown", except when
 the server refused us because every slot is taken: that *is* the incident, and is stated
 as a critical finding.
+
+Severity ladder (volume and persistence: one report query running long, one psql left in a
+transaction, one session waiting a moment on a row lock are ordinary life on a busy server):
+
+===========================  =================================================================
+finding                      severity: evidence
+===========================  =================================================================
+connections_exhausted        critical: the server refused us, every slot taken
+connection_utilisation       critical: >= ``UTIL_CRITICAL_PCT`` (90 %) of usable slots in use
+                             at the last sample; high: >= 75 %; medium: >= 50 %; info: below
+connection_leak              critical: an app's idle connections grow so slots run out in
+                             < ``LEAK_CRITICAL_MIN`` (15) minutes; high: growing, later
+long_running_queries         high: >= ``LISTING_HIGH_SESSIONS`` (3) queries over the threshold
+idle_in_transaction          (300 s / 60 s), or the longest over ``LISTING_HIGH_FACTOR`` (10)x
+                             the threshold; medium: one or two, not that old
+idle_terminate_candidates    medium: connections idle longer than ``idle_s`` (terminate them)
+blocking_chain               high: a root blocks >= ``BLOCKED_HIGH_SESSIONS`` (2) sessions, or
+                             one waits >= ``BLOCK_WAIT_HIGH_S`` (60 s); medium: one session
+                             waiting briefly (lock contention)
+connection_limit_pressure    high: a role or database at 100 % of its CONNECTION LIMIT;
+                             medium: near it
+===========================  =================================================================
 """
 
 from __future__ import annotations
@@ -19,6 +41,17 @@ from runbook_lib.collected import Collected
 from runbook_lib.findings import Finding, Severity, unknown
 
 KIND = "db_connections"
+#: Share of usable slots in use (last sample) from which utilisation is critical/high/medium.
+UTIL_CRITICAL_PCT, UTIL_HIGH_PCT, UTIL_MEDIUM_PCT = 90.0, 75.0, 50.0
+#: Minutes to exhaustion below which a leak is critical.
+LEAK_CRITICAL_MIN = 15.0
+#: Sessions over the threshold from which long queries / idle transactions are high.
+LISTING_HIGH_SESSIONS = 3
+#: A session this many times past its threshold is high on its own (a 50-min query).
+LISTING_HIGH_FACTOR = 10.0
+#: Sessions blocked by one root, or the longest wait, from which a chain is high.
+BLOCKED_HIGH_SESSIONS = 2
+BLOCK_WAIT_HIGH_S = 60.0
 
 
 def _pids(frame: pd.DataFrame, limit: int = 8) -> str:
@@ -81,7 +114,15 @@ def _utilisation(frame: pd.DataFrame, settings: dict[str, Any], idle_s: float) -
     util = cx.detect_utilisation(frame, settings)
     last = util.iloc[-1]
     pct = float(last["utilisation_pct"])
-    severity: Severity = "critical" if pct >= 90 else "high" if pct >= 75 else "medium" if pct >= 50 else "info"
+    severity: Severity = (
+        "critical"
+        if pct >= UTIL_CRITICAL_PCT
+        else "high"
+        if pct >= UTIL_HIGH_PCT
+        else "medium"
+        if pct >= UTIL_MEDIUM_PCT
+        else "info"
+    )
     top = cx.breakdown(frame, "application_name").head(1)
     holder = ""
     if not top.empty:
@@ -117,7 +158,7 @@ def _leaks(frame: pd.DataFrame, settings: dict[str, Any], idle_s: float) -> list
         app = str(row["application_name"])
         n_old = int((cx._label(old["application_name"]) == app).sum())
         minutes = float(row["projected_exhaustion_min"])
-        severity: Severity = "critical" if np.isfinite(minutes) and minutes < 15 else "high"
+        severity: Severity = "critical" if np.isfinite(minutes) and minutes < LEAK_CRITICAL_MIN else "high"
         out.append(
             Finding(
                 "connection_leak",
@@ -164,13 +205,32 @@ def _listing(
     ]
 
 
+def _by_volume(rows: pd.DataFrame, age: str, threshold_s: float) -> Severity:
+    """High for several sessions or one far past its threshold; one or two: medium."""
+    if rows.empty:
+        return "info"
+    oldest = float(rows[age].max())
+    many = len(rows) >= LISTING_HIGH_SESSIONS
+    return "high" if many or oldest >= LISTING_HIGH_FACTOR * threshold_s else "medium"
+
+
 def _long_running(rows: pd.DataFrame, threshold_s: float) -> list[Finding]:
-    return _listing("long_running_queries", rows, "age_s", f"queries running longer than {threshold_s:g} s", "high")
+    return _listing(
+        "long_running_queries",
+        rows,
+        "age_s",
+        f"queries running longer than {threshold_s:g} s",
+        _by_volume(rows, "age_s", threshold_s),
+    )
 
 
 def _idle_in_tx(rows: pd.DataFrame, threshold_s: float) -> list[Finding]:
     return _listing(
-        "idle_in_transaction", rows, "idle_s", f"sessions idle in transaction for more than {threshold_s:g} s", "high"
+        "idle_in_transaction",
+        rows,
+        "idle_s",
+        f"sessions idle in transaction for more than {threshold_s:g} s",
+        _by_volume(rows, "idle_s", threshold_s),
     )
 
 
@@ -192,10 +252,11 @@ def _blocking(tree: pd.DataFrame) -> list[Finding]:
         blocked = chain[chain["depth"] > 0].drop_duplicates("pid")
         edges = [[int(b), int(p)] for p, bs in zip(chain["pid"], chain["blocked_by"], strict=True) for b in bs]
         longest = float(blocked["wait_s"].max()) if blocked["wait_s"].notna().any() else np.nan
+        wide = len(blocked) >= BLOCKED_HIGH_SESSIONS
         out.append(
             Finding(
                 "blocking_chain",
-                "high",
+                "high" if wide or (np.isfinite(longest) and longest >= BLOCK_WAIT_HIGH_S) else "medium",
                 f"pid {root} (`{head['application_name']}`, {head['state']}) blocks "
                 f"{len(blocked)} session(s): pid {_pids(blocked)}; chain depth "
                 f"{int(chain['depth'].max())}, longest wait {longest:.0f} s.",

@@ -4,6 +4,25 @@ Pure functions over frames from ``sources.host`` (``SYSTEM_SAMPLES_SCHEMA``,
 ``PROCESS_SAMPLES_SCHEMA``, ``THREAD_SAMPLES_SCHEMA``), ``sources.prometheus`` / CSV
 metrics (``sampled_at, query, series, value``), an access-log frame (``requested_at``) and
 a deploys frame (``deployed_at, sha``). Unusable inputs give "unknown" findings.
+
+Severity ladder (persistence decides: every host has brief spikes; an incident is CPU that
+stays high):
+
+========================  ==================================================================
+finding                   severity: evidence
+========================  ==================================================================
+cpu.sustained_high        high: above ``threshold_percent`` (80 %) for ``min_duration_s``
+                          (5 min) in a row; low: above it for less (a brief spike);
+                          info: never above
+cpu.culprit               high: a process busy (>= ``busy_percent``, 50 % of a core) in
+                          >= ``CULPRIT_MIN_BUSY_SAMPLES`` (3) samples and still burning that
+                          much on average since; medium: busy that long but cooling down;
+                          low: busy in fewer samples (a brief spike); info: nobody busy
+cpu.traffic_correlation   high: the median CPU of the later half rose >= ``RISE_POINTS``
+                          (10 points) while the request rate grew < ``FLAT_TRAFFIC_RATIO``
+                          (x1.2) (medians, so one spiky sample cannot make a rise);
+                          info: CPU tracks traffic (r >= ``TRACKS_R``) or did not rise
+========================  ==================================================================
 """
 
 from __future__ import annotations
@@ -21,6 +40,13 @@ CPU_SERIES_SCHEMA: dict[str, str] = {"sampled_at": "datetime64[ns, UTC]", "cpu_p
 CPU_QUERY = "cpu_busy_percent"
 #: Correlation above this means "CPU follows traffic" (a strong, not a perfect, relation).
 TRACKS_R = 0.7
+#: Samples at or above busy_percent from which a process is a culprit, not a spike: one or
+#: two hot samples are a cron job, a GC pause or the sampler itself.
+CULPRIT_MIN_BUSY_SAMPLES = 3
+#: Points the median CPU must rise between the halves of the window to call it a rise.
+RISE_POINTS = 10.0
+#: Request-rate growth below which traffic "did not grow" (20 % is ordinary daily drift).
+FLAT_TRAFFIC_RATIO = 1.2
 
 
 def _hhmmss(at: pd.Timestamp) -> str:
@@ -133,7 +159,8 @@ def rank_cpu_processes(processes: pd.DataFrame, *, busy_percent: float = 50.0) -
 
     Columns: pid, name, cmdline, mean_cpu_percent, peak_cpu_percent, share_percent,
     samples, busy_since_at (first sample at or above *busy_percent*, NaT if never),
-    busy_mean_cpu_percent (mean CPU from busy_since_at on: what it burns once it is hot).
+    busy_mean_cpu_percent (mean CPU from busy_since_at on: what it burns once it is hot),
+    busy_samples (how many samples were at or above *busy_percent*: persistence).
     """
     cols = [
         "pid",
@@ -145,11 +172,13 @@ def rank_cpu_processes(processes: pd.DataFrame, *, busy_percent: float = 50.0) -
         "samples",
         "busy_since_at",
         "busy_mean_cpu_percent",
+        "busy_samples",
     ]
     if processes.empty:
         return pd.DataFrame({c: pd.Series(dtype="object") for c in cols})
     frame = processes.sort_values("sampled_at")
-    busy = frame[frame["cpu_percent"] >= busy_percent].groupby("pid")["sampled_at"].min()
+    busy_at = frame[frame["cpu_percent"] >= busy_percent].groupby("pid")["sampled_at"]
+    busy, busy_samples = busy_at.min(), busy_at.size()
     ranked = frame.groupby("pid").agg(
         name=("name", "last"),
         cmdline=("cmdline", "last"),
@@ -160,6 +189,7 @@ def rank_cpu_processes(processes: pd.DataFrame, *, busy_percent: float = 50.0) -
     )
     ranked["share_percent"] = 100.0 * ranked["total"] / max(float(ranked["total"].sum()), 1e-9)
     ranked["busy_since_at"] = busy.reindex(ranked.index)
+    ranked["busy_samples"] = busy_samples.reindex(ranked.index, fill_value=0).astype("int64")
     ranked["busy_mean_cpu_percent"] = float("nan")
     if not busy.empty:
         since = frame["pid"].map(busy)
@@ -188,6 +218,17 @@ def find_cpu_culprit(processes: Collected, *, busy_percent: float = 50.0) -> Fin
             "info",
             f"No process was busy: the busiest, {label}, averaged {top['mean_cpu_percent']}% "
             f"of a core (below {busy_percent:g}%).",
+            numbers,
+            [f"pid:{int(top['pid'])}"],
+        )
+    numbers["busy_samples"] = int(top["busy_samples"])
+    if top["busy_samples"] < CULPRIT_MIN_BUSY_SAMPLES:
+        return Finding(
+            kind,
+            "low",
+            f"{label} spiked to {top['peak_cpu_percent']}% of a core in {int(top['busy_samples'])} "
+            f"sample(s) only (a brief spike, not a culprit: fewer than {CULPRIT_MIN_BUSY_SAMPLES}); "
+            f"it averaged {top['mean_cpu_percent']}% over {int(top['samples'])} samples.",
             numbers,
             [f"pid:{int(top['pid'])}"],
         )
@@ -267,8 +308,8 @@ def correlate_cpu_with_traffic(
         )
     r = float(both["cpu"].corr(both["rps"])) if both["rps"].std() > 0 and both["cpu"].std() > 0 else 0.0
     half = len(both) // 2
-    cpu_rise = float(both["cpu"].iloc[half:].mean() - both["cpu"].iloc[:half].mean())
-    rps_ratio = float(both["rps"].iloc[half:].mean() / max(both["rps"].iloc[:half].mean(), 1e-9))
+    cpu_rise = float(both["cpu"].iloc[half:].median() - both["cpu"].iloc[:half].median())
+    rps_ratio = float(both["rps"].iloc[half:].median() / max(both["rps"].iloc[:half].median(), 1e-9))
     numbers: dict[str, object] = {
         "r": round(r, 2),
         "bins": len(both),
@@ -290,7 +331,7 @@ def correlate_cpu_with_traffic(
             sha = str(before.iloc[-1]["sha"])[:7]
             numbers["deploy_sha"] = sha
             deploy = f" after deploy {sha}"
-    if cpu_rise > 10 and rps_ratio < 1.2:
+    if cpu_rise >= RISE_POINTS and rps_ratio < FLAT_TRAFFIC_RATIO:
         return Finding(
             kind,
             "high",

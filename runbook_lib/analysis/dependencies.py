@@ -3,6 +3,20 @@
 Input: a :class:`Collected` whose frame follows ``DEPENDENCY_SCHEMA`` (check, target, ok,
 status, latency_s, detail, checked_at), as made by ``collect_dependencies``. Pure: this
 module never performs a check itself.
+
+Severity ladder (each check is a direct observation made now, not a statistic: a
+dependency that does not answer is down for every request that needs it):
+
+=========  ==========================================================================
+severity   evidence
+=========  ==========================================================================
+high       no answer within the timeout, refused, TLS handshake failed, name does not
+           resolve, an HTTP 5xx, any other failure
+medium     an HTTP 4xx (the check or the route is wrong), our credentials rejected, or
+           an answer slower than ``SLOW_S`` (1 s)
+info       every dependency answered in time
+unknown    no checks configured or the checks could not run
+=========  ==========================================================================
 """
 
 from __future__ import annotations

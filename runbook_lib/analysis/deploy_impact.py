@@ -10,6 +10,12 @@ Input: per-minute rates with ``minute_at``, a count column and an error column (
 Output of :func:`compare_deploys`::
 
     deployed_at | short_sha | subject | before_rate | after_rate | before_n | after_n | ratio | z
+
+Severity ladder of :func:`find_suspect_deploy` (``deploy``): high when a deploy is followed
+by an error rate >= ``MIN_RATIO`` (2x) its before-rate, >= ``MIN_DELTA`` (0.5 points) higher,
+at a two-proportion z >= ``MIN_Z`` (3) (volume: a 3-request blip is never a culprit); info
+when no deploy passes all three or there is no deploy; unknown when the deploy history or
+both logs could not be read.
 """
 
 from __future__ import annotations

@@ -6,6 +6,10 @@ one noisy line does not hide the others, and GC lines give a GC frequency.
 
 Input: an app-log frame (``sources.app_log.APP_SCHEMA``: ``logged_at, level, logger,
 message, source_file``). An unusable source gives an "unknown" finding.
+
+Severity ladder of :func:`find_log_signals` (``cpu.app_log`` / ``memory.app_log``):
+medium at >= ``MANY_SIGNAL_LINES`` (10) matching lines in the window (the app keeps saying
+it); low for fewer (a stray "slow" line); info for none; unknown when the log is unreadable.
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ MEMORY_PATTERN = r"(?i)\b(?:memory|heap|gc|garbage|out of memory|oom|allocation 
 #: Lines that record one collector run (Node --trace-gc, JVM, Go gctrace, "GC" messages).
 GC_RUN_PATTERN = r"(?i)(?:\bmark-sweep\b|\bscavenge\b|\bmark-compact\b|\bgc\s*\(|^gc \d+ @|\bgc (?:run|pause|cycle))"
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
+#: Matching lines from which the app log's complaint is medium, not a stray line.
+MANY_SIGNAL_LINES = 10
 
 SHAPES_COLUMNS = ["shape", "lines", "first_at", "last_at", "level", "example"]
 
@@ -82,7 +88,7 @@ def find_log_signals(app: Collected, *, kind: str) -> Finding:
         gc_text = f"; GC ran {gc['runs']} times ({gc['per_min']:.1f}/min)"
     return Finding(
         name,
-        "medium" if total >= 10 else "low",
+        "medium" if total >= MANY_SIGNAL_LINES else "low",
         f"{total} {what} line(s) in the app log from {_stamp(numbers['first_at'])} to "  # type: ignore[arg-type]
         f"{_stamp(numbers['last_at'])}; most frequent: `{top['shape']}` ×{top['lines']}{gc_text}.",  # type: ignore[arg-type]
         numbers,

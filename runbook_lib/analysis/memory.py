@@ -7,6 +7,22 @@ trend from noise without assuming normal errors. Implemented with numpy (no scip
 Input: ``PROCESS_SAMPLES_SCHEMA`` frames (``sampled_at, pid, name, rss_bytes``) and the
 events frame (``observed_at, pid, event``). Output: a trend frame and findings naming the
 process, e.g. "`api` (pid 42) RSS grows 212 MB/h (steady, R²=0.97); limit reached in ~3 h 40 m".
+
+Severity ladder of :func:`find_memory_leaks` (``memory.trend``; persistence is built into
+the pattern: a leak is growth whose 95 % confidence interval stays above
+``min_growth_mb_per_h`` over at least ``min_samples`` samples, so a spike or a GC sawtooth
+is never one):
+
+=========  ==========================================================================
+severity   evidence
+=========  ==========================================================================
+critical   a leak that reaches the limit in < ``ETA_CRITICAL_S`` (1 h)
+high       a leak that reaches it in < ``ETA_HIGH_S`` (6 h)
+medium     a leak, later (or never at this rate); ``memory.restarts``: the target
+           restarted while sampled
+info       plateau, sawtooth, flat or shrinking: not a leak
+unknown    too few samples, or the samples could not be read
+=========  ==========================================================================
 """
 
 from __future__ import annotations
@@ -24,6 +40,9 @@ MB = 1024 * 1024
 MAX_POINTS = 2_000
 #: R² from which growth is called steady (a straight line explains most of the variation).
 STEADY_R2 = 0.8
+#: Time to the memory limit under which a leak is critical (page now) / high (today).
+ETA_CRITICAL_S = 3600.0
+ETA_HIGH_S = 6 * 3600.0
 
 
 @dataclass(frozen=True)
@@ -263,7 +282,7 @@ def find_memory_leaks(
         numbers.update(pattern=t["pattern"], limit_bytes=limit_bytes, limit_origin=limit_origin)
         if t["pattern"] == "leak":
             eta = float(t["time_to_limit_s"])
-            sev: Severity = "critical" if eta < 3600 else "high" if eta < 6 * 3600 else "medium"
+            sev: Severity = "critical" if eta < ETA_CRITICAL_S else "high" if eta < ETA_HIGH_S else "medium"
             out.append(
                 Finding(
                     kind,

@@ -5,6 +5,11 @@ sawtooth, time to the limit), applied to each series of a metrics frame
 (``sampled_at, query, series, value``) as if it were a process; plus the GC frequency
 from Node.js ``nodejs_gc_duration_seconds_count`` rates. Unusable sources give
 "unknown" findings.
+
+Severity ladder: ``memory.metrics_trend`` grades as :mod:`runbook_lib.analysis.memory`
+(time to the limit). ``memory.gc_rate``: medium when the collector runs at least
+``GC_RISE_FACTOR`` (1.5x) as often in the later half of the window as in the earlier half
+(the heap fights growth); info otherwise (a rate that drifts by a few percent is noise).
 """
 
 from __future__ import annotations
@@ -14,6 +19,9 @@ import pandas as pd
 from runbook_lib.analysis.memory import find_memory_leaks
 from runbook_lib.collected import Collected
 from runbook_lib.findings import Finding, unknown
+
+#: The later half's GC rate over the earlier half's from which GC is "rising".
+GC_RISE_FACTOR = 1.5
 
 
 def metric_as_processes(metrics: pd.DataFrame, *, query: str) -> pd.DataFrame:
@@ -51,13 +59,22 @@ def find_gc_activity(metrics: Collected, *, query: str = "nodejs_gc_runs_per_s")
     top = per.index[0]
     half = len(rows) // 2
     ordered = rows.sort_values("sampled_at")["value"]
-    trend = float(ordered.iloc[half:].mean() - ordered.iloc[:half].mean()) if half else 0.0
+    early = float(ordered.iloc[:half].mean()) if half else 0.0
+    late = float(ordered.iloc[half:].mean()) if half else 0.0
+    # From no GC at all to some is a rise of its own (the ratio is infinite).
+    ratio = late / early if early > 0 else (float("inf") if late > 0 else 1.0)
+    rising = round(ratio, 2) >= GC_RISE_FACTOR  # graded on the ratio the summary states
     return Finding(
         kind,
-        "medium" if trend > 0 else "info",
+        "medium" if rising else "info",
         f"GC runs {per['mean'].iloc[0] * 60:.1f} times/min on average for `{top}`"
-        f" ({'rising' if trend > 0 else 'not rising'} over the window).",
-        {"runs_per_min": round(float(per["mean"].iloc[0]) * 60, 2), "rising": trend > 0, "series": str(top)},
+        f" ({'rising' if rising else 'not rising'} over the window: x{ratio:.2f}, half to half).",
+        {
+            "runs_per_min": round(float(per["mean"].iloc[0]) * 60, 2),
+            "rising": rising,
+            "rise_ratio": round(ratio, 2),
+            "series": str(top),
+        },
     )
 
 

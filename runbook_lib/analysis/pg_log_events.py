@@ -16,6 +16,25 @@ it with ``lc_messages = C``:
 :func:`pg_log_events_per_minute` returns one row per interval (``bucket_at`` + one count column
 per kind, zero-filled between the first and last record). :func:`count_pg_log_events`
 counts queries and errors the way pgBadger does, so the two can be compared.
+
+Severity ladder of :func:`find_pg_log_findings` (a refused connection, a cancelled
+statement or a deadlock each failed a real request, so one is enough; terminations,
+authentication failures and slow statements happen on every busy server, so they need
+volume: ``PG_NOISE_COUNT`` (10) in the window):
+
+=========================  ===================================================================
+finding                    severity: evidence
+=========================  ===================================================================
+pg_log_too_many_connections critical: any FATAL refusal for lack of a free slot
+pg_log_statement_timeout   high: any statement cancelled by statement_timeout
+pg_log_deadlock            high: any deadlock detected
+pg_log_terminated          medium: >= 10 terminated connections; low: fewer
+pg_log_auth_failed         medium: >= 10 authentication failures; low: fewer (a stale password)
+pg_log_slow_query          medium: >= 10 statements over ``slow_query_s``; low: fewer
+pg_log_prefix_mismatch     high: the log_line_prefix matches too few lines (events are missing)
+pg_log_events              low: none of the above but ERROR/FATAL records; info: a quiet log;
+                           unknown: no records in the window or the log could not be read
+=========================  ===================================================================
 """
 
 from __future__ import annotations
@@ -38,6 +57,7 @@ __all__ = [
     "pg_log_events_per_minute",
     "find_pg_log_findings",
     "count_pg_log_events",
+    "pg_log_event_rows",
 ]
 
 EVENT_KINDS: tuple[str, ...] = (
@@ -67,6 +87,9 @@ _DESCRIBE: dict[str, tuple[str, Severity]] = {
     "auth_failed": ("authentication failures", "medium"),
     "slow_query": ("slow statements", "medium"),
 }
+#: Kinds that are background noise in small numbers, and the count from which they are not.
+_NEED_VOLUME = ("terminated", "auth_failed", "slow_query")
+PG_NOISE_COUNT = 10
 # pgBadger (12.0, `change_log_level`) reports these LOG messages among its errors.
 _PGBADGER_LOG_ERRORS = (
     r'parameter "[^"]+" changed to "[^"]+"|database system was|recovery has paused'
@@ -95,6 +118,23 @@ def classify_pg_log(frame: pd.DataFrame, *, slow_query_s: float = 1.0) -> pd.Dat
     out["slow_query"] = (frame["duration_s"].astype("float64") > slow_query_s).fillna(False).to_numpy()
     out.index = frame.index
     return out[list(EVENT_KINDS)]
+
+
+#: Columns of :func:`pg_log_event_rows`.
+EVENT_ROW_COLUMNS = ["logged_at", "event", "severity", "pid", "user", "database", "application_name", "message"]
+
+
+def pg_log_event_rows(frame: pd.DataFrame, *, slow_query_s: float = 1.0, per_kind: int = 5) -> pd.DataFrame:
+    """The first *per_kind* records of each notable event kind (refusals, timeouts, deadlocks,
+    terminations, authentication failures, slow statements), in time order: who was refused
+    first, and what happened in the same second (``logged_at`` carries milliseconds)."""
+    if frame.empty:
+        return pd.DataFrame({c: pd.Series(dtype="datetime64[ns, UTC]" if c == "logged_at" else "object")
+                             for c in EVENT_ROW_COLUMNS})  # fmt: skip
+    flags = classify_pg_log(frame, slow_query_s=slow_query_s)
+    parts = [frame.loc[flags[kind].to_numpy()].head(per_kind).assign(event=kind) for kind in _DESCRIBE]
+    rows = pd.concat([p for p in parts if len(p)] or [frame.head(0).assign(event="")])
+    return rows.sort_values("logged_at", kind="stable").reset_index(drop=True)[EVENT_ROW_COLUMNS]
 
 
 def pg_log_events_per_minute(frame: pd.DataFrame, *, freq: str = "1min", slow_query_s: float = 1.0) -> pd.DataFrame:
@@ -160,6 +200,8 @@ def _who(rows: pd.DataFrame) -> tuple[str, dict[str, Any]]:
 
 def _event_finding(kind: str, rows: pd.DataFrame, per_bucket: pd.Series) -> Finding:
     label, severity = _DESCRIBE[kind]
+    if kind in _NEED_VOLUME and len(rows) < PG_NOISE_COUNT:
+        severity = "low"
     first, last = rows["logged_at"].min(), rows["logged_at"].max()
     # records without a time (prefix without %m/%t) have no minute: no peak to name
     peak_at = pd.Timestamp(per_bucket.index[int(per_bucket.to_numpy().argmax())]) if len(per_bucket) else pd.NaT

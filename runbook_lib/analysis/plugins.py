@@ -3,6 +3,21 @@ the rollback to show (never run).
 
 Inputs are the frames of ``sources.plugins`` (files, history, culprits, load log); the
 rules are in :mod:`runbook_lib.analysis.plugin_rules`.
+
+Severity ladder (a file that does not load is a fact, not a statistic; the load log is
+graded by volume, and a warning is not an error):
+
+=====================  ========================================================================
+finding                severity: evidence
+=====================  ========================================================================
+plugin_invalid         high: the file does not load (an error-level problem at file:line)
+plugin_warnings        low: files that load with warnings (however many: they still load)
+plugin_history         medium: files are broken and no known-good commit is found; else info
+plugin_load_log        high: >= ``MANY_LOAD_ERRORS`` (5) error records in the window;
+                       medium: 1-4 error records, or >= 5 warning records (persistent);
+                       low: a few (< 5) warning records and no error; info: none
+plugin_files           info: every file validates; unknown: the files could not be read
+=====================  ========================================================================
 """
 
 from __future__ import annotations
@@ -30,6 +45,7 @@ __all__ = [
 
 #: Load errors in the window at or above this count make the log finding high: one
 #: skipped agent logs once per session start, several mean every session is affected.
+#: The same count of warnings (with no error) makes it medium: persistent, not a stray line.
 MANY_LOAD_ERRORS = 5
 _KIND_WORD = {
     "agent": "Agent",
@@ -198,6 +214,7 @@ def _log_findings(load_log: Collected) -> list[Finding]:
         return [unknown("plugin_load_log", load_log, "whether plugins failed to load")]
     frame = load_log.frame
     errors = frame[frame["level"].isin(["error", "critical", "warning"])]
+    hard = int(frame["level"].isin(["error", "critical"]).sum())
     if errors.empty:
         return [
             Finding(
@@ -207,16 +224,24 @@ def _log_findings(load_log: Collected) -> list[Finding]:
             )
         ]
     top = errors["message"].str.slice(0, 160).value_counts()
-    severity: Severity = "high" if len(errors) >= MANY_LOAD_ERRORS else "medium"
+    warnings = len(errors) - hard
+    severity: Severity = (
+        "high"
+        if hard >= MANY_LOAD_ERRORS
+        else "medium"
+        if hard or warnings >= MANY_LOAD_ERRORS
+        else "low"  # a stray warning: the component still loads
+    )
     return [
         Finding(
             kind="plugin_load_log",
             severity=severity,
-            summary=f"{len(errors)} plugin load error or warning record(s) logged from "
+            summary=f"{hard} plugin load error and {warnings} warning record(s) logged from "
             f"{errors['logged_at'].min():%H:%M:%S} UTC; "
             f'most frequent: "{top.index[0]}" ({int(top.iloc[0])}x).',
             numbers={
-                "errors": len(errors),
+                "errors": hard,
+                "warnings": warnings,
                 "first_at": errors["logged_at"].min(),
                 "messages": {str(k): int(v) for k, v in top.head(5).items()},
             },

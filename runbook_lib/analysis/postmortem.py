@@ -1,5 +1,17 @@
 """Post-mortem numbers, defined once: response metrics, response vs targets, error budget,
 the merged timeline and the key series. Pure: frames and dicts in, frames and dicts out.
+
+Severity ladder of :func:`find_postmortem_findings` (the meeting's own verdict):
+
+==============  =====================================================================
+finding         severity: evidence
+==============  =====================================================================
+error_budget    high: the incident burnt >= ``BUDGET_ALARM_PCT`` (25 %) of the period's
+                error budget; low: less
+response        medium: a response or resolution target of the severity was missed;
+                info: met
+metrics         unknown: a milestone is missing, so that metric cannot be computed
+==============  =====================================================================
 """
 
 from __future__ import annotations

@@ -9,10 +9,27 @@ row per minute::
 ``minute_at | lines | errors | warnings | error_share``.
 Minutes with no traffic inside the covered span are present with zeros, so a silent
 outage shows as a gap in requests, not as a missing row.
+
+Severity ladder of :func:`find_error_spike` (``error_rate``), on the 5xx share smoothed
+over ``SMOOTH_MINUTES`` (5) minutes; a spike must be above ``max(min_rate, factor ×
+baseline)`` (2 %, 3× the hour before) *and* carry ``MIN_SPIKE_ERRORS`` (10) 5xx in those
+five minutes, so two unlucky requests on thin night traffic are not an outage:
+
+=========  ==========================================================================
+severity   evidence
+=========  ==========================================================================
+critical   5-min peak >= ``CRITICAL_RATE`` (50 %) with >= 10 errors: effectively down
+high       5-min peak >= ``HIGH_RATE`` (10 %) with >= 10 errors: users notice
+medium     above the threshold with >= 10 errors, under 10 %
+low        above the threshold, but fewer than 10 errors in every such 5 minutes
+info       below the threshold (an occasional 5xx)
+unknown    no access log, or no request in the window
+=========  ==========================================================================
 """
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from runbook_lib.collected import Collected
@@ -29,6 +46,8 @@ SMOOTH_MINUTES = 5
 CRITICAL_RATE = 0.5
 #: One request in ten failing: users notice.
 HIGH_RATE = 0.1
+#: 5xx in the smoothed five minutes from which a high share is a spike, not thin traffic.
+MIN_SPIKE_ERRORS = 10
 
 
 def status_rates(access: pd.DataFrame, *, freq: str = "1min") -> pd.DataFrame:
@@ -98,6 +117,8 @@ def find_error_spike(
         / inside["requests"].rolling(SMOOTH_MINUTES, min_periods=1).sum().where(lambda s: s > 0)
     ).fillna(0.0)
     values = smooth.to_numpy(dtype=float)
+    errors_5min = inside["status_5xx"].rolling(SMOOTH_MINUTES, min_periods=1).sum().to_numpy(dtype=float)
+    loud = np.where(errors_5min >= MIN_SPIKE_ERRORS, values, 0.0)
     minutes = inside["minute_at"].reset_index(drop=True)
     peak_pos = int(values.argmax())
     peak = float(values[peak_pos])
@@ -124,7 +145,20 @@ def find_error_spike(
         began_pos -= 1
     began_at = minutes.iloc[began_pos]
     numbers["began_at"] = began_at.isoformat()
-    severity: Severity = "critical" if peak >= CRITICAL_RATE else "high" if peak >= HIGH_RATE else "medium"
+    numbers["peak_errors_5min"] = int(errors_5min[peak_pos])
+    graded = float(loud.max())
+    if graded < threshold:
+        return Finding(
+            "error_rate",
+            "low",
+            f"5xx share reached {peak:.1%} over 5 min (at {minutes.iloc[peak_pos]:%H:%M} UTC) on thin "
+            f"traffic: at most {int(errors_5min[values >= threshold].max())} errors in any such 5 minutes "
+            f"(fewer than {MIN_SPIKE_ERRORS}); {numbers['errors_5xx']:,} of {numbers['requests']:,} "
+            "requests failed in the window, not an outage.",
+            numbers,
+            ["source:access_log"],
+        )
+    severity: Severity = "critical" if graded >= CRITICAL_RATE else "high" if graded >= HIGH_RATE else "medium"
     return Finding(
         "error_rate",
         severity,

@@ -4,6 +4,29 @@
 Each ``find_*`` returns one :class:`Finding` naming the IPs (``numbers["ips"]`` feeds the
 containment text). Thresholds are parameters; the defaults keep a normal day's stray 401s
 and 404s quiet. ``unknown`` when the access log could not be read.
+
+Severity ladder, graded by evidence (volume, breadth, success), not by how scary a string
+looks: every public site gets a few probes an hour.
+
+=====================  ======================================================================
+finding                severity: evidence
+=====================  ======================================================================
+credential_stuffing    high: >= ``STUFFING_HIGH_FAILURES`` (500) failed logins from the flagged
+                       IPs, or one of them then got a 2xx on the login endpoint (success);
+                       medium: >= ``STUFFING_MEDIUM_FAILURES`` (100), or failures spread over
+                       >= ``STUFFING_MEDIUM_USERS`` (10) user names; low: flagged (>= 20
+                       failures, mostly failing) but fewer: one client with a stale password
+scanner                high: a probe for secrets (dotfiles, backups, traversal) answered 2xx
+                       (data out), or a campaign (>= ``SCANNER_CAMPAIGN_PROBES`` (20) probes
+                       or a 404 spray over >= 20 paths) with injection, traversal or shell
+                       probes; medium: a campaign of other probes (WordPress, admin panels);
+                       low: a handful of probes, none answered 2xx: background noise
+unusual_user_agents    see :func:`find_user_agents` (high: exploit payloads in >= 20
+                       requests; medium: attack tools in >= 20; low: a handful)
+large_transfers        high: an IP downloaded >= 50 MB at a robust z >= 3.5 over everyone
+                       else (``rank_transfer``): data out
+app_auth_failures      medium: >= ``min_failures`` (20) failures logged by the app; else info
+=====================  ======================================================================
 """
 
 from __future__ import annotations
@@ -15,7 +38,38 @@ import pandas as pd
 from runbook_lib.collected import Collected
 from runbook_lib.findings import Finding, Severity, rank, unknown
 
+from .security import classify_probe
 from .traffic_findings import name_list
+
+#: Failed logins from the flagged IPs from which stuffing is high / medium.
+STUFFING_HIGH_FAILURES = 500
+STUFFING_MEDIUM_FAILURES = 100
+#: Distinct user names tried from which a smaller stuffing run is medium (breadth).
+STUFFING_MEDIUM_USERS = 10
+#: Probes from one IP from which it is a campaign, not the background (a few an hour).
+SCANNER_CAMPAIGN_PROBES = 20
+#: Probe kinds whose 2xx answer means data left (a secret file, a backup, a traversal).
+SECRET_PROBES = ("dotfile", "backup_file", "traversal")
+#: Probe kinds that try to run something: high when sent as a campaign.
+EXPLOIT_PROBES = ("sql_injection", "traversal", "shell")
+
+
+def _ok(frame: pd.DataFrame) -> pd.Series:
+    return (frame["status"] >= 200) & (frame["status"] < 300)
+
+
+def _login_successes(frame: pd.DataFrame, ips: list[str], endpoint: str) -> int:
+    """2xx answers on *endpoint* to the flagged IPs: a stuffed password that worked."""
+    mine = frame[frame["client_ip"].isin(ips)]
+    on_login = mine["path"].astype("str").str.split("?").str[0] == endpoint
+    return int((on_login & _ok(mine)).sum())
+
+
+def _secret_hits(frame: pd.DataFrame, ips: list[str]) -> list[str]:
+    """Secret-file probes from *ips* that were answered 2xx (the paths, first 5)."""
+    mine = frame[frame["client_ip"].isin(ips) & _ok(frame)]
+    paths = mine["path"].astype("str").drop_duplicates()
+    return [p for p in paths if classify_probe(p) in SECRET_PROBES][:5]
 
 
 def find_credential_stuffing(
@@ -36,11 +90,20 @@ def find_credential_stuffing(
             numbers={"failures": total},
         )
     top = bad.iloc[0]
-    severity: Severity = "high" if int(bad["failures"].sum()) >= 500 else "medium"
+    failures, users = int(bad["failures"].sum()), int(bad["users"].max())
+    successes = _login_successes(collected.frame, bad["client_ip"].astype("str").tolist(), str(top["top_endpoint"]))
+    severity: Severity = (
+        "high"
+        if failures >= STUFFING_HIGH_FAILURES or successes
+        else "medium"
+        if failures >= STUFFING_MEDIUM_FAILURES or users >= STUFFING_MEDIUM_USERS
+        else "low"
+    )
     summary = (
         f"Credential stuffing suspected from {name_list(bad['client_ip'].tolist())}: "
-        f"{int(bad['failures'].sum())} failed authentications, mostly on `{top['top_endpoint']}` "
-        f"({top['failure_share']:.0%} of `{top['client_ip']}`'s requests failed)."
+        f"{failures} failed authentications, mostly on `{top['top_endpoint']}` "
+        f"({top['failure_share']:.0%} of `{top['client_ip']}`'s requests failed)"
+        + (f"; {successes} login(s) from them succeeded (2xx)." if successes else ".")
     )
     return Finding(
         kind,
@@ -48,7 +111,9 @@ def find_credential_stuffing(
         summary,
         numbers={
             "ips": bad["client_ip"].tolist()[:20],
-            "failures": int(bad["failures"].sum()),
+            "failures": failures,
+            "users": users,
+            "successes": successes,
             "endpoint": top["top_endpoint"],
         },
         evidence=[f"client_ip:{ip}" for ip in bad["client_ip"].head(10)],
@@ -74,23 +139,39 @@ def find_scanners(
     if bad.empty:
         return Finding(kind, "info", "No IP probed for known-sensitive paths or sprayed 404s.")
     top = bad.iloc[0]
-    severity: Severity = (
-        "high" if any(k in str(top["kinds"]) for k in ("sql_injection", "traversal", "shell")) else "medium"
-    )
+    ips = bad["client_ip"].astype("str").tolist()
+    leaked = _secret_hits(collected.frame, ips)
+    campaign = bad[
+        (bad["probes"] >= SCANNER_CAMPAIGN_PROBES)
+        | ((bad["distinct_404_paths"] >= min_404_paths) & (bad["not_found_share"] >= min_404_share))
+    ]
+    exploits = any(k in str(kinds) for kinds in campaign["kinds"] for k in EXPLOIT_PROBES)
+    severity: Severity = "high" if leaked or (len(campaign) and exploits) else "medium" if len(campaign) else "low"
     lead = (
         f"Scanners {name_list(bad['client_ip'].tolist())}: `{top['client_ip']}`"
         if len(bad) > 1
         else f"Scanner `{top['client_ip']}`"
     )
+    if leaked:
+        verdict = f"; answered 2xx on {name_list(leaked, 2)}: check what was served."
+    elif len(campaign):
+        verdict = "."
+    else:
+        verdict = ": a handful, none answered 2xx (background probing)."
     summary = (
         f"{lead} sent {top['probes']} probes ({top['kinds'] or '404 spray'}) and hit "
-        f"{top['distinct_404_paths']} distinct 404 paths."
+        f"{top['distinct_404_paths']} distinct 404 paths{verdict}"
     )
     return Finding(
         kind,
         severity,
         summary,
-        numbers={"ips": bad["client_ip"].tolist()[:20], "probes": int(bad["probes"].sum())},
+        numbers={
+            "ips": bad["client_ip"].tolist()[:20],
+            "probes": int(bad["probes"].sum()),
+            "campaign_ips": len(campaign),
+            "answered_2xx": leaked,
+        },
         evidence=[f"client_ip:{ip}" for ip in bad["client_ip"].head(10)],
     )
 

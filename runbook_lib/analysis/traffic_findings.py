@@ -4,6 +4,28 @@
 Each ``find_*`` returns one :class:`Finding` whose summary names the endpoint and client
 IPs. Severities: ``info`` when the evidence shows nothing worth acting on (a stray 429 is
 normal life), ``unknown`` when the source could not be read.
+
+Severity ladder, graded by volume and persistence (a client that meets its limit for a
+minute and backs off is the limiter working, not an incident):
+
+=====================  ======================================================================
+finding                severity: evidence
+=====================  ======================================================================
+rate_limited_requests  high: >= ``HIGH_LIMITED_SHARE`` (10 %) of requests, or >= 1,000,
+                       answered 429 (a client hammering without backing off, even for
+                       seconds, is refused that often); medium: >= 2 % or >= 100; low:
+                       >= 0.5 %; info: below (a well-behaved client meeting its limit for a
+                       minute and backing off is a handful of 429s among thousands)
+request_bursts         medium: a client's rate jumped above its own baseline
+                       (``detect_bursts``) and it was limited (429s), or
+                       >= ``BURST_MEDIUM_CLIENTS`` (3) clients burst; low: one or two clients
+                       burst and were served (capacity used, nobody refused); info: none
+retry_storm            high: >= ``RETRY_STORM_HIGH`` (1,000) retries within ``within_s`` of a
+                       429; medium: fewer (``detect_retry_storms`` already ignores a few)
+upstream_quota         high: >= ``UPSTREAM_HIGH_ERRORS`` (50) upstream rate-limit errors in
+                       the app log; medium: >= ``UPSTREAM_MEDIUM_ERRORS`` (5); low: 1-4, stray
+                       ones (retried); info: none; unknown: no app log
+=====================  ======================================================================
 """
 
 from __future__ import annotations
@@ -18,6 +40,18 @@ from runbook_lib.timewindow import Window
 
 from .endpoints import with_endpoints
 from .traffic import LIMITED, limited_per_minute, rank_limited
+
+#: Share / count of 429s from which limiting is high, medium, low.
+HIGH_LIMITED_SHARE, HIGH_LIMITED = 0.10, 1000
+MEDIUM_LIMITED_SHARE, MEDIUM_LIMITED = 0.02, 100
+LOW_LIMITED_SHARE = 0.005
+#: Clients bursting at once from which bursts are medium even when all were served.
+BURST_MEDIUM_CLIENTS = 3
+#: Retries after a 429 from which a storm is high.
+RETRY_STORM_HIGH = 1000
+#: Upstream rate-limit errors from which being limited is high / medium.
+UPSTREAM_HIGH_ERRORS = 50
+UPSTREAM_MEDIUM_ERRORS = 5
 
 
 def name_list(values: Sequence[object], limit: int = 3) -> str:
@@ -53,12 +87,13 @@ def find_rate_limiting(
     clients = rank_limited(frame, by="client_ip", top=50)
     # The clients that together hold 80% of the 429s are the drivers worth naming.
     drivers = clients[clients["share_of_all_429"].cumsum().shift(fill_value=0) < 0.8]
+    minutes = int(frame.loc[frame["status"] == LIMITED, "requested_at"].dt.floor("min").nunique())
     severity: Severity = "info"
-    if share >= 0.10 or limited >= 1000:
+    if share >= HIGH_LIMITED_SHARE or limited >= HIGH_LIMITED:
         severity = "high"
-    elif share >= 0.02 or limited >= 100:
+    elif share >= MEDIUM_LIMITED_SHARE or limited >= MEDIUM_LIMITED:
         severity = "medium"
-    elif share >= 0.005:
+    elif share >= LOW_LIMITED_SHARE:
         severity = "low"
     top = endpoints.iloc[0]
     per_minute = limited_per_minute(frame, window=window, top=0)
@@ -71,7 +106,7 @@ def find_rate_limiting(
         who = f"spread over {int(clients['client_ip'].nunique())}+ clients, no single driver"
         drivers = drivers.head(0)
     summary = (
-        f"{limited} requests ({share:.1%}) were answered 429, "
+        f"{limited} requests ({share:.1%}) were answered 429 over {minutes} minute(s), "
         f"{top['share_of_all_429']:.0%} of them on "
         f"`{top['endpoint']}`; {who}."
     )
@@ -83,6 +118,7 @@ def find_rate_limiting(
             "requests": total,
             "limited": limited,
             "limited_share": round(share, 4),
+            "limited_minutes": minutes,
             "top_endpoint": top["endpoint"],
             "top_endpoint_limited": int(top["limited"]),
             "driving_clients": drivers["client_ip"].tolist()[:20],
@@ -107,13 +143,16 @@ def find_bursts(collected: Collected, bursts: pd.DataFrame) -> Finding:
         f"`{top['client_ip']}` peaked at {top['peak_per_minute']} requests/min "
         f"(baseline {top['baseline_per_minute']}) mostly on `{top['top_endpoint']}`."
     )
+    limited = int(bursts["limited"].sum())
+    severity: Severity = "medium" if limited or len(bursts) >= BURST_MEDIUM_CLIENTS else "low"
     return Finding(
         kind,
-        "medium",
-        summary,
+        severity,
+        summary + ("" if limited else " All of it was served (no 429)."),
         numbers={
             "clients": bursts["client_ip"].tolist()[:20],
             "peak_per_minute": int(top["peak_per_minute"]),
+            "limited": limited,
         },
         evidence=[f"client_ip:{ip}" for ip in bursts["client_ip"].head(10)],
     )
@@ -135,7 +174,7 @@ def find_retry_storms(collected: Collected, storms: pd.DataFrame, *, within_s: f
         f"{retries} times within {within_s:g}s of a 429 (median gap {top['median_gap_s']}s): "
         "clients are not backing off."
     )
-    severity: Severity = "high" if retries >= 1000 else "medium"
+    severity: Severity = "high" if retries >= RETRY_STORM_HIGH else "medium"
     return Finding(
         kind,
         severity,
@@ -160,7 +199,13 @@ def find_upstream_quota(collected: Collected, upstream: pd.DataFrame) -> Finding
     if upstream.empty:
         return Finding(kind, "info", "No upstream rate-limit or quota errors in the application log.")
     by_host = upstream["upstream"].value_counts()
-    severity: Severity = "high" if len(upstream) >= 50 else "medium"
+    severity: Severity = (
+        "high"
+        if len(upstream) >= UPSTREAM_HIGH_ERRORS
+        else "medium"
+        if len(upstream) >= UPSTREAM_MEDIUM_ERRORS
+        else "low"  # a stray upstream 429, retried
+    )
     summary = (
         f"We are being limited: {len(upstream)} upstream rate-limit/quota errors in the app log, "
         f"{by_host.iloc[0]} from {name_list(by_host.index.tolist(), 1)}"

@@ -6,6 +6,11 @@ Input: the audit frame of ``runbook_lib.sources.audit`` (one row per package × 
 *package* (worst severity wins), as ``npm audit`` itself counts. A report that could not
 be produced (npm error document, pip-audit with every dependency skipped) is ``unknown``,
 never "no vulnerabilities".
+
+Severity ladder (``vulnerabilities_npm_audit`` / ``vulnerabilities_pip_audit``): the worst
+package's advisory severity, mapped: critical → critical, high → high, moderate → medium,
+low → low, an advisory without a severity (pip-audit) → medium; no vulnerable package →
+info, or low when some packages could not be audited; unknown when nothing was audited.
 """
 
 from __future__ import annotations

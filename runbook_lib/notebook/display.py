@@ -69,16 +69,19 @@ def safe_table(frame: pd.DataFrame, *, max_rows: int = 20, max_chars: int = MAX_
     return out
 
 
-def show_table(frame: pd.DataFrame, *, max_rows: int = 20, empty: str = "(no rows)") -> None:
+def show_table(
+    frame: pd.DataFrame, *, max_rows: int = 20, empty: str = "(no rows)", millis: Sequence[str] = ()
+) -> None:
     """Display a readable table (human units, no index column, every cell escaped); the
-    notebook keeps the raw values in the output's ``text/plain`` part."""
+    notebook keeps the raw values in the output's ``text/plain`` part. Timestamps show
+    seconds; the columns in *millis* show milliseconds (where the order in a second matters)."""
     if frame.empty:
         show_md("_{note}_", note=empty)
         return
     from IPython.display import display
 
     raw = safe_table(frame, max_rows=max_rows).to_string(max_colwidth=MAX_CELL_CHARS)
-    display({"text/html": table_html(frame, max_rows=max_rows), "text/plain": raw}, raw=True)
+    display({"text/html": table_html(frame, max_rows=max_rows, millis=millis), "text/plain": raw}, raw=True)
 
 
 def figure_png(fig: Figure, *, dpi: int = 90) -> bytes:

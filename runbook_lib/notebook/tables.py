@@ -4,7 +4,10 @@ The frame a flow computes keeps its raw values (they go to ``findings.json`` and
 ``text/plain`` part of the notebook output); only the HTML a person reads is formatted:
 
 - ``*_bytes`` → ``361 MiB``; ``*_s`` → ``2 min 13 s``; ``*_percent``/``*_pct`` → ``8.5 %``;
-- datetimes → ``2026-03-14 19:37:53`` UTC (``.019`` only when a column has sub-second values);
+- datetimes → ``2026-03-14 19:37:53`` UTC, to the second; a column where the order inside a
+  second matters (a PostgreSQL log event, requests in a burst, a test's start) is named in
+  ``millis=`` and shows ``19:37:53.020`` when its data has sub-second values (rounded to the
+  millisecond, never nanosecond noise);
 - headers say what and the unit lives in the cell (``rss``, not ``rss_bytes``);
 - a long text is cut and its full (cleaned) value is kept in the cell's ``title`` (hover).
 
@@ -15,7 +18,7 @@ from __future__ import annotations
 
 import html
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import pandas as pd
@@ -129,7 +132,7 @@ def _kind(column: object, series: pd.Series) -> str:
     return "text"
 
 
-def _formatter(kind: str, series: pd.Series) -> Callable[[Any], str]:
+def _formatter(kind: str, series: pd.Series, *, millis: bool = False) -> Callable[[Any], str]:
     if kind == "bytes":
         return human_bytes
     if kind == "bytes_per_s":
@@ -141,8 +144,9 @@ def _formatter(kind: str, series: pd.Series) -> Callable[[Any], str]:
     if kind == "ms":
         return lambda v: human_duration(float(v) / 1000)
     if kind == "datetime":
-        stamps = pd.to_datetime(series, utc=True, errors="coerce").dropna()
-        millis = bool(len(stamps)) and bool((stamps.dt.round("ms") != stamps.dt.floor("s")).any())
+        if millis:  # only when the source has them: ".000" from a log to the second claims too much
+            stamps = pd.to_datetime(series, utc=True, errors="coerce").dropna()
+            millis = bool((stamps.dt.round("ms") != stamps.dt.floor("s")).any())
         return lambda v: utc_stamp(pd.Timestamp(v), millis=millis)
     if kind == "number":
         return human_number
@@ -168,14 +172,29 @@ def _cell(value: Any, fmt: Callable[[Any], str], *, text: bool, max_chars: int) 
     return f"<td{title}>{html.escape(shown)}</td>"
 
 
-def table_html(frame: pd.DataFrame, *, max_rows: int = 20, max_chars: int = MAX_CELL_CHARS) -> str:
-    """The HTML of a readable table: formatted cells, no default index, escaped text."""
+def table_html(
+    frame: pd.DataFrame,
+    *,
+    max_rows: int = 20,
+    max_chars: int = MAX_CELL_CHARS,
+    millis: Iterable[str] = (),
+) -> str:
+    """The HTML of a readable table: formatted cells, no default index, escaped text.
+
+    Timestamps show whole seconds, except in the columns named in *millis*: milliseconds,
+    when the column has any (a log written to the second keeps its seconds); naming a
+    column the frame does not have is an error, so a renamed column is noticed.
+    """
     shown = frame.head(max_rows)
     if shown.index.name is not None or not pd.api.types.is_integer_dtype(shown.index.dtype):
         shown = shown.reset_index()  # a named or meaningful index is a column people read
     # An unnamed integer index is row positions left over from filtering or sorting: dropped.
+    precise = set(millis)
+    missing = precise - {str(c) for c in shown.columns}
+    if missing:
+        raise KeyError(f"millis names columns the table does not have: {sorted(missing)}")
     kinds = {c: _kind(c, shown[c]) for c in shown.columns}
-    formats = {c: _formatter(kinds[c], shown[c]) for c in shown.columns}
+    formats = {c: _formatter(kinds[c], shown[c], millis=str(c) in precise) for c in shown.columns}
     head = "".join(
         f"<th title='{html.escape(clean_text(c, 200), quote=True)}'>{html.escape(header(c))}</th>"
         for c in shown.columns

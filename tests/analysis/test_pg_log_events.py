@@ -13,6 +13,7 @@ from runbook_lib.analysis.pg_log_events import (
     EVENT_KINDS,
     EVENTS_SCHEMA,
     find_pg_log_findings,
+    pg_log_event_rows,
     pg_log_events_per_minute,
 )
 from runbook_lib.collected import Collected
@@ -141,6 +142,15 @@ def test_timeouts_terminations_and_auth_failures(tmp_path: Path) -> None:
     assert "`reporting` (2)" in kinds["pg_log_statement_timeout"].summary
     assert kinds["pg_log_auth_failed"].numbers["count"] == 1
     assert kinds["pg_log_too_many_connections"].severity == "critical"
+    rows = pg_log_event_rows(got.frame)
+    assert rows["event"].tolist() == [
+        "statement_timeout", "statement_timeout", "terminated", "terminated", "auth_failed", "too_many_connections",
+    ]  # fmt: skip
+    assert rows["logged_at"].is_monotonic_increasing and rows["application_name"].iloc[0] == "reporting"
+    assert pg_log_event_rows(got.frame, per_kind=1)["event"].tolist() == [
+        "statement_timeout", "terminated", "auth_failed", "too_many_connections",
+    ]  # fmt: skip
+    assert list(pg_log_event_rows(got.frame.head(0)).columns) == list(rows.columns)
 
 
 def test_quiet_log_says_so_and_missing_data_is_unknown(tmp_path: Path) -> None:

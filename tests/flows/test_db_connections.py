@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import http.server
 import os
+import re
 import threading
 import time
 from pathlib import Path
@@ -31,7 +32,7 @@ def source(findings: dict[str, Any], name: str) -> dict[str, Any]:
     return next(s for s in findings["sources"] if s["source"] == name)
 
 
-def test_defaults_run_offline_on_the_demo(run_flow: Any, demo: dict[str, Any]) -> None:
+def test_defaults_run_offline_on_the_demo(run_flow: Any, demo: dict[str, Any], tmp_path: Path) -> None:
     nb = nbformat.read(str(ROOT / "notebooks" / "db_connections.ipynb"), as_version=4)
     params = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
     assert 'pg_log: str = "demo/postgresql.log"' in params.source
@@ -47,6 +48,21 @@ def test_defaults_run_offline_on_the_demo(run_flow: Any, demo: dict[str, Any]) -
     assert findings["extra"]["remediation"]["dry_run"] is True
     assert "no pg_service" in findings["extra"]["remediation"]["error"]
     assert any("terminate idle connections" in s for s in findings["next_steps"])
+    # The server log's events are listed to the millisecond (the log has them); every other
+    # table stays to the second.
+    report = nbformat.read(str(tmp_path / "run-db_connections" / "report.ipynb"), as_version=4)
+    tables = [
+        "".join(o["data"]["text/html"])
+        for c in report.cells
+        for o in c.get("outputs", [])
+        if "<table" in "".join(o.get("data", {}).get("text/html", ""))
+    ]
+    (events,) = [t for t in tables if "too_many_connections" in t]
+    stamps = re.findall(r">(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?)<", events)
+    assert stamps and all(re.fullmatch(r".* \d\d:\d\d:\d\d\.\d{3}", s) for s in stamps), stamps
+    assert stamps == sorted(stamps)  # in time order
+    others = "".join(t for t in tables if t is not events)
+    assert not re.search(r":\d\d\.\d{3}<", others)
 
 
 def test_live_incident_with_leak(run_flow: Any, cluster: pg_cluster.PgCluster, dsn_env: str, tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 
 from runbook_lib.notebook.tables import header, human_bytes, human_duration, human_percent, table_html
 from runbook_lib.run.html import clean_html
@@ -28,7 +29,7 @@ def test_table_cells_are_formatted_escaped_and_keep_the_full_text_on_hover() -> 
         },
         index=[5, 9],
     )
-    page = clean_html(table_html(frame.reset_index(drop=True)))
+    page = clean_html(table_html(frame.reset_index(drop=True), millis=["seen_at"]))
     assert "2026-03-14 19:37:53.020" in page and "019999981" not in page
     assert "361 MiB" in page and "378535936" not in page and "2 min 13 s" in page and "∞" in page
     assert "<script>" not in page and "&lt;script&gt;" in page
@@ -47,3 +48,21 @@ def test_row_positions_left_by_filtering_are_not_a_column() -> None:
     assert "<th title='index'>" not in page and ">index<" not in page
     named = frame.set_index("path")
     assert ">path<" in table_html(named)  # a named index is a column people read
+
+
+def test_timestamps_show_seconds_unless_the_column_asks_for_milliseconds() -> None:
+    """Two requests 300 ms apart in a burst: to the second they look simultaneous, so the
+    column where order matters asks for milliseconds; the other stays to the second."""
+    burst = pd.to_datetime(["2026-11-27T14:02:07.019999981Z", "2026-11-27T14:02:07.320000004Z"], utc=True)
+    frame = pd.DataFrame({"requested_at": burst, "logged_at": burst, "status": [429, 200]})
+    default = table_html(frame)
+    assert default.count(">2026-11-27 14:02:07<") == 4 and ".020" not in default and ".320" not in default
+    precise = table_html(frame, millis=["requested_at"])
+    assert ">2026-11-27 14:02:07.020<" in precise and ">2026-11-27 14:02:07.320<" in precise
+    assert precise.count(">2026-11-27 14:02:07<") == 2  # logged_at kept to the second
+    assert "019999981" not in precise and "320000004" not in precise
+    # A column whose source is written to the second keeps its seconds: ".000" would claim more.
+    whole = table_html(pd.DataFrame({"at": pd.to_datetime(["2026-11-27T14:02:07Z"], utc=True)}), millis=["at"])
+    assert ">2026-11-27 14:02:07<" in whole and ".000" not in whole
+    with pytest.raises(KeyError, match="requested"):
+        table_html(frame.drop(columns="requested_at"), millis=["requested_at"])
