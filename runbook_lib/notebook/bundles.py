@@ -37,12 +37,14 @@ def figure_bundle(fig: Figure) -> Bundle:
     return _bundle({"image/png": data, "text/plain": "<Figure>"})
 
 
-def table_bundle(frame: pd.DataFrame, *, max_rows: int = 15, empty: str = "(no rows)") -> Bundle:
-    """A readable, escaped HTML table with the raw values as text."""
+def table_bundle(
+    frame: pd.DataFrame, *, max_rows: int = 15, empty: str = "(no rows)", millis: Sequence[str] = ()
+) -> Bundle:
+    """A readable, escaped HTML table with the raw values as text (*millis*: as in table_html)."""
     if frame.empty:
         return text_bundle(empty)
     raw = safe_table(frame, max_rows=max_rows).to_string(max_colwidth=MAX_CELL_CHARS)
-    return _bundle({"text/html": table_html(frame, max_rows=max_rows), "text/plain": raw})
+    return _bundle({"text/html": table_html(frame, max_rows=max_rows, millis=millis), "text/plain": raw})
 
 
 def _bundle(data: dict[str, str]) -> Bundle:

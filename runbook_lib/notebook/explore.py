@@ -80,6 +80,7 @@ class ExploreView:
         max_rows: int = 15,
         newest_first: str = "",
         value: str = "",
+        millis: Sequence[str] = (),
     ) -> None:
         self.frame = with_status_class(frame) if "status_class" in filters else frame
         self.at = at if at in self.frame.columns else ""
@@ -88,6 +89,7 @@ class ExploreView:
         self.columns = [c for c in columns if c in self.frame.columns]
         self.split, self.title, self.max_rows = split, title, max_rows
         self.value = value
+        self.millis = [c for c in millis if c in self.frame.columns]
         self.sort_by = newest_first if newest_first in self.frame.columns else self.at
         self.stops = stops_for(self.frame[self.at]) if self.at else []
         self.window: tuple[pd.Timestamp, pd.Timestamp] | None = (self.stops[0], self.stops[-1]) if self.stops else None
@@ -139,7 +141,12 @@ class ExploreView:
             figure_bundle(
                 plot_rows_over_time(rows, self.at, by=by or self.drill_column, value=self.value, title=title)
             ),
-            table_bundle(shown, max_rows=self.max_rows, empty="No rows in this selection."),
+            table_bundle(
+                shown,
+                max_rows=self.max_rows,
+                empty="No rows in this selection.",
+                millis=[c for c in self.millis if c in shown.columns],
+            ),
         ]
 
     def redraw(self, change: object = None) -> None:
@@ -224,6 +231,7 @@ def explore(
     max_rows: int = 15,
     newest_first: str = "",
     value: str = "",
+    millis: Sequence[str] = (),
 ) -> ExploreView:
     """Display the explore view of *frame*: static in batch, with controls in JupyterLab.
 
@@ -231,7 +239,8 @@ def explore(
     *drill* the column to drill into (*choices* in order, default: busiest first; with
     *drill_first* the view starts on the first choice); *split* the column the chart draws
     one line per value of (the mean of *value* per bucket, else the row count); rows are
-    newest first by *newest_first* (default *at*).
+    newest first by *newest_first* (default *at*); *millis* the time columns shown to the
+    millisecond (where order within a second matters, as in a burst).
     Returns the view (its ``widgets`` are empty in batch).
     """
     view = ExploreView(
@@ -247,6 +256,7 @@ def explore(
         max_rows=max_rows,
         newest_first=newest_first,
         value=value,
+        millis=millis,
     )
     if not interactive:
         display_bundles(view.bundles())

@@ -102,3 +102,13 @@ def test_explore_by_starts_on_the_first_choice(requests: pd.DataFrame) -> None:
     view = explore_by(requests, "client_ip", ips, at="requested_at", columns=["client_ip", "path"])
     assert view is not None and view.drilled == ips[0]
     assert set(view.rows()["client_ip"]) == {ips[0]}
+
+
+def test_millis_columns_keep_the_order_within_a_second() -> None:
+    # Two requests 250 ms apart from one client (a burst): the drill-down table must tell them apart.
+    at = pd.to_datetime(["2026-11-27T14:02:07.100Z", "2026-11-27T14:02:07.350Z", "2026-11-27T14:03:00.000Z"], utc=True)
+    frame = pd.DataFrame({"requested_at": at, "client_ip": ["192.0.2.7"] * 3, "status": [200, 429, 200]})
+    precise = parts(ExploreView(frame, at="requested_at", drill="client_ip", millis=["requested_at"]).bundles())
+    assert ">2026-11-27 14:02:07.350<" in precise["table"] and ">2026-11-27 14:02:07.100<" in precise["table"]
+    plain = parts(ExploreView(frame, at="requested_at", drill="client_ip").bundles())
+    assert ".350" not in plain["table"] and plain["table"].count(">2026-11-27 14:02:07<") == 2
