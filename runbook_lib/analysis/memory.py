@@ -15,7 +15,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from runbook_lib.collected import Collected
 from runbook_lib.findings import Finding, Severity, unknown
@@ -56,6 +55,8 @@ def theil_sen(x: np.ndarray, y: np.ndarray) -> TrendFit:
         x, y = x[pick], y[pick]
     if n < 2 or np.ptp(x) == 0:
         return TrendFit(float("nan"), float("nan"), float("nan"), float("nan"), float("nan"), n)
+    from scipy import stats  # here, not at import: scipy.stats costs ~1 s in every flow's import cell
+
     fit = stats.theilslopes(y, x, alpha=0.95, method="joint")
     slope, intercept = float(fit.slope), float(fit.intercept)
     resid = y - (slope * x + intercept)
