@@ -274,3 +274,15 @@ def test_lines_before_the_first_record_are_malformed_not_dropped(tmp_path: Path)
     assert (got.lines_read, got.lines_skipped) == (3, 1)
     assert got.meta["malformed_by_reason"] == {"text before the first record": 1}
     assert got.frame["message"].tolist() == ["ready\n  detail"]
+
+
+def test_json_times_pyarrow_would_read_as_timestamps(tmp_path: Path) -> None:
+    log = tmp_path / "app.jsonl"
+    rows = [f'{{"timestamp": "2026-11-27 10:00:{i:02d}", "severity": "WARN", "message": "m{i}"}}' for i in range(50)]
+    rows += [f'{{"timestamp": "2026-11-27", "severity": 40, "message": "{i}"}}' for i in range(3)]
+    log.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    got = collect_app_log(str(log))
+    assert got.status == "ok" and len(got.frame) == 53
+    assert got.frame["logged_at"].iloc[1] == pd.Timestamp("2026-11-27 10:00:01", tz="UTC")
+    assert got.frame["level"].tolist()[-3:] == ["warning"] * 3  # 40 → warning
+    pd.testing.assert_frame_equal(got.frame, _per_line(str(log)))
