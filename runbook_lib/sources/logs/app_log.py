@@ -155,14 +155,41 @@ class _Reading:
         self.pending = records.tail(1)
 
 
-def _span(texts: pl.Series, pattern: str) -> tuple[object, object]:
+def _texts(chunk: bytes, state: FileRead) -> pl.Series:
+    """The chunk's non-blank lines without line endings (an Arrow view, then one copy)."""
+    texts = line_series(chunk, state).str.strip_chars_end("\r\n")
+    return texts.filter(~texts.str.contains(r"^\s*$"))
+
+
+def _ends(chunk: bytes) -> bytes:
+    """The chunk's first and last :data:`_PEEK` lines (the whole chunk if it is short)."""
+    head = -1
+    for _ in range(_PEEK):
+        head = chunk.find(b"\n", head + 1)
+        if head < 0:
+            return chunk
+    tail = len(chunk) - 1  # the chunk ends with its last line's "\n"
+    for _ in range(_PEEK):
+        tail = chunk.rfind(b"\n", 0, tail)
+        if tail < 0:
+            return chunk
+    return chunk if tail <= head else chunk[: head + 1] + chunk[tail + 1 :]
+
+
+def _span(chunk: bytes, pattern: str) -> tuple[object, object]:
     """Earliest/latest record time among the chunk's first and last few lines."""
-    n = len(texts)
-    probe = texts if n <= 2 * _PEEK else pl.concat([texts.head(_PEEK), texts.tail(_PEEK)])
+    probe = _texts(_ends(chunk), FileRead(Path("")))
     stamps = parse_lines(probe, pattern=pattern).filter(pl.col("kind") == RECORD)["logged_at"]
     if stamps.is_empty():
         return None, None
     return stamps.min(), stamps.max()
+
+
+def _parse_chunk(chunk: bytes, pattern: str) -> tuple[pl.DataFrame, pl.Series, int]:
+    """Split and parse one chunk (in a worker thread): (parsed rows, texts, repaired lines)."""
+    state = FileRead(Path(""))
+    texts = _texts(chunk, state)
+    return parse_lines(texts, pattern=pattern), texts, state.replaced_lines
 
 
 def _read_file(path: Path, reading: _Reading, state: FileRead) -> None:
@@ -171,34 +198,32 @@ def _read_file(path: Path, reading: _Reading, state: FileRead) -> None:
     if window is not None:
         start = (window.start - APP_LOG_DISORDER).to_pydatetime()
         end = (window.end + APP_LOG_DISORDER).to_pydatetime()
-    # polars and numpy release the GIL while they work, so a second worker parses the next
-    # chunk while this thread reads, splits and stitches: both cores stay busy. Parsed
+    # polars and numpy release the GIL while they work: two workers split and parse chunks
+    # while this thread reads the file and stitches, so both cores stay busy. Parsed
     # chunks are taken in file order (continuation lines and the window depend on it).
-    in_flight: deque[tuple[Future[pl.DataFrame], pl.Series]] = deque()
+    in_flight: deque[Future[tuple[pl.DataFrame, pl.Series, int]]] = deque()
 
     def take(limit: int) -> None:
         while len(in_flight) > limit:
-            future, texts = in_flight.popleft()
-            reading.add(future.result(), texts, str(path))
+            parsed, texts, replaced = in_flight.popleft().result()
+            state.replaced_lines += replaced
+            reading.add(parsed, texts, str(path))
 
     with ThreadPoolExecutor(max_workers=_WORKERS) as pool:
         for chunk in iter_chunks(path, source=SOURCE, state=state, chunk_bytes=APP_CHUNK_BYTES):
-            texts = line_series(chunk, state).str.strip_chars_end("\r\n")
-            del chunk
-            texts = texts.filter(~texts.str.contains(r"^\s*$"))
-            if start is not None and end is not None and len(texts):
-                first, last = _span(texts, reading.pattern)
+            if start is not None and end is not None:
+                first, last = _span(chunk, reading.pattern)
                 if first is not None and last is not None and last < start:  # type: ignore[operator]
                     take(0)
-                    reading.skip(len(texts))
+                    reading.skip(len(_texts(chunk, state)))
                     continue
                 if first is not None and first > end:  # type: ignore[operator]
                     take(0)
                     reading.flush()
                     reading.seen_record = True
                     return  # the rest of this file is after the window
-            in_flight.append((pool.submit(parse_lines, texts, pattern=reading.pattern), texts))
-            take(_WORKERS - 1)
+            in_flight.append(pool.submit(_parse_chunk, chunk, reading.pattern))
+            take(_WORKERS)
         take(0)
 
 

@@ -286,3 +286,11 @@ def test_json_times_pyarrow_would_read_as_timestamps(tmp_path: Path) -> None:
     assert got.frame["logged_at"].iloc[1] == pd.Timestamp("2026-11-27 10:00:01", tz="UTC")
     assert got.frame["level"].tolist()[-3:] == ["warning"] * 3  # 40 → warning
     pd.testing.assert_frame_equal(got.frame, _per_line(str(log)))
+
+
+def test_invalid_utf8_is_replaced_and_counted(tmp_path: Path) -> None:
+    log = tmp_path / "app.log"
+    log.write_bytes(b"2026-11-27T10:00:00Z ERROR [pay] caf\xe9 declined\n2026-11-27T10:00:01Z INFO [pay] ok\n")
+    got = collect_app_log(str(log))
+    assert got.status == "ok" and got.meta["lines_with_replaced_bytes"] == 1
+    assert got.frame["message"].tolist() == ["caf\ufffd declined", "ok"]
