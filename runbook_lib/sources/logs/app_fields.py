@@ -65,20 +65,27 @@ _MAYBE_TYPED = r"^(?:-?[0-9]|[\[{]|true$|false$)"
 _FIELDS = ("logged_at", "level", "logger", "message")
 
 
+def _const(value: Any, n: int, dtype: Any) -> pl.Series:
+    """*n* copies of *value* (built by polars: a Python list of a chunk's length is slow)."""
+    out = pl.repeat(value, n, dtype=dtype, eager=True)
+    assert isinstance(out, pl.Series)
+    return out
+
+
 def _kinds(n: int, kind: int | None) -> pl.Series:
-    return pl.Series([kind] * n, dtype=pl.Int8)
+    return _const(kind, n, pl.Int8)
 
 
 def _frame(n: int) -> pl.DataFrame:
     """*n* rows of "not settled yet": no kind, no fields."""
     return pl.DataFrame(
         {
-            "kind": pl.Series([None] * n, dtype=pl.Int8),
-            "logged_at": pl.Series([None] * n, dtype=UTC_NS),
-            "level": pl.Series([None] * n, dtype=pl.String),
-            "logger": pl.Series([None] * n, dtype=pl.String),
-            "message": pl.Series([None] * n, dtype=pl.String),
-            "reason": pl.Series([None] * n, dtype=pl.String),
+            "kind": _const(None, n, pl.Int8),
+            "logged_at": _const(None, n, UTC_NS),
+            "level": _const(None, n, pl.String),
+            "logger": _const(None, n, pl.String),
+            "message": _const(None, n, pl.String),
+            "reason": _const(None, n, pl.String),
         }
     )
 
@@ -157,8 +164,8 @@ def _pick(frame: pl.DataFrame, keys: tuple[str, ...], convert: Any, texts: pl.Se
     """
     n = len(frame)
     out: pl.Series | None = None
-    taken = pl.Series([False] * n)
-    fallback = pl.Series([False] * n)
+    taken = _const(False, n, pl.Boolean)
+    fallback = _const(False, n, pl.Boolean)
     for column in _candidates(frame, keys):
         present = column.is_not_null()
         if column.dtype == pl.String:
@@ -175,7 +182,7 @@ def _pick(frame: pl.DataFrame, keys: tuple[str, ...], convert: Any, texts: pl.Se
             out = converted if out is None else out.zip_with(~present, converted)
         taken = taken | present
     if out is None:
-        out = pl.Series([None] * n, dtype=pl.String)
+        out = _const(None, n, pl.String)
     return out, fallback
 
 
@@ -190,7 +197,7 @@ def _as_time(column: pl.Series) -> pl.Series | None:
         local = column.dtype.time_zone is None
         utc = column.dt.replace_time_zone("UTC") if local else column.dt.convert_time_zone("UTC")
         return utc.cast(UTC_NS)
-    return pl.Series([None] * len(column), dtype=UTC_NS)  # true/false/objects: no time
+    return _const(None, len(column), UTC_NS)  # true/false/objects: no time
 
 
 def _as_level(column: pl.Series) -> pl.Series | None:
@@ -199,7 +206,7 @@ def _as_level(column: pl.Series) -> pl.Series | None:
     if column.dtype.is_numeric():
         return _levels_from_numbers(column)
     if column.dtype == pl.Boolean:
-        return pl.Series([""] * len(column))
+        return _const("", len(column), pl.String)
     return None
 
 
@@ -239,15 +246,13 @@ def _json_fields(texts: pl.Series) -> pl.DataFrame:
         half = len(texts) // 2
         return pl.concat([_json_fields(texts.slice(0, half)), _json_fields(texts.slice(half))])
     if frame.width == 0:
-        frame = pl.DataFrame({"_": [None] * len(texts)})
+        frame = pl.DataFrame({"_": _const(None, len(texts), pl.Null)})
     at, fb_at = _pick(frame, TIME_KEYS, _as_time, texts)
     level, fb_level = _pick(frame, LEVEL_KEYS, _as_level, texts)
     logger, fb_logger = _pick(frame, LOGGER_KEYS, _as_text, texts)
     message, fb_message = _pick(frame, MESSAGE_KEYS, _as_text, texts)
     fallback = fb_at | fb_level | fb_logger | fb_message
-    kind = pl.Series([RECORD] * len(texts), dtype=pl.Int8).zip_with(
-        at.cast(UTC_NS).is_not_null(), pl.Series([MALFORMED], dtype=pl.Int8)
-    )
+    kind = _kinds(len(texts), RECORD).zip_with(at.cast(UTC_NS).is_not_null(), pl.Series([MALFORMED], dtype=pl.Int8))
     kind = kind.zip_with(~fallback, pl.Series([None], dtype=pl.Int8))
     return pl.DataFrame(
         {
@@ -256,7 +261,7 @@ def _json_fields(texts: pl.Series) -> pl.DataFrame:
             "level": level.cast(pl.String).fill_null(""),
             "logger": logger.cast(pl.String).fill_null(""),
             "message": message.cast(pl.String).fill_null(""),
-            "reason": pl.Series(["JSON object without a readable time"] * len(texts)).zip_with(
+            "reason": _const("JSON object without a readable time", len(texts), pl.String).zip_with(
                 kind == MALFORMED, pl.Series([None], dtype=pl.String)
             ),
         }
@@ -292,7 +297,7 @@ def _plain_fields(texts: pl.Series) -> pl.DataFrame:
             "level": levels_from_text(level_word).fill_null(""),
             "logger": logger.fill_null(""),
             "message": message.fill_null(""),
-            "reason": pl.Series(["timestamp not readable"] * len(texts)).zip_with(
+            "reason": _const("timestamp not readable", len(texts), pl.String).zip_with(
                 kind == MALFORMED, pl.Series([None], dtype=pl.String)
             ),
         }
@@ -307,7 +312,7 @@ def _pattern_fields(texts: pl.Series, pattern: str) -> pl.DataFrame | None:
     except pl.exceptions.PolarsError:
         return None
     n = len(texts)
-    none = pl.Series([None] * n, dtype=pl.String)
+    none = _const(None, n, pl.String)
 
     def group(*options: str) -> pl.Series:
         out = none
@@ -317,8 +322,8 @@ def _pattern_fields(texts: pl.Series, pattern: str) -> pl.DataFrame | None:
 
     matched = parts["rbkwhole"].is_not_null()
     at = _times_from_text(group("logged_at", "ts", "time"))
-    record = pl.Series([RECORD] * n, dtype=pl.Int8).zip_with(at.is_not_null(), pl.Series([MALFORMED], dtype=pl.Int8))
-    kind = pl.Series([CONTINUES] * n, dtype=pl.Int8).zip_with(~matched, record)
+    record = _kinds(n, RECORD).zip_with(at.is_not_null(), pl.Series([MALFORMED], dtype=pl.Int8))
+    kind = _kinds(n, CONTINUES).zip_with(~matched, record)
     return pl.DataFrame(
         {
             "kind": kind,
@@ -326,7 +331,7 @@ def _pattern_fields(texts: pl.Series, pattern: str) -> pl.DataFrame | None:
             "level": levels_from_text(group("level")).fill_null(""),
             "logger": group("logger").fill_null(""),
             "message": group("message", "msg").fill_null(""),
-            "reason": pl.Series(["timestamp not readable"] * n).zip_with(kind == MALFORMED, none),
+            "reason": _const("timestamp not readable", n, pl.String).zip_with(kind == MALFORMED, none),
         }
     )
 
