@@ -156,11 +156,14 @@ def _typed_in_line(column: pl.Series, present: pl.Series, texts: pl.Series) -> p
     return odd & texts.str.contains(rf"{key}\s*:\s*[-0-9\[{{tfn]").fill_null(False)
 
 
-def _pick(frame: pl.DataFrame, keys: tuple[str, ...], convert: Any, texts: pl.Series) -> tuple[pl.Series, pl.Series]:
+def _pick(
+    frame: pl.DataFrame, keys: tuple[str, ...], convert: Any, texts: pl.Series | None
+) -> tuple[pl.Series, pl.Series]:
     """Per row, the first present (non-null, non-empty) key's value, converted by *convert*.
 
     *convert(series)* returns the converted series, or ``None`` for a type the vectorised
-    path does not map exactly. Returns (values, rows that need the per-line parser).
+    path does not map exactly. *texts* (the lines) is given when a String column may hold
+    other JSON types as text. Returns (values, rows that need the per-line parser).
     """
     n = len(frame)
     out: pl.Series | None = None
@@ -177,7 +180,7 @@ def _pick(frame: pl.DataFrame, keys: tuple[str, ...], convert: Any, texts: pl.Se
         if converted is None:
             fallback = fallback | present
         else:
-            if column.dtype == pl.String:
+            if column.dtype == pl.String and texts is not None:
                 fallback = fallback | _typed_in_line(column, present, texts)
             out = converted if out is None else out.zip_with(~present, converted)
         taken = taken | present
@@ -218,28 +221,31 @@ def _as_text(column: pl.Series) -> pl.Series | None:
     return None  # floats, booleans, objects: Python's str() spelling differs
 
 
-def _decode(texts: pl.Series) -> pl.DataFrame | None:
-    """NDJSON → a frame with one row per line, or None when some line is not valid JSON.
+def _decode(texts: pl.Series) -> tuple[pl.DataFrame | None, bool]:
+    """NDJSON → (a frame with one row per line, or None when some line is not valid JSON;
+    whether a key's values may have mixed types, read as text).
 
     pyarrow's reader first (twice as fast as polars' here); it refuses a key whose type
     changes between lines, which polars reads as text, so polars is the second try.
     """
     data = texts.str.join("\n").item().encode("utf-8")
+    mixed = False
     try:
         frame = pl.from_arrow(pa_json.read_json(io.BytesIO(data)))
     except (pa.ArrowInvalid, pl.exceptions.PolarsError):
+        mixed = True
         try:
             frame = pl.read_ndjson(io.BytesIO(data), infer_schema_length=None)
         except (pl.exceptions.PolarsError, ValueError):
-            return None
+            return None, mixed
     if not isinstance(frame, pl.DataFrame) or len(frame) != len(texts):
-        return None
-    return frame
+        return None, mixed
+    return frame, mixed
 
 
 def _json_fields(texts: pl.Series) -> pl.DataFrame:
     """Fields of JSON lines; rows of pieces that would not decode are left unsettled."""
-    frame = _decode(texts)
+    frame, mixed = _decode(texts)
     if frame is None:
         if len(texts) <= _SMALL_PIECE:
             return _frame(len(texts))
@@ -247,10 +253,10 @@ def _json_fields(texts: pl.Series) -> pl.DataFrame:
         return pl.concat([_json_fields(texts.slice(0, half)), _json_fields(texts.slice(half))])
     if frame.width == 0:
         frame = pl.DataFrame({"_": _const(None, len(texts), pl.Null)})
-    at, fb_at = _pick(frame, TIME_KEYS, _as_time, texts)
-    level, fb_level = _pick(frame, LEVEL_KEYS, _as_level, texts)
-    logger, fb_logger = _pick(frame, LOGGER_KEYS, _as_text, texts)
-    message, fb_message = _pick(frame, MESSAGE_KEYS, _as_text, texts)
+    at, fb_at = _pick(frame, TIME_KEYS, _as_time, texts if mixed else None)
+    level, fb_level = _pick(frame, LEVEL_KEYS, _as_level, texts if mixed else None)
+    logger, fb_logger = _pick(frame, LOGGER_KEYS, _as_text, texts if mixed else None)
+    message, fb_message = _pick(frame, MESSAGE_KEYS, _as_text, texts if mixed else None)
     fallback = fb_at | fb_level | fb_logger | fb_message
     kind = _kinds(len(texts), RECORD).zip_with(at.cast(UTC_NS).is_not_null(), pl.Series([MALFORMED], dtype=pl.Int8))
     kind = kind.zip_with(~fallback, pl.Series([None], dtype=pl.Int8))
