@@ -12,15 +12,17 @@ import html
 import io
 import re
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-from matplotlib.figure import Figure
 
 from runbook_lib.collected import Collected
 from runbook_lib.findings import SEVERITIES, Finding, rank
 from runbook_lib.notebook.tables import table_html
 from runbook_lib.text import MAX_CELL_CHARS, clean_text
+
+if TYPE_CHECKING:  # the CLI imports this module for its escaping; matplotlib costs it 0.5 s
+    from matplotlib.figure import Figure
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~>-])")
 
