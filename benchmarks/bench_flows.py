@@ -44,9 +44,12 @@ LNAV_SQL = ";SELECT count(sc_status), sum(sc_bytes), sum(sc_status = 429) FROM a
 
 APP_READER = """
 import json, sys, time
+import pandas as pd
 from runbook_lib.sources.logs.app_log import collect_app_log
+from runbook_lib.timewindow import Window
+window = Window(pd.Timestamp(sys.argv[2]), pd.Timestamp(sys.argv[3])) if len(sys.argv) > 3 else None
 t0, c0 = time.perf_counter(), time.process_time()
-got = collect_app_log(sys.argv[1])
+got = collect_app_log(sys.argv[1], window=window)
 print(json.dumps({"rows": len(got.frame), "status": got.status, "inner_s": time.perf_counter() - t0,
                   "inner_cpu_s": time.process_time() - c0, "lines_read": got.lines_read,
                   "malformed": got.lines_skipped}))
@@ -232,13 +235,19 @@ def main() -> int:
     if only & {"app", "triage"}:
         subprocess.run([PYTHON, "-m", "runbook_lib.cli", "demo", "--no-run"], cwd=home, env=env, capture_output=True)
     if "app" in only:
-        paths = {"demo": home / "demo" / "app.log", **generate_app_logs(args.app_lines, args.workdir)}
-        for name, path in paths.items():
+        logs = generate_app_logs(args.app_lines, args.workdir)
+        # The generated logs span 2026-11-20 (24 h): a one-hour window shows memory and time
+        # following the window (chunks before it skipped unparsed, none read after it).
+        hour = ["2026-11-20T12:00:00Z", "2026-11-20T13:00:00Z"]
+        runs: list[tuple[str, Path, list[str]]] = [("demo", home / "demo" / "app.log", [])]
+        runs += [(name, path, []) for name, path in logs.items()]
+        runs += [(f"{name}, 1 h window", path, hour) for name, path in logs.items()]
+        for name, path, window in runs:
             if not path.exists():
                 print(f"app-log reader ({name}): {path} missing")
                 continue
             lines = sum(1 for _ in path.open("rb"))
-            got, rss = peak_rss_mib([PYTHON, "-c", APP_READER, str(path)], env=env)
+            got, rss = peak_rss_mib([PYTHON, "-c", APP_READER, str(path), *window], env=env)
             got["rss_mib"] = rss
             show(f"app-log reader ({name}, {lines:,} lines)", got)
             inner = json.loads(got["stdout"]) if got["code"] == 0 else {}
