@@ -21,8 +21,9 @@ keep it outside any git tree), then runs, each in its own child process:
 For each it prints wall seconds, CPU seconds (user+system of the child and everything it
 waited for: the kernel included) and peak RSS (``os.wait4``: the largest process of the
 tree, which is the kernel), then for flows the per-cell durations papermill wrote into
-the archived notebook, side by side for the two windows. The box is shared: read CPU
-seconds beside wall time. Not a test: it prints figures rather than asserting a speed.
+the archived notebook, side by side for the two windows, and each flow's wall and CPU
+time as a multiple of lnav's aggregate (the target is <= 1x, the goal 0.5x). The box is
+shared: read CPU seconds beside wall time. Not a test: it prints figures rather than asserting a speed.
 """
 
 from __future__ import annotations
@@ -139,6 +140,13 @@ def show(name: str, got: dict[str, Any]) -> None:
     )
 
 
+def show_vs_lnav(got: dict[str, Any], lnav: dict[str, Any] | None) -> None:
+    """The target: a web flow end to end within lnav's aggregate time (goal: half)."""
+    if lnav is None or got["code"] != 0:
+        return
+    print(f"  vs lnav aggregate: wall {got['wall_s'] / lnav['wall_s']:.2f}x, cpu {got['cpu_s'] / lnav['cpu_s']:.2f}x")
+
+
 def show_cells(flow: str, own: dict[str, Any], wide: dict[str, Any] | None) -> None:
     print(f"  per cell ({flow}): own span | 100-year window (s)")
     wide_cells = wide["cells"] if wide else []
@@ -211,12 +219,14 @@ def main() -> int:
     args = parser.parse_args()
     only = set(args.only or ["lnav", "flows", "app", "triage"])
     args.workdir.mkdir(parents=True, exist_ok=True)
+    lnav = None
     if only & {"lnav", "flows"}:  # the app-log reader and the demo triage need no access log
         log = args.log or generate_log(args.lines, args.workdir)
         span = log_span(log)
         print(f"log {log} ({log.stat().st_size / 2**30:.2f} GiB), span {span[0]} .. {span[1]}")
     if "lnav" in only and shutil.which("lnav"):
-        got, rss = peak_rss_mib(["lnav", "-n", "-c", LNAV_SQL, str(log)])
+        lnav, rss = peak_rss_mib(["lnav", "-n", "-c", LNAV_SQL, str(log)])
+        got = lnav
         got["rss_mib"] = rss
         show("lnav aggregate", got)
         print("  " + " ".join(got["stdout"].split())[-120:])
@@ -224,10 +234,12 @@ def main() -> int:
         for flow in args.flows:
             own = run_flow(flow, log, span, args.workdir, "own")
             show(f"{flow} (log span)", own)
+            show_vs_lnav(own, lnav)
             wide = None
             if not args.skip_wide:
                 wide = run_flow(flow, log, CENTURY, args.workdir, "wide")
                 show(f"{flow} (2000-2100 window)", wide)
+                show_vs_lnav(wide, lnav)
             show_cells(flow, own, wide)
     # The demo incident, generated once into its own kit home (app log for the reader, triage).
     home = kit_home(args.workdir, "home-demo")

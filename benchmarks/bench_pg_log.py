@@ -1,11 +1,23 @@
-"""Benchmark: parse a generated 1M-line PostgreSQL stderr log with our source and with pgBadger.
+"""Benchmark: the db_connections flow end to end on a 1M-line PostgreSQL log vs pgBadger -j1.
 
-Both run as child processes on the same file in the same run; we print wall time, lines/s,
-peak RSS (``wait4``), the speed ratio (target: ours >= 10x faster) and whether the two agree
-on the number of queries and errors. A short engine comparison (the prefix regex alone in
-Python ``re``, pyarrow/RE2 and polars/Rust) shows why the source uses polars.
+Both run as child processes on the same generated stderr log in the same run. For each we
+print wall time, CPU seconds (user+system of the child and of the descendants it waited for:
+the flow's kernel) and peak RSS (``os.wait4``: the largest process of the child's tree), then
+the ratios (target: the flow >= 10x faster than ``pgbadger -j1``), whether our reader and
+pgBadger agree on the number of queries and errors, and the per-cell durations papermill
+wrote into the flow's archived ``report.ipynb``.
 
-    python benchmarks/bench_pg_log.py [--lines 1000000] [--keep FILE] [--jobs 1,2]
+- The flow: ``runbook run db_connections`` (kernel start to archived HTML) in a throwaway kit
+  home (``reports/`` there, ``notebooks/`` and ``parameters/`` linked), ``-p pg_log FILE -p
+  pg_log_line_prefix PREFIX``, the log's own span as the window. No live database: the flow's
+  ``pg_service``, ``pg_dsn_env``, ``pg_recording`` and ``db_health_url`` stay empty (their
+  defaults), so the activity, reachability and remediation cells report "not configured"
+  without a connection attempt. It runs before and after pgBadger; the slower run is compared.
+- pgBadger: ``pgbadger -j 1 -f stderr --prefix PREFIX -o report.html`` (its HTML report),
+  timed; then once more, untimed, ``-x json`` for the counts we compare (``--no-agree`` skips it).
+- Also printed: our reader alone, whole file and with a 10% window (memory follows the window).
+
+    python benchmarks/bench_pg_log.py [--lines 1000000] [--keep FILE] [--no-agree] [--engines]
 Needs ``pgbadger`` on PATH (apt-get install -y pgbadger).
 """
 
@@ -26,10 +38,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from pg_log_gen import PREFIX, generate  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-#: user+system CPU seconds of each child, in run order: steadier than wall time on a busy box
-CPU_S: list[float] = []
 
-OURS = r"""
+READER = r"""
 import json, sys, time
 t0 = time.perf_counter()
 from runbook_lib.sources.pg.log import collect_pg_log
@@ -39,53 +49,94 @@ window = None
 if sys.argv[3] == "window":  # the middle 10% of the log's span
     import pandas as pd
     from runbook_lib.timewindow import Window
-    with open(sys.argv[1], "rb") as fh:
-        first = fh.readline()[:23].decode()
-        fh.seek(-4096, 2)
-        last = fh.read().splitlines()[-1][:23].decode()
-    t_first, t_last = pd.Timestamp(first, tz="UTC"), pd.Timestamp(last, tz="UTC")
-    mid, tenth = t_first + (t_last - t_first) / 2, (t_last - t_first) / 10
+    start, end = pd.Timestamp(sys.argv[4]), pd.Timestamp(sys.argv[5])
+    mid, tenth = start + (end - start) / 2, (end - start) / 10
     window = Window(mid - tenth / 2, mid + tenth / 2)
 got = collect_pg_log(sys.argv[1], log_line_prefix=sys.argv[2], window=window)
 t2 = time.perf_counter()
 events = pg_log_events_per_minute(got.frame)
-t3 = time.perf_counter()
 totals = count_pg_log_events(got.frame) if sys.argv[3] == "check" else {}
-print(json.dumps({"status": got.status, "reason": got.reason, "rows": len(got.frame),
-    "lines_read": got.lines_read, "import_s": t1 - t0, "parse_s": t2 - t1,
-    "events_s": t3 - t2, "totals": totals,
-    "too_many_connections": int(events["too_many_connections"].sum())}))
+print(json.dumps({"status": got.status, "rows": len(got.frame), "import_s": t1 - t0,
+    "parse_s": t2 - t1, "events_s": time.perf_counter() - t2, "totals": totals}))
 """
 
 
-def run_child(cmd: list[str]) -> tuple[float, float, str]:
-    """Run *cmd*; return (wall seconds, peak RSS MB, stdout); CPU seconds go to ``CPU_S``."""
-    with tempfile.TemporaryFile() as out:
+def run_child(cmd: list[str], *, env: dict[str, str] | None = None, cwd: Path = ROOT) -> dict[str, Any]:
+    """Run *cmd*; wall and CPU seconds, peak RSS (MiB) of its tree (``wait4``), stdout."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         t0 = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.DEVNULL, cwd=ROOT)
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, stdin=subprocess.DEVNULL, cwd=cwd, env=env)
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - t0
-        CPU_S.append(usage.ru_utime + usage.ru_stime)
-        proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
-        text = out.read().decode()
-    if proc.returncode != 0:
-        raise SystemExit(f"{cmd[0]} failed with {proc.returncode}: {text[-500:]}")
-    return wall, usage.ru_maxrss / 1024, text
+        err.seek(0)
+        text, errors = out.read().decode("utf-8", "replace"), err.read().decode("utf-8", "replace")
+    code = os.waitstatus_to_exitcode(status)
+    if code != 0:
+        raise SystemExit(f"{cmd[:4]} failed with {code}: {(text + errors)[-800:]}")
+    cpu = usage.ru_utime + usage.ru_stime
+    return {"wall_s": wall, "cpu_s": cpu, "rss_mib": usage.ru_maxrss / 1024, "stdout": text}
 
 
-def describe(wall: float, rss: float, ours: dict[str, Any], lines: int) -> None:
-    work = ours["import_s"] + ours["parse_s"] + ours["events_s"]
+def log_span(path: Path) -> tuple[str, str]:
+    """The log's first and last timestamps (UTC, ISO), the end 1 s later (half-open window)."""
+    import pandas as pd
+
+    with path.open("rb") as fh:
+        first = fh.readline()[:23].decode()
+        fh.seek(max(path.stat().st_size - 65536, 0))
+        tail = [line for line in fh.read().splitlines() if line[:2] == b"20"]
+    start = pd.Timestamp(first, tz="UTC")
+    end = pd.Timestamp(tail[-1][:23].decode(), tz="UTC") + pd.Timedelta(seconds=1)
+    return start.isoformat(), end.isoformat()
+
+
+def kit_home(work: Path, name: str) -> Path:
+    home = work / name
+    if home.exists():
+        shutil.rmtree(home)
+    (home / "reports").mkdir(parents=True)
+    for part in ("notebooks", "parameters"):
+        (home / part).symlink_to(ROOT / part)
+    return home
+
+
+def cell_durations(home: Path) -> list[tuple[str, float]]:
+    """(first code line, seconds) per code cell of the run's archived report.ipynb."""
+    notebooks = sorted(home.glob("reports/*/*/report.ipynb"))
+    if not notebooks:
+        return []
+    out = []
+    for cell in json.loads(notebooks[-1].read_text(encoding="utf-8"))["cells"]:
+        if cell["cell_type"] != "code":
+            continue
+        lines = [line for line in "".join(cell["source"]).strip().splitlines() if not line.startswith("#")] or [""]
+        duration = cell.get("metadata", {}).get("papermill", {}).get("duration") or 0.0
+        out.append((lines[0][:70], float(duration)))
+    return out
+
+
+def run_flow(log: Path, span: tuple[str, str], work: Path, tag: str) -> dict[str, Any]:
+    home = kit_home(work, f"home-{tag}")
+    env = {**os.environ, "RUNBOOK_HOME": str(home), "PYTHONPATH": str(ROOT)}
+    cmd = [sys.executable, "-m", "runbook_lib.cli", "run", "db_connections", "-p", "pg_log", str(log)]
+    cmd += ["-p", "pg_log_line_prefix", PREFIX, "-p", "start", span[0], "-p", "end", span[1], "--timeout", "1800"]
+    got = run_child(cmd, env=env, cwd=home)
+    got["cells"] = cell_durations(home)
+    found = sorted(home.glob("reports/*/*/findings.json"))
+    got["findings"] = json.loads(found[-1].read_text(encoding="utf-8")) if found else {}
+    return got
+
+
+def show(name: str, got: dict[str, Any], lines: int) -> None:
     print(
-        f"runbook pg_log : {wall:7.2f} s wall (imports {ours['import_s']:.2f} s, parse "
-        f"{ours['parse_s']:.2f} s, per-minute events {ours['events_s']:.2f} s; {work:.2f} s "
-        f"together), {lines / wall:,.0f} lines/s, peak RSS {rss:.0f} MB; status "
-        f"{ours['status']}, {ours['rows']} records"
+        f"{name:<34} wall {got['wall_s']:7.2f} s  cpu {got['cpu_s']:7.2f} s  peak RSS "
+        f"{got['rss_mib']:6.0f} MiB  ({lines / got['wall_s']:,.0f} lines/s)"
     )
 
 
 def engines(path: Path, prefix: str) -> dict[str, float]:
-    """Seconds for the prefix regex alone over every line, per engine."""
+    """Seconds for the prefix regex alone over every line, per engine (why polars)."""
     import re
 
     import polars as pl
@@ -95,8 +146,7 @@ def engines(path: Path, prefix: str) -> dict[str, float]:
     from runbook_lib.sources.pg.log_prefix import translate_prefix
 
     pattern = translate_prefix(prefix).pattern
-    text = path.read_text(encoding="utf-8")
-    lines = text.split("\n")
+    lines = path.read_text(encoding="utf-8").split("\n")
     out: dict[str, float] = {}
     rx = re.compile(pattern)
     t = time.perf_counter()
@@ -118,7 +168,8 @@ def main() -> None:
     ap.add_argument("--lines", type=int, default=1_000_000)
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--keep", type=Path, help="reuse/keep the generated log at this path")
-    ap.add_argument("--jobs", default="1", help="pgBadger -j values to time, e.g. 1,2")
+    ap.add_argument("--engines", action="store_true", help="also time the prefix regex per engine")
+    ap.add_argument("--no-agree", action="store_true", help="skip the untimed pgBadger JSON run (counts check)")
     args = ap.parse_args()
     if not shutil.which("pgbadger"):
         raise SystemExit("pgbadger is not installed (apt-get install -y pgbadger)")
@@ -128,57 +179,52 @@ def main() -> None:
         generate(log, lines=args.lines, seed=args.seed)
     with log.open("rb") as fh:
         lines = sum(1 for _ in fh)
-    size_mb = log.stat().st_size / 1e6
-    print(f"log: {log} — {lines} lines, {size_mb:.1f} MB, log_line_prefix {PREFIX!r}")
+    span = log_span(log)
+    print(f"log: {log} — {lines:,} lines, {log.stat().st_size / 1e6:.1f} MB, prefix {PREFIX!r}, {span[0]} .. {span[1]}")
+    print(f"machine: {os.cpu_count()} CPUs, load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
-    # The box may be shared: ours runs before and after pgBadger, the slower run is compared.
-    # Timed runs do what pgBadger does (parse + per-minute counts); an untimed run checks totals.
-    wall, rss, text = run_child([sys.executable, "-c", OURS, str(log), PREFIX, "time"])
-    ours_cpu = [CPU_S[-1]]
-    ours = json.loads(text)
-    describe(wall, rss, ours, lines)
-    ours["totals"] = json.loads(run_child([sys.executable, "-c", OURS, str(log), PREFIX, "check"])[2])["totals"]
-    badger: dict[int, float] = {}
-    badger_cpu: dict[int, float] = {}
-    for jobs in [int(j) for j in args.jobs.split(",")]:
-        out_json = work / f"pgbadger_j{jobs}.json"
-        cmd = ["pgbadger", "-q", "-j", str(jobs), "-f", "stderr", "--prefix", PREFIX]
-        bw, brss, _ = run_child([*cmd, "-o", str(out_json), str(log)])
-        badger[jobs] = bw
-        badger_cpu[jobs] = CPU_S[-1]
-        stat = json.loads(out_json.read_text())["overall_stat"]
-        agree = (stat["queries_number"], stat["errors_number"]) == (
-            ours["totals"]["queries"],
-            ours["totals"]["errors"],
-        )
-        print(
-            f"pgBadger -j {jobs}   : {bw:7.2f} s wall, {lines / bw:,.0f} lines/s, peak RSS "
-            f"{brss:.0f} MB; queries {stat['queries_number']}, errors {stat['errors_number']} "
-            f"({'same as ours' if agree else 'DIFFERENT from ours: ' + str(ours['totals'])})"
-        )
-        print(
-            f"ratio          : ours is {bw / wall:.1f}x faster than pgBadger -j {jobs} in wall "
-            f"time (whole process), {bw / ours['parse_s']:.1f}x on the parse alone (target >= 10x)"
-        )
-    windowed = run_child([sys.executable, "-c", OURS, str(log), PREFIX, "window"])
-    print("with a 10% window (memory should follow the window):")
-    describe(windowed[0], windowed[1], json.loads(windowed[2]), lines)
-    again = run_child([sys.executable, "-c", OURS, str(log), PREFIX, "time"])
-    ours_cpu.append(CPU_S[-1])
-    describe(again[0], again[1], json.loads(again[2]), lines)
-    slow = max(wall, again[0])
-    cpu = max(ours_cpu)
-    for jobs, bw in badger.items():
-        print(
-            f"ratio (slower of our two runs) vs pgBadger -j {jobs}: wall {bw / slow:.1f}x "
-            f"({slow:.2f} s vs {bw:.2f} s), CPU {badger_cpu[jobs] / cpu:.1f}x "
-            f"({cpu:.2f} s vs {badger_cpu[jobs]:.2f} s)"
-        )
-    print("engines (prefix regex only, same lines):")
-    for name, seconds in engines(log, PREFIX).items():
-        print(f"  {name:36s} {seconds:6.2f} s")
-    if not args.keep:
-        shutil.rmtree(work, ignore_errors=True)
+    flows = [run_flow(log, span, work, "flow-1")]
+    show("db_connections flow (run 1)", flows[0], lines)
+    report = work / "pgbadger"
+    report.mkdir()
+    badger_cmd = ["pgbadger", "-q", "-j", "1", "-f", "stderr", "--prefix", PREFIX]
+    badger = run_child([*badger_cmd, "-o", str(report / "out.html"), str(log)])
+    show("pgbadger -j1 (HTML report)", badger, lines)
+    flows.append(run_flow(log, span, work, "flow-2"))
+    show("db_connections flow (run 2)", flows[1], lines)
+
+    slow = max(flows, key=lambda f: f["wall_s"])
+    cpu = max(f["cpu_s"] for f in flows)
+    print(
+        f"ratio (slower flow run vs pgBadger -j1): wall {badger['wall_s'] / slow['wall_s']:.1f}x "
+        f"({slow['wall_s']:.2f} s vs {badger['wall_s']:.2f} s), CPU {badger['cpu_s'] / cpu:.1f}x "
+        f"({cpu:.2f} s vs {badger['cpu_s']:.2f} s); target >= 10x"
+    )
+    pg_source = next((s for s in slow["findings"].get("sources", []) if s.get("source") == "pg_log"), {})
+    print(f"flow's pg_log source: {pg_source.get('status')}, format {pg_source.get('format')}, "
+          f"by_severity {pg_source.get('by_severity')}")  # fmt: skip
+    print("per cell of the slower flow run (papermill durations, s):")
+    for source, seconds in slow["cells"]:
+        print(f"  {seconds:7.2f}  {source}")
+
+    if not args.no_agree:
+        check = json.loads(run_child([sys.executable, "-c", READER, str(log), PREFIX, "check"])["stdout"])
+        run_child([*badger_cmd, "-x", "json", "-o", str(report / "out.json"), str(log)])
+        stat = json.loads((report / "out.json").read_text(encoding="utf-8"))["overall_stat"]
+        ours = (check["totals"]["queries"], check["totals"]["errors"])
+        theirs = (stat["queries_number"], stat["errors_number"])
+        print(f"queries, errors: ours {ours}, pgBadger {theirs} ({'same' if ours == theirs else 'DIFFERENT'})")
+    for mode in ("time", "window"):
+        got = run_child([sys.executable, "-c", READER, str(log), PREFIX, mode, *span])
+        inner = json.loads(got["stdout"])
+        show(f"reader alone ({'10% window' if mode == 'window' else 'whole file'})", got, lines)
+        print(f"  imports {inner['import_s']:.2f} s, parse {inner['parse_s']:.2f} s, per-minute events "
+              f"{inner['events_s']:.2f} s; {inner['rows']:,} records, {inner['status']}")  # fmt: skip
+    if args.engines:
+        print("engines (prefix regex only, same lines):")
+        for name, seconds in engines(log, PREFIX).items():
+            print(f"  {name:36s} {seconds:6.2f} s")
+    shutil.rmtree(work, ignore_errors=True)  # kit homes and reports (a --keep log lives outside)
 
 
 if __name__ == "__main__":

@@ -117,3 +117,9 @@ def test_display_escapes_hostile_text() -> None:
     table = safe_table(pd.DataFrame({"ua": ["x" * 500 + "\x1b[0m"], "n": [1]}))
     assert len(table["ua"].iloc[0]) <= 160 and "\x1b" not in table["ua"].iloc[0]
     assert escape_md("a_b") == "a\\_b"
+
+
+def test_quotes_stay_readable_in_markdown() -> None:
+    # An entity such as &#x27; would have its '#' backslash-escaped and show up literally.
+    out = md_text("{v}", v='can\'t reach "db" & <b>')
+    assert out == 'can\'t reach "db" &amp; &lt;b&gt;'

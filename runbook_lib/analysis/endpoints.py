@@ -22,16 +22,21 @@ import re
 from dataclasses import replace
 from functools import lru_cache
 
-import numpy as np
 import pandas as pd
+import polars as pl
 
 from runbook_lib.collected import Collected
+
+from ._polars import to_polars
 
 #: Placeholder for a collapsed identifier segment.
 ID = "{id}"
 #: What a request without a usable target (``"-"``, empty, garbage) is counted as.
 NO_PATH = "(none)"
 
+#: Targets :func:`_templates` splits in polars: printable ASCII from "/", no spaces.
+_PLAIN = r"^/[\x21-\x7e]*$"
+_PAIR = {"path": pl.String, "segment": pl.String}
 _ABSOLUTE = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.\-]*://[^/]*")
 _NUMBER = re.compile(r"^[+-]?\d+(?:[.,]\d+)?$")
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$")
@@ -76,33 +81,66 @@ def endpoint_template(target: object) -> str:
     if not text.startswith("/"):
         # "*" (OPTIONS *), CONNECT host:port, or garbage from a scanner: keep it visible, bounded.
         return text[:80] if text else NO_PATH
-    parts = text.split("/")
-    out = []
-    for part in parts:
-        stem, dot, ext = part.rpartition(".")
-        if dot and stem and 1 <= len(ext) <= 5 and ext.isalnum() and not ext.isdigit():
-            # "app.3f9c2a1b.js" -> "app.{id}.js"; "report.pdf" stays.
-            pieces = stem.split(".")
-            out.append(".".join(_segment(p) for p in pieces) + "." + ext)
-        else:
-            out.append(_segment(part))
-    return "/".join(out)
+    return "/".join(_part(part) for part in text.split("/"))
+
+
+@lru_cache(maxsize=65536)
+def _part(part: str) -> str:
+    """One path segment's template (a file name keeps its extension)."""
+    stem, dot, ext = part.rpartition(".")
+    if dot and stem and 1 <= len(ext) <= 5 and ext.isalnum() and not ext.isdigit():
+        # "app.3f9c2a1b.js" -> "app.{id}.js"; "report.pdf" stays.
+        return ".".join(_segment(p) for p in stem.split(".")) + "." + ext
+    return _segment(part)
+
+
+def _templates(paths: pl.Series) -> pl.DataFrame:
+    """``path`` → ``endpoint`` (:func:`endpoint_template`) for distinct non-null *paths*, vectorised.
+
+    Plain targets (printable ASCII from ``/``: nearly all of them) are cut at ``?``/``#``
+    and split into segments by polars; all-digit segments become ``{id}`` there, and every
+    other distinct segment goes through :func:`_part` once. The rest (absolute-form,
+    whitespace, non-ASCII, garbage) take :func:`endpoint_template` one value at a time.
+    """
+    plain = paths.str.contains(_PLAIN)
+    simple, odd = paths.filter(plain), paths.filter(~plain)
+    segments = (
+        pl.DataFrame({"path": simple})
+        .with_columns(pl.col("path").str.replace(r"[?#].*$", "").str.split("/").alias("segment"))
+        .with_row_index("at")
+        .explode("segment")
+    )
+    distinct = segments["segment"].unique()
+    distinct = distinct.filter(~distinct.str.contains(r"^[0-9]*$"))
+    lookup = dict(zip(distinct.to_list(), [_part(v) for v in distinct.to_list()], strict=True))
+    templated = segments.with_columns(
+        pl.when(pl.col("segment") == "")
+        .then(pl.lit(""))
+        .when(pl.col("segment").str.contains(r"^[0-9]+$"))
+        .then(pl.lit(ID))
+        .otherwise(pl.col("segment").replace_strict(lookup, default=None, return_dtype=pl.String))
+        .alias("segment")
+    )
+    joined = templated.group_by("at", maintain_order=True).agg(pl.col("path").first(), pl.col("segment").str.join("/"))
+    rest = pl.DataFrame({"path": odd, "segment": [endpoint_template(v) for v in odd.to_list()]}, schema=_PAIR)
+    return pl.concat([joined.select("path", "segment"), rest]).rename({"segment": "endpoint"})
 
 
 def with_endpoints(frame: pd.DataFrame) -> pd.DataFrame:
     """*frame* with an ``endpoint`` column (computed once per distinct path; idempotent)."""
     if "endpoint" in frame.columns:
         return frame
-    out = frame.copy()
-    if out.empty:
-        out["endpoint"] = pd.Series(dtype="str", index=out.index)
-        return out
-    codes, uniques = pd.factorize(out["path"], use_na_sentinel=True)
-    # One template per distinct path, then a vectorised take (code -1, a missing path, is
-    # the last entry): a Python loop over millions of rows was most of this step.
-    templates = np.asarray([endpoint_template(v) for v in uniques] + [NO_PATH], dtype=object)
-    out["endpoint"] = pd.Series(templates[codes], index=out.index, dtype="str")
-    return out
+    if frame.empty:
+        return frame.assign(endpoint=pd.Series(dtype="str", index=frame.index))
+    # One template per distinct path, joined back onto the rows in polars: a Python loop
+    # over millions of rows, then over every distinct path, was most of this step.
+    paths = to_polars(frame, ["path"])
+    lookup = _templates(paths["path"].drop_nulls().unique())
+    rows = paths.join(lookup, on="path", how="left", maintain_order="left")
+    endpoint = rows["endpoint"].fill_null(NO_PATH).to_arrow()
+    return frame.assign(
+        endpoint=pd.Series(endpoint, index=frame.index, dtype=pd.ArrowDtype(endpoint.type)).astype("str")
+    )
 
 
 def _client_from_chain(chain: object) -> str:

@@ -18,10 +18,12 @@ from urllib.parse import unquote
 
 import numpy as np
 import pandas as pd
+import polars as pl
 
 from runbook_lib.timewindow import Window
 
 from ._common import MAD_TO_SIGMA, count_per_minute, minute_axis
+from ._polars import ROW, first_distinct, mode_by, to_pandas, to_polars
 from .endpoints import with_endpoints
 from .traffic import compile_pattern
 
@@ -91,11 +93,6 @@ def classify_probe(target: object) -> str:
     return ""
 
 
-def _evidence(values: pd.Series, limit: int = 3) -> str:
-    shown = values.dropna().astype("str").drop_duplicates().head(limit).tolist()
-    return " | ".join(shown)
-
-
 def auth_failures_per_minute(
     frame: pd.DataFrame, *, window: Window | None = None, app_failures: pd.DataFrame | None = None
 ) -> pd.DataFrame:
@@ -122,41 +119,72 @@ def detect_app_auth_failures(app: pd.DataFrame, *, pattern: str = "") -> pd.Data
     return rows
 
 
+#: Targets whose decoded, lower-cased text polars can compute itself: printable ASCII
+#: without ``%`` (``unquote`` leaves them alone; Rust and Python regexes agree on them).
+_PLAIN_TARGET = r"^[\x20-\x24\x26-\x7e]*$"
+
+
+def probe_labels(targets: pl.Series) -> pl.Series:
+    """:func:`classify_probe` of every target, vectorised: plain targets are matched by
+    polars' regex engine on all cores; the rest (percent-encoded, non-ASCII) once per
+    distinct value in Python."""
+    plain = targets.fill_null("").str.contains(_PLAIN_TARGET)
+    # Plain targets are ASCII, so a case-insensitive match equals matching the lower-cased
+    # text; one combined pattern finds the few rows worth labelling.
+    text = pl.col("t").str.replace_all("+", " ", literal=True)
+    label: pl.Expr = pl.lit("")
+    for name, pattern in reversed(PROBES):
+        label = pl.when(text.str.contains(f"(?i){pattern.pattern}")).then(pl.lit(name)).otherwise(label)
+    candidates = pl.col("t").str.contains("(?i)" + "|".join(f"(?:{p.pattern})" for _, p in PROBES) + "|\\+")
+    texts = pl.DataFrame({"t": targets.fill_null("")})
+    hit = texts.select(candidates.fill_null(False))[:, 0]
+    found = texts.filter(hit).select(label)[:, 0]
+    fast = pl.Series("label", [""], dtype=pl.String).extend_constant("", len(targets) - 1) if len(targets) else found
+    fast = fast.scatter(hit.arg_true(), found) if len(found) else fast
+    odd = targets.filter(~plain).unique()
+    if odd.is_empty():
+        return fast
+    lookup = dict(zip(odd.to_list(), [classify_probe(v) for v in odd.to_list()], strict=True))
+    slow = targets.replace_strict(lookup, default="", return_dtype=pl.String)
+    return pl.select(pl.when(plain).then(fast).otherwise(slow))[:, 0]
+
+
 def rank_auth_failures(frame: pd.DataFrame, *, top: int = 20) -> pd.DataFrame:
     """IPs by failed authentications (401/403): ``failures``, ``requests``,
     ``failure_share``, ``endpoints`` (distinct), ``top_endpoint``, ``users`` (distinct
     ``remote_user``), ``first_at``, ``last_at``, ``evidence`` (user agents)."""
     frame = with_endpoints(frame)
-    failed = frame[frame["status"].isin(AUTH_FAILED)]
-    cols = [
-        "client_ip",
-        "failures",
-        "requests",
-        "failure_share",
-        "endpoints",
-        "top_endpoint",
-        "users",
-        "first_at",
-        "last_at",
-        "evidence",
-    ]
-    if failed.empty:
+    cols = ["client_ip", "failures", "requests", "failure_share", "endpoints", "top_endpoint", "users", "first_at",
+            "last_at", "evidence"]  # fmt: skip
+    rows = to_polars(frame, ["client_ip", "status", "endpoint", "remote_user", "requested_at", "user_agent"])
+    rows = rows.filter(pl.col("client_ip").is_not_null())
+    failed = rows.filter(pl.col("status").is_in(AUTH_FAILED))
+    if failed.is_empty():
         return pd.DataFrame(columns=cols)
-    groups = failed.groupby("client_ip", observed=True)
-    out = pd.DataFrame(
-        {
-            "failures": groups.size(),
-            "endpoints": groups["endpoint"].nunique(),
-            "top_endpoint": groups["endpoint"].agg(lambda s: s.value_counts().index[0]),
-            "users": groups["remote_user"].agg(lambda s: s[~s.astype("str").isin(["", "-"])].nunique()),
-            "first_at": groups["requested_at"].min(),
-            "last_at": groups["requested_at"].max(),
-            "evidence": groups["user_agent"].agg(_evidence),
-        }
+    user = pl.col("remote_user")
+    stats = (
+        failed.group_by("client_ip")
+        .agg(
+            pl.len().cast(pl.Int64).alias("failures"),
+            pl.col("endpoint").drop_nulls().n_unique().cast(pl.Int64).alias("endpoints"),
+            user.filter(user.is_not_null() & ~user.is_in(["", "-"])).n_unique().cast(pl.Int64).alias("users"),
+            pl.col("requested_at").min().alias("first_at"),
+            pl.col("requested_at").max().alias("last_at"),
+        )
+        .sort(["failures", "client_ip"], descending=[True, False])
+        .head(top)
     )
-    out["requests"] = frame.groupby("client_ip", observed=True).size().reindex(out.index)
+    mine = rows.filter(pl.col("client_ip").is_in(stats["client_ip"].implode()))
+    requests = mine.group_by("client_ip").agg(pl.len().cast(pl.Int64).alias("requests"))
+    ours = failed.filter(pl.col("client_ip").is_in(stats["client_ip"].implode()))
+    for part in (
+        requests,
+        mode_by(ours, ["client_ip"], "endpoint", alias="top_endpoint"),
+        first_distinct(ours, ["client_ip"], "user_agent", alias="evidence"),
+    ):
+        stats = stats.join(part, on="client_ip", how="left", maintain_order="left")
+    out = to_pandas(stats)
     out["failure_share"] = (out["failures"] / out["requests"]).round(3)
-    out = out.sort_values("failures", ascending=False).head(top).rename_axis("client_ip").reset_index()
     return out[cols]
 
 
@@ -164,64 +192,37 @@ def rank_scanners(frame: pd.DataFrame, *, top: int = 20) -> pd.DataFrame:
     """IPs probing the site: ``probes`` (requests matching :data:`PROBES`), ``kinds``,
     ``not_found`` (404s), ``distinct_404_paths``, ``distinct_paths``, ``requests``,
     ``not_found_share``, ``evidence`` (example probe targets). Ranked by probes, then 404s."""
-    cols = [
-        "client_ip",
-        "probes",
-        "kinds",
-        "distinct_404_paths",
-        "not_found",
-        "distinct_paths",
-        "requests",
-        "not_found_share",
-        "first_at",
-        "last_at",
-        "evidence",
-    ]
+    cols = ["client_ip", "probes", "kinds", "distinct_404_paths", "not_found", "distinct_paths", "requests",
+            "not_found_share", "first_at", "last_at", "evidence"]  # fmt: skip
     if frame.empty:
         return pd.DataFrame(columns=cols)
-    paths = frame["path"].astype("str")
-    labels_by_path = {p: classify_probe(p) for p in paths.unique()}
-    label = paths.map(labels_by_path)
-    is_probe = label != ""
-    not_found = frame["status"] == 404
-    work = pd.DataFrame(
-        {
-            "client_ip": frame["client_ip"],
-            "path": paths,
-            "label": label,
-            "probe": is_probe,
-            "nf": not_found,
-            "requested_at": frame["requested_at"],
-        }
+    rows = to_polars(frame, ["client_ip", "path", "status", "requested_at"]).filter(pl.col("client_ip").is_not_null())
+    rows = rows.with_columns(
+        pl.col("path").fill_null("nan"), probe_labels(rows["path"].fill_null("nan")).alias("label")
     )
-    groups = work.groupby("client_ip", observed=True)
-    out = pd.DataFrame(
-        {
-            "probes": groups["probe"].sum(),
-            "not_found": groups["nf"].sum(),
-            "distinct_paths": groups["path"].nunique(),
-            "requests": groups.size(),
-            "first_at": groups["requested_at"].min(),
-            "last_at": groups["requested_at"].max(),
-        }
+    probe, nf = pl.col("label") != "", pl.col("status") == 404
+    stats = rows.group_by("client_ip").agg(
+        probe.sum().cast(pl.Int64).alias("probes"),
+        nf.sum().cast(pl.Int64).alias("not_found"),
+        pl.col("path").n_unique().cast(pl.Int64).alias("distinct_paths"),
+        pl.len().cast(pl.Int64).alias("requests"),
+        pl.col("requested_at").min().alias("first_at"),
+        pl.col("requested_at").max().alias("last_at"),
+        pl.col("path").filter(nf).n_unique().cast(pl.Int64).alias("distinct_404_paths"),
+        pl.col("label").filter(probe).unique().sort().str.join(",").alias("kinds"),
     )
-    out["distinct_404_paths"] = (
-        work[work["nf"]].groupby("client_ip", observed=True)["path"].nunique().reindex(out.index, fill_value=0)
-    )
-    probes = work[work["probe"]]
-    out["kinds"] = (
-        probes.groupby("client_ip", observed=True)["label"]
-        .agg(lambda s: ",".join(sorted(s.unique())))
-        .reindex(out.index, fill_value="")
-    )
-    out["evidence"] = (
-        probes.groupby("client_ip", observed=True)["path"].agg(_evidence).reindex(out.index, fill_value="")
-    )
-    out["not_found_share"] = (out["not_found"] / out["requests"]).round(3)
     # One missing favicon is not a scan: keep IPs with a probe or a handful of distinct 404s.
-    out = out[(out["probes"] > 0) | (out["distinct_404_paths"] >= 5)]
-    out = out.sort_values(["probes", "distinct_404_paths"], ascending=False).head(top)
-    return out.rename_axis("client_ip").reset_index()[cols]
+    stats = (
+        stats.filter((pl.col("probes") > 0) | (pl.col("distinct_404_paths") >= 5))
+        .sort(["probes", "distinct_404_paths", "client_ip"], descending=[True, True, False])
+        .head(top)
+    )
+    probes = rows.filter(probe & pl.col("client_ip").is_in(stats["client_ip"].implode()))
+    evidence = first_distinct(probes, ["client_ip"], "path", alias="evidence")
+    stats = stats.join(evidence, on="client_ip", how="left", maintain_order="left")
+    out = to_pandas(stats.with_columns(pl.col("evidence").fill_null("")))
+    out["not_found_share"] = (out["not_found"] / out["requests"]).round(3)
+    return out[cols]
 
 
 def rank_user_agents(frame: pd.DataFrame, *, top: int = 20) -> pd.DataFrame:
@@ -234,20 +235,15 @@ def rank_user_agents(frame: pd.DataFrame, *, top: int = 20) -> pd.DataFrame:
     cols = ["user_agent", "category", "requests", "clients", "failures", "evidence"]
     if frame.empty:
         return pd.DataFrame(columns=cols)
-    ua = frame["user_agent"].astype("str").fillna("")
-    groups = frame.assign(ua=ua, bad=frame["status"].isin((401, 403, 404))).groupby("ua", observed=True)
-    out = (
-        pd.DataFrame(
-            {
-                "requests": groups.size(),
-                "clients": groups["client_ip"].nunique(),
-                "failures": groups["bad"].sum(),
-                "evidence": groups["client_ip"].agg(_evidence),
-            }
-        )
-        .rename_axis("user_agent")
-        .reset_index()
+    rows = to_polars(frame, ["user_agent", "client_ip", "status"]).with_columns(pl.col("user_agent").fill_null(""))
+    totals = rows.group_by("user_agent").agg(
+        pl.len().cast(pl.Int64).alias("requests"),
+        pl.col("client_ip").drop_nulls().n_unique().cast(pl.Int64).alias("clients"),
+        pl.col("status").is_in((401, 403, 404)).sum().cast(pl.Int64).alias("failures"),
     )
+    evidence = first_distinct(rows, ["user_agent"], "client_ip", alias="evidence")
+    out = to_pandas(totals.join(evidence, on="user_agent", how="left").sort("user_agent"))
+    out["evidence"] = out["evidence"].fillna("").astype("str")
     name = out["user_agent"]
     out["category"] = np.select(
         [
@@ -299,18 +295,31 @@ def rank_transfer(frame: pd.DataFrame, *, top: int = 20, z: float = 3.5, min_byt
     ]
     if frame.empty:
         return pd.DataFrame(columns=cols)
-    groups = frame.groupby("client_ip", observed=True)
-    out = pd.DataFrame({"response_bytes": groups["response_bytes"].sum(), "requests": groups.size()})
+    rows = to_polars(frame, ["client_ip", "response_bytes", "endpoint", "path"])
+    rows = rows.filter(pl.col("client_ip").is_not_null())
+    totals = rows.group_by("client_ip").agg(
+        pl.col("response_bytes").sum().cast(pl.Int64).alias("response_bytes"), pl.len().cast(pl.Int64).alias("requests")
+    )
+    out = to_pandas(totals.sort("client_ip")).set_index("client_ip")
     out["bytes_per_request"] = (out["response_bytes"] / out["requests"]).round(0).astype("int64")
     out["zscore"] = _robust_z(out["response_bytes"])
     out["flagged"] = (
         (out["response_bytes"] >= min_bytes) & (out["zscore"] >= z) & (_robust_z(out["bytes_per_request"]) >= 2)
     )
-    out = out.sort_values("response_bytes", ascending=False).head(top)
-    mine = frame[frame["client_ip"].isin(out.index)]
-    big = mine.sort_values("response_bytes", ascending=False).groupby("client_ip", observed=True)
-    out["top_endpoint"] = big["endpoint"].agg(lambda s: s.value_counts().index[0])
-    out["evidence"] = big["path"].agg(_evidence)
+    out = out.sort_values("response_bytes", ascending=False, kind="stable").head(top)
+    # The top IPs' largest responses first: their endpoint and example targets.
+    big = (
+        rows.filter(pl.col("client_ip").is_in(list(out.index)))
+        .sort(["response_bytes", ROW], descending=[True, False])
+        .drop(ROW)
+        .with_row_index(ROW)
+    )
+    detail = to_pandas(
+        mode_by(big, ["client_ip"], "endpoint", alias="top_endpoint").join(
+            first_distinct(big, ["client_ip"], "path", alias="evidence"), on="client_ip", how="left"
+        )
+    ).set_index("client_ip")
+    out = out.join(detail)
     return out.rename_axis("client_ip").reset_index()[cols]
 
 

@@ -19,11 +19,13 @@ import re
 
 import numpy as np
 import pandas as pd
+import polars as pl
 
 from runbook_lib.errors import ParameterError
 from runbook_lib.timewindow import Window
 
-from ._common import MINUTE, count_per_minute, minute_axis
+from ._common import count_per_minute, minute_axis
+from ._polars import ROW, mode_by, numbered, to_pandas, to_polars
 from .endpoints import with_endpoints
 
 LIMITED = 429
@@ -65,48 +67,39 @@ def rank_limited(frame: pd.DataFrame, *, by: str = "endpoint", top: int = 20) ->
     ``requests``, ``limited_share`` (share of that group's own requests answered 429),
     ``share_of_all_429`` and the other side (``top_endpoint`` or ``top_client``),
     ``clients``/``endpoints`` (distinct counts), ``first_at``/``last_at`` of its 429s.
+    Grouped in polars (:mod:`._polars`); ties keep first-appearance order.
     """
     frame = with_endpoints(frame)
+    empty = pd.DataFrame(columns=[by, "limited", "requests", "limited_share", "share_of_all_429"])
     if frame.empty:
-        return pd.DataFrame(columns=[by, "limited", "requests", "limited_share", "share_of_all_429"])
-    is_limited = frame["status"] == LIMITED
-    total_limited = int(is_limited.sum())
-    groups = frame.groupby(by, sort=False, observed=True)
-    stats = pd.DataFrame(
-        {
-            "requests": groups.size(),
-            "limited": is_limited.groupby(frame[by], sort=False, observed=True).sum(),
-        }
-    )
-    stats = stats[stats["limited"] > 0]
-    if stats.empty:
-        return pd.DataFrame(columns=[by, "limited", "requests", "limited_share", "share_of_all_429"])
-    stats["limited_share"] = (stats["limited"] / stats["requests"]).round(3)
-    stats["share_of_all_429"] = (stats["limited"] / max(total_limited, 1)).round(3)
-    hits = frame[is_limited]
+        return empty
     other = "client_ip" if by != "client_ip" else "endpoint"
     other_name = "top_client" if other == "client_ip" else "top_endpoint"
-    stats[other_name] = hits.groupby(by, observed=True)[other].agg(_mode)
-    stats["clients" if other == "client_ip" else "endpoints"] = hits.groupby(by, observed=True)[other].nunique()
-    stats["first_at"] = hits.groupby(by, observed=True)["requested_at"].min()
-    stats["last_at"] = hits.groupby(by, observed=True)["requested_at"].max()
-    stats = stats.sort_values(["limited", "requests"], ascending=False).head(top)
-    cols = [
-        "limited",
-        "requests",
-        "limited_share",
-        "share_of_all_429",
-        other_name,
-        "clients" if other == "client_ip" else "endpoints",
-        "first_at",
-        "last_at",
-    ]
-    return stats[cols].rename_axis(by).reset_index()
-
-
-def _mode(values: pd.Series) -> str:
-    counts = values.value_counts()
-    return str(counts.index[0]) if len(counts) else ""
+    distinct = "clients" if other == "client_ip" else "endpoints"
+    rows = to_polars(frame, [by, other, "status", "requested_at"]).filter(pl.col(by).is_not_null())
+    is_limited = pl.col("status") == LIMITED
+    stats = (
+        rows.group_by(by)
+        .agg(pl.len().alias("requests"), is_limited.sum().alias("limited"), pl.col(ROW).min().alias("_first"))
+        .filter(pl.col("limited") > 0)
+    )
+    if stats.is_empty():
+        return empty
+    total_limited = int(stats["limited"].sum())
+    stats = stats.sort(["limited", "requests", "_first"], descending=[True, True, False]).head(top)
+    hits = rows.filter(is_limited & pl.col(by).is_in(stats[by].implode()))
+    detail = hits.group_by(by).agg(
+        pl.col(other).drop_nulls().n_unique().alias(distinct),
+        pl.col("requested_at").min().alias("first_at"),
+        pl.col("requested_at").max().alias("last_at"),
+    )
+    stats = stats.join(mode_by(hits, [by], other, alias=other_name), on=by, how="left", maintain_order="left")
+    stats = stats.join(detail, on=by, how="left", maintain_order="left")
+    out = to_pandas(stats.with_columns(pl.col("requests", "limited", distinct).cast(pl.Int64)))
+    out["limited_share"] = (out["limited"] / out["requests"]).round(3)
+    out["share_of_all_429"] = (out["limited"] / max(total_limited, 1)).round(3)
+    cols = [by, "limited", "requests", "limited_share", "share_of_all_429", other_name, distinct, "first_at", "last_at"]
+    return out[cols]
 
 
 def detect_bursts(
@@ -125,48 +118,52 @@ def detect_bursts(
     ``requests``, ``limited``, ``top_endpoint``.
     """
     frame = with_endpoints(frame)
-    cols = [
-        "client_ip",
-        "peak_per_minute",
-        "baseline_per_minute",
-        "ratio",
-        "peak_at",
-        "requests",
-        "limited",
-        "top_endpoint",
-    ]
+    cols = ["client_ip", "peak_per_minute", "baseline_per_minute", "ratio", "peak_at", "requests", "limited",
+            "top_endpoint"]  # fmt: skip
     if frame.empty:
         return pd.DataFrame(columns=cols)
-    index = minute_axis(frame["requested_at"], window)
-    minutes = frame["requested_at"].dt.floor(MINUTE)
-    counts = frame.groupby([frame["client_ip"], minutes], observed=True).size()
-    peaks = counts.groupby(level=0).max()
-    candidates = peaks[peaks >= min_per_minute].index
-    rows = []
-    n_minutes = max(len(index), 1)
-    for ip in candidates:
-        per_minute = counts.loc[ip]
+    n_minutes = max(len(minute_axis(frame["requested_at"], window)), 1)
+    rows = to_polars(frame, ["client_ip", "requested_at", "status", "endpoint"]).filter(
+        pl.col("client_ip").is_not_null()
+    )
+    coded, names = numbered(rows.select("client_ip", "requested_at"), "client_ip", alias="client")
+    minute = pl.col("requested_at").dt.truncate("1m").alias("minute")
+    counts = coded.group_by("client", minute).agg(pl.len().alias("n")).sort(["client", "minute"])
+    peaks = counts.group_by("client", maintain_order=True).agg(
+        pl.col("n").max().alias("peak"),
+        pl.col("minute").get(pl.col("n").arg_max()).alias("peak_at"),
+        pl.col("n").alias("per_minute"),
+    )
+    peaks = peaks.filter(pl.col("peak") >= min_per_minute)
+    peaks = peaks.with_columns(names.gather(peaks["client"]).alias("client_ip"))
+    found = []
+    for ip, peak, peak_at, per_minute in peaks.select("client_ip", "peak", "peak_at", "per_minute").iter_rows():
         # Zero-filled median without building the full matrix: minutes with no request count 0.
-        values = np.sort(np.concatenate([per_minute.to_numpy(), np.zeros(max(n_minutes - len(per_minute), 0))]))
+        values = np.concatenate([np.asarray(per_minute, dtype=float), np.zeros(max(n_minutes - len(per_minute), 0))])
         baseline = float(np.median(values))
-        peak = int(per_minute.max())
-        if peak < max(min_per_minute, factor * baseline):
-            continue
-        mine = frame[frame["client_ip"] == ip]
-        rows.append(
-            {
-                "client_ip": ip,
-                "peak_per_minute": peak,
-                "baseline_per_minute": round(baseline, 2),
-                "ratio": round(peak / max(baseline, 1.0), 1),
-                "peak_at": per_minute.idxmax(),
-                "requests": len(mine),
-                "limited": int((mine["status"] == LIMITED).sum()),
-                "top_endpoint": _mode(mine["endpoint"]),
-            }
-        )
-    out = pd.DataFrame(rows, columns=cols)
-    return out.sort_values("peak_per_minute", ascending=False, ignore_index=True)
+        if peak >= max(min_per_minute, factor * baseline):
+            found.append((ip, int(peak), round(baseline, 2), round(peak / max(baseline, 1.0), 1), peak_at))
+    if not found:
+        return pd.DataFrame(columns=cols)
+    bursting = pl.DataFrame(
+        found, schema=["client_ip", "peak_per_minute", "baseline_per_minute", "ratio", "peak_at"], orient="row"
+    )
+    mine = rows.filter(pl.col("client_ip").is_in(bursting["client_ip"].implode()))
+    totals = mine.group_by("client_ip").agg(
+        pl.len().cast(pl.Int64).alias("requests"), (pl.col("status") == LIMITED).sum().cast(pl.Int64).alias("limited")
+    )
+    table = (
+        bursting.join(totals, on="client_ip", how="left", maintain_order="left")
+        .join(
+            mode_by(mine, ["client_ip"], "endpoint", alias="top_endpoint"),
+            on="client_ip",
+            how="left",
+            maintain_order="left",
+        )  # fmt: skip
+        .sort(["peak_per_minute", "client_ip"], descending=[True, False])
+    )
+    out = to_pandas(table.with_columns(pl.col("peak_at").dt.convert_time_zone("UTC").dt.cast_time_unit("ns")))
+    return out[cols]
 
 
 def detect_retry_storms(frame: pd.DataFrame, *, within_s: float = 5.0, min_retries: int = 10) -> pd.DataFrame:
@@ -178,39 +175,48 @@ def detect_retry_storms(frame: pd.DataFrame, *, within_s: float = 5.0, min_retri
     with at least *min_retries* retries, most retries first.
     """
     frame = with_endpoints(frame)
-    cols = [
-        "client_ip",
-        "endpoint",
-        "retries",
-        "limited",
-        "median_gap_s",
-        "first_at",
-        "last_at",
-        "user_agent",
-    ]
+    cols = ["client_ip", "endpoint", "retries", "limited", "median_gap_s", "first_at", "last_at", "user_agent"]
     if frame.empty:
         return pd.DataFrame(columns=cols)
-    ordered = frame.sort_values(["client_ip", "endpoint", "requested_at"], kind="stable")
-    same = ordered["client_ip"].eq(ordered["client_ip"].shift()) & ordered["endpoint"].eq(ordered["endpoint"].shift())
-    gap = (ordered["requested_at"] - ordered["requested_at"].shift()).dt.total_seconds()
-    retry = same & ordered["status"].shift().eq(LIMITED) & (gap <= within_s)
-    hits = ordered[retry].assign(gap_s=gap[retry])
-    if hits.empty:
-        return pd.DataFrame(columns=cols)
-    groups = hits.groupby(["client_ip", "endpoint"], observed=True)
-    limited = ordered[ordered["status"] == LIMITED].groupby(["client_ip", "endpoint"], observed=True).size()
-    out = pd.DataFrame(
-        {
-            "retries": groups.size(),
-            "median_gap_s": groups["gap_s"].median().round(2),
-            "first_at": groups["requested_at"].min(),
-            "last_at": groups["requested_at"].max(),
-            "user_agent": groups["user_agent"].agg(_mode),
-        }
+    keys = ["client_ip", "endpoint"]
+    rows = to_polars(frame, [*keys, "requested_at", "status", "user_agent"])
+    # Only pairs with a 429 can hold a retry; numbering them lets the sort run on integers.
+    limited = (
+        rows.filter(pl.col("status") == LIMITED)
+        .group_by(keys)
+        .agg(pl.len().cast(pl.Int64).alias("limited"))
+        .with_row_index("pair")
     )
-    out["limited"] = limited.reindex(out.index, fill_value=0)
-    out = out[out["retries"] >= min_retries].reset_index()
-    return out[cols].sort_values("retries", ascending=False, ignore_index=True)
+    ordered = (
+        rows.join(limited.select(*keys, "pair"), on=keys, how="inner")
+        .sort(["pair", "requested_at", ROW])
+        .drop(ROW)
+        .with_row_index(ROW)
+    )
+    same = pl.col("pair") == pl.col("pair").shift()
+    gap = (pl.col("requested_at") - pl.col("requested_at").shift()).dt.total_nanoseconds() / 1e9
+    retry = same & (pl.col("status").shift() == LIMITED) & (gap <= within_s)
+    hits = ordered.with_columns(gap.alias("gap_s")).filter(retry.fill_null(False))
+    if hits.is_empty():
+        return pd.DataFrame(columns=cols)
+    stats = hits.group_by(keys).agg(
+        pl.len().cast(pl.Int64).alias("retries"),
+        pl.col("gap_s").median().alias("median_gap_s"),
+        pl.col("requested_at").min().alias("first_at"),
+        pl.col("requested_at").max().alias("last_at"),
+    )
+    stats = stats.filter(pl.col("retries") >= min_retries)
+    if stats.is_empty():
+        return pd.DataFrame(columns=cols)
+    stats = (
+        stats.join(limited.drop("pair"), on=keys, how="left")
+        .join(mode_by(hits, keys, "user_agent", alias="user_agent"), on=keys, how="left")
+        .with_columns(pl.col("limited").fill_null(0))
+        .sort(["retries", *keys], descending=[True, False, False])
+    )
+    out = to_pandas(stats)
+    out["median_gap_s"] = out["median_gap_s"].round(2)
+    return out[cols]
 
 
 def compile_pattern(pattern: str, default: str, *, key: str) -> re.Pattern[str]:

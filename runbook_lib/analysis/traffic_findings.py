@@ -27,12 +27,18 @@ def name_list(values: Sequence[object], limit: int = 3) -> str:
     return ", ".join(shown) + (f" and {more} more" if more > 0 else "")
 
 
-def find_rate_limiting(collected: Collected, *, window: Window | None = None) -> Finding:
-    """How many requests we answered 429, and which endpoint and clients drive them."""
+def find_rate_limiting(
+    collected: Collected, requests: pd.DataFrame | None = None, *, window: Window | None = None
+) -> Finding:
+    """How many requests we answered 429, and which endpoint and clients drive them.
+
+    *requests* is ``collected.frame`` with endpoints (``with_endpoints``) when the caller
+    has it already: templating millions of paths twice is the cost worth avoiding.
+    """
     kind = "rate_limited_requests"
     if not collected.usable:
         return unknown(kind, collected, "whether clients are being rate limited")
-    frame = with_endpoints(collected.frame)
+    frame = with_endpoints(collected.frame if requests is None else requests)
     total = len(frame)
     limited = int((frame["status"] == LIMITED).sum())
     if limited == 0:

@@ -7,7 +7,7 @@ import pandas as pd
 from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 
-from runbook_lib.charts.style import decorate_time_axis, new_figure
+from runbook_lib.charts.style import add_legend, decorate_time_axis, new_figure
 
 #: Outcome codes of the heatmap (see analysis.tests_history.detect_outcome_matrix).
 _COLORS = ["#1a9850", "#d73027", "#7b3294", "#bdbdbd", "#000000"]
@@ -30,7 +30,7 @@ def plot_failures_per_run(runs: pd.DataFrame) -> Figure:
         changes = timed[timed["commit"] != timed["commit"].shift()]
         deploys = pd.DataFrame({"deployed_at": changes["started_at"], "sha": changes["commit"]})
         decorate_time_axis(ax, deploys=deploys[deploys["sha"] != ""], ylabel="tests per run")
-        ax.legend(loc="upper left", fontsize=8)
+        add_legend(ax, loc="upper left", fontsize=8)
     return fig
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pandas as pd
 from matplotlib.figure import Figure
 
-from runbook_lib.charts.style import decorate_time_axis, new_figure
+from runbook_lib.charts.style import add_legend, decorate_time_axis, new_figure
 from runbook_lib.timewindow import Window
 
 #: The state columns of the utilisation frame, in stacking order, with their colours.
@@ -55,7 +55,7 @@ def plot_connections_by_state(util: pd.DataFrame, *, window: Window | None = Non
             ax.stackplot(util["sampled_at"], *values, labels=STATE_COLUMNS, colors=colors, alpha=0.85)
     decorate_time_axis(ax, window=None if util.empty else window, thresholds=thresholds, ylabel="connections")
     if not util.empty:
-        ax.legend(loc="upper left", fontsize=8, ncols=3)
+        add_legend(ax, loc="upper left", fontsize=8, ncols=3)
     return fig
 
 
@@ -78,6 +78,6 @@ def plot_connections_by_application(counts: pd.DataFrame, *, top: int = 6, windo
             shown["other"] = counts[order[top:]].sum(axis=1)
         for name in shown.columns:
             ax.plot(shown.index, shown[name], marker="o" if len(shown) < 3 else None, lw=1.4, label=str(name))
-        ax.legend(loc="upper left", fontsize=8, ncols=3)
+        add_legend(ax, loc="upper left", fontsize=8, ncols=3)
     decorate_time_axis(ax, window=None if counts.empty else window, ylabel="connections")
     return fig

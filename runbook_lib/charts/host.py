@@ -11,7 +11,7 @@ from __future__ import annotations
 import pandas as pd
 from matplotlib.figure import Figure
 
-from runbook_lib.charts.style import decorate_time_axis, new_figure, plot_series
+from runbook_lib.charts.style import add_legend, decorate_time_axis, new_figure, plot_series
 from runbook_lib.timewindow import Window
 
 MB = 1024 * 1024
@@ -69,7 +69,7 @@ def plot_rss(processes: pd.DataFrame, trends: pd.DataFrame, *, title: str, top: 
             )
     decorate_time_axis(ax, ylabel="RSS (MB)")
     if pids:
-        ax.legend(loc="upper left", fontsize=8)
+        add_legend(ax, loc="upper left", fontsize=8)
     return fig
 
 

@@ -8,7 +8,7 @@ import matplotlib.dates as mdates
 import pandas as pd
 from matplotlib.figure import Figure
 
-from runbook_lib.charts.style import decorate_time_axis, new_figure
+from runbook_lib.charts.style import add_legend, decorate_time_axis, new_figure
 from runbook_lib.timewindow import Window
 
 MILESTONE_COLOR = "#6e7781"
@@ -39,5 +39,5 @@ def plot_incident_series(
     decorate_time_axis(ax, deploys=deploys, ylabel="per minute")
     if window is not None:
         ax.set_xlim(window.start, window.end)  # type: ignore[arg-type]
-    ax.legend(loc="upper left", fontsize=8)
+    add_legend(ax, loc="upper left", fontsize=8)
     return fig

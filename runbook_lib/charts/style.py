@@ -9,6 +9,7 @@ Figures are built without pyplot so no global state leaks between cells or tests
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import matplotlib
 
@@ -34,6 +35,13 @@ def new_figure(title: str, *, nrows: int = 1, height: float | None = None) -> tu
     axes = fig.subplots(nrows=nrows, ncols=1, sharex=True, squeeze=False)[:, 0].tolist()
     fig.suptitle(title, fontsize=11, fontweight="bold")
     return fig, axes
+
+
+def add_legend(ax: Axes, **kwargs: Any) -> None:
+    """A legend when *ax* has labelled artists: an empty series draws none, and an empty
+    ``ax.legend()`` would write matplotlib's "No artists with labels" warning into the report."""
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(**kwargs)
 
 
 def decorate_time_axis(
@@ -118,5 +126,5 @@ def plot_series(
     if window is not None and frame.empty:
         ax.set_xlim(mdates.date2num(window.start), mdates.date2num(window.end))
     if columns or window is not None:
-        ax.legend(loc="upper left", fontsize=8, ncols=min(4, len(columns) + 1))
+        add_legend(ax, loc="upper left", fontsize=8, ncols=min(4, len(columns) + 1))
     return fig

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 from matplotlib.figure import Figure
 
-from runbook_lib.charts.style import decorate_time_axis, new_figure, plot_series
+from runbook_lib.charts.style import add_legend, decorate_time_axis, new_figure, plot_series
 from runbook_lib.timewindow import Window
 
 
@@ -28,8 +28,8 @@ def plot_error_rates(
         twin.set_ylabel("requests/min", color="#777777")
     decorate_time_axis(top, window=window, deploys=deploys, ylabel="5xx % of requests")
     decorate_time_axis(bottom, window=window, deploys=deploys, ylabel="responses/min")
-    top.legend(loc="upper left", fontsize=8)
-    bottom.legend(loc="upper left", fontsize=8)
+    add_legend(top, loc="upper left", fontsize=8)
+    add_legend(bottom, loc="upper left", fontsize=8)
     return fig
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pandas as pd
 from matplotlib.figure import Figure
 
-from runbook_lib.charts.style import decorate_time_axis, new_figure
+from runbook_lib.charts.style import add_legend, decorate_time_axis, new_figure
 from runbook_lib.text import clean_text
 from runbook_lib.timewindow import Window
 
@@ -53,8 +53,8 @@ def plot_limited_per_minute(series: pd.DataFrame, *, window: Window | None = Non
         for col in endpoints:
             bottom.plot(series["minute_at"], series[col], lw=1.3, label=clean_text(col, 40))
         if endpoints:
-            bottom.legend(loc="upper left", fontsize=8)
-        top.legend(loc="upper left", fontsize=8)
+            add_legend(bottom, loc="upper left", fontsize=8)
+        add_legend(top, loc="upper left", fontsize=8)
     decorate_time_axis(top, window=window, ylabel="per minute")
     decorate_time_axis(bottom, window=window, ylabel="429 per endpoint")
     return fig
@@ -99,7 +99,7 @@ def plot_auth_failures(series: pd.DataFrame, *, window: Window | None = None) ->
             labels=columns,
             alpha=0.85,
         )
-        ax.legend(loc="upper left", fontsize=8)
+        add_legend(ax, loc="upper left", fontsize=8)
     decorate_time_axis(ax, window=window, ylabel="failures per minute")
     return fig
 
@@ -133,6 +133,6 @@ def plot_ip_timeline(timeline: pd.DataFrame, ip: str, *, window: Window | None =
                 edgecolors="black",
                 label="scanner probe",
             )
-        ax.legend(loc="upper left", fontsize=8)
+        add_legend(ax, loc="upper left", fontsize=8)
     decorate_time_axis(ax, window=window, ylabel="HTTP status")
     return fig

@@ -12,7 +12,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from runbook_lib.analysis.plugin_rules import problems_frame, validate_files
 from runbook_lib.errors import ParameterError
 from runbook_lib.sources.plugins.files import read_tree
 
@@ -29,6 +28,10 @@ def register(sub: Any) -> None:
 
 
 def validate_plugins(args: argparse.Namespace) -> int:
+    # here, not at import: runbook_lib.analysis loads every analysis module, which every
+    # other command (runbook run, above all) would pay for at start
+    from runbook_lib.analysis.plugin_rules import problems_frame, validate_files
+
     missing = [p for p in args.paths if not Path(p).exists()]
     if missing:
         raise ParameterError(f"no such file or folder: {', '.join(missing)}", key="PATH")

@@ -21,7 +21,7 @@ from runbook_lib.findings import SEVERITIES, Finding, rank
 from runbook_lib.notebook.tables import table_html
 from runbook_lib.text import MAX_CELL_CHARS, clean_text
 
-if TYPE_CHECKING:  # the CLI imports this module for its escaping; matplotlib costs it 0.5 s
+if TYPE_CHECKING:  # matplotlib costs ~1 s to import: the CLI imports this module for escape_md
     from matplotlib.figure import Figure
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~>-])")
@@ -34,8 +34,11 @@ def severity_badge(severity: str) -> str:
 
 
 def escape_md(value: object, max_chars: int = 500) -> str:
-    """Escape *value* for interpolation into Markdown: HTML-escaped, Markdown-inert."""
-    return _MD_SPECIAL.sub(r"\\\1", html.escape(clean_text(value, max_chars), quote=True))
+    """Escape *value* for interpolation into Markdown: HTML-escaped, Markdown-inert.
+
+    Only ``& < >`` become entities: quotes are harmless in Markdown text, and their entities
+    (``&#x27;``) would have their ``#`` backslash-escaped below and show up literally."""
+    return _MD_SPECIAL.sub(r"\\\1", html.escape(clean_text(value, max_chars), quote=False))
 
 
 def md_text(template: str, **values: object) -> str:

@@ -171,8 +171,9 @@ def _cell(value: Any, fmt: Callable[[Any], str], *, text: bool, max_chars: int) 
 def table_html(frame: pd.DataFrame, *, max_rows: int = 20, max_chars: int = MAX_CELL_CHARS) -> str:
     """The HTML of a readable table: formatted cells, no default index, escaped text."""
     shown = frame.head(max_rows)
-    if not isinstance(shown.index, pd.RangeIndex) or shown.index.name is not None:
+    if shown.index.name is not None or not pd.api.types.is_integer_dtype(shown.index.dtype):
         shown = shown.reset_index()  # a named or meaningful index is a column people read
+    # An unnamed integer index is row positions left over from filtering or sorting: dropped.
     kinds = {c: _kind(c, shown[c]) for c in shown.columns}
     formats = {c: _formatter(kinds[c], shown[c]) for c in shown.columns}
     head = "".join(

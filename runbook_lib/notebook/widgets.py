@@ -1,8 +1,9 @@
-"""Interactive drill-downs for JupyterLab that still render a static result in batch runs.
+"""The drill-down every flow had first (``explore_by``), now an explore view with a timeline.
 
-DESIGN.md: a control sits in a cell that also shows its first answer as a plain table, so a
-papermill report and an interactive session show the same content; only JupyterLab users
-(``interactive=True``) get the dropdown to look at the other choices.
+DESIGN.md: a control sits in a cell that also shows its first answer, so a papermill report
+and an interactive session show the same content; only JupyterLab users
+(``interactive=True``) get the dropdown to look at the other choices. The view itself is
+:class:`runbook_lib.notebook.explore.ExploreView`.
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from runbook_lib.notebook.display import show_md, show_table
-from runbook_lib.text import clean_text
+from runbook_lib.notebook.display import show_md
+from runbook_lib.notebook.explore import ExploreView, explore
 
 
 def explore_by(
@@ -23,38 +24,28 @@ def explore_by(
     interactive: bool = False,
     columns: Sequence[str] = (),
     newest_first: str = "",
+    at: str = "",
+    split: str = "",
     max_rows: int = 15,
-) -> None:
-    """Show the rows of *frame* whose *column* equals a choice: the first choice statically,
-    and with ``interactive`` a dropdown to switch between them."""
-    choices = [c for c in choices if isinstance(c, str)]
-    if not choices:
+) -> ExploreView | None:
+    """Drill into the rows of *frame* whose *column* equals a choice: the first choice
+    statically (its timeline over *at* and its rows), and with ``interactive`` a dropdown to
+    switch between them. *at* defaults to *newest_first* when that is a time column."""
+    picked = [c for c in choices if isinstance(c, str)]
+    if not picked:
         show_md("_{note}_", note="Nothing to drill into.")
-        return
-
-    def rows_for(choice: str) -> pd.DataFrame:
-        picked = frame[frame[column] == choice]
-        if newest_first:
-            picked = picked.sort_values(newest_first, ascending=False)
-        return picked[list(columns)] if columns else picked
-
-    show_md("Latest lines for **{c}**:", c=choices[0])
-    if not interactive:
-        show_table(rows_for(choices[0]), max_rows=max_rows)
-        return
-    import ipywidgets as widgets
-    from IPython.display import display
-
-    output = widgets.Output()
-    picker = widgets.Dropdown(
-        options=[(clean_text(c, 90), c) for c in choices], description=column, layout=widgets.Layout(width="90%")
+        return None
+    if not at and newest_first in frame.columns and pd.api.types.is_datetime64_any_dtype(frame[newest_first]):
+        at = newest_first
+    return explore(
+        frame,
+        interactive=interactive,
+        at=at,
+        drill=column,
+        choices=picked,
+        drill_first=True,
+        columns=columns,
+        newest_first=newest_first,
+        split=split,
+        max_rows=max_rows,
     )
-
-    def render(change: object = None) -> None:
-        output.clear_output(wait=True)
-        with output:
-            show_table(rows_for(picker.value), max_rows=max_rows)
-
-    picker.observe(render, names="value")
-    render()
-    display(widgets.VBox([picker, output]))

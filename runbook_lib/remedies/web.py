@@ -83,29 +83,52 @@ def _rate_text(per_second: float) -> str:
     return f"{max(1, math.ceil(per_second * 60))}r/m"
 
 
-def _location(endpoints: pd.Series) -> str:
-    first = endpoints.dropna().astype("str").str.extract(r"^(/[^/{}]+/)")[0].dropna()
-    return str(first.value_counts().index[0]) if len(first) else "/"
+def _location(endpoints: pl.Series) -> str:
+    """The most requested first path segment (``/api/``), ties to the one seen first."""
+    first = endpoints.str.extract(r"^(/[^/{}]+/)", 1).drop_nulls()
+    if first.is_empty():
+        return "/"
+    counts = pl.DataFrame({"prefix": first}).with_row_index("at").group_by("prefix")
+    ranked = counts.agg(pl.len().alias("n"), pl.col("at").min()).sort(["n", "at"], descending=[True, False])
+    return str(ranked["prefix"][0])
 
 
-def _busiest_per_client(clients: pd.Series, times: pd.Series) -> tuple[pd.Series, np.ndarray]:
-    """Each client's busiest minute (Series by client) and busiest second (array, same order).
+def _busiest_per_client(rows: pl.DataFrame) -> tuple[pd.Series, np.ndarray]:
+    """Each client's busiest minute (Series by client, sorted) and busiest second (array,
+    same order), from *rows* (``client_ip``, ``ns``: epoch nanoseconds).
 
-    Grouped in polars on integer keys: on millions of requests the pandas groupby over
-    (client, floored timestamp) pairs was the slowest step of the flow.
+    Grouped in polars on integer keys (clients numbered in sorted order by one hash join):
+    on millions of requests the pandas groupby over (client, floored timestamp) pairs was
+    the slowest step of the flow.
     """
-    codes, uniques = pd.factorize(clients, sort=True)
-    ns = times.dt.as_unit("ns").astype("int64").to_numpy()
-    keys = pl.DataFrame({"client": codes, "minute": ns // NS_PER_MINUTE, "second": ns // NS_PER_SECOND})
+    clients = rows["client_ip"].unique().sort()
+    numbered = pl.DataFrame({"client_ip": clients}).with_row_index("client")
+    keys = rows.join(numbered, on="client_ip", how="inner").select(
+        "client", (pl.col("ns") // NS_PER_MINUTE).alias("minute"), (pl.col("ns") // NS_PER_SECOND).alias("second")
+    )
 
     def peak(unit: str) -> pl.DataFrame:
         per_unit = keys.group_by("client", unit).agg(pl.len().alias("n"))
         return per_unit.group_by("client").agg(pl.col("n").max()).sort("client")
 
     minutes, seconds = peak("minute"), peak("second")
-    index = pd.Index(np.asarray(uniques)[minutes["client"].to_numpy()], name="client_ip")
+    index = pd.Index(clients.gather(minutes["client"]).to_list(), name="client_ip", dtype="str")
     busiest = pd.Series(minutes["n"].to_numpy().astype("int64"), index=index)
     return busiest, seconds["n"].to_numpy().astype(float)
+
+
+def _request_rows(frame: pd.DataFrame) -> pl.DataFrame:
+    """``client_ip`` (Arrow strings, no copy into Python objects), ``ns`` and ``where``."""
+    ips = frame["client_ip"]
+    native = getattr(ips.array, "_pa_array", None)
+    client = (
+        pl.Series("client_ip", native) if native is not None else pl.Series("client_ip", ips.astype("str").tolist())
+    )
+    ns = frame["requested_at"].dt.as_unit("ns").astype("int64").to_numpy()
+    where = frame["endpoint" if "endpoint" in frame.columns else "path"]
+    native = getattr(where.array, "_pa_array", None)
+    place = pl.Series("where", native) if native is not None else pl.Series("where", where.astype("str").tolist())
+    return pl.DataFrame([client.cast(pl.String), pl.Series("ns", ns), place.cast(pl.String)])
 
 
 def suggest_limit_req(
@@ -124,27 +147,25 @@ def suggest_limit_req(
     passes and a script does not. Returns None when no normal client is in the frame.
     """
     excluded = sorted({str(ip) for ip in exclude_ips})
-    normal = ~frame["client_ip"].isin(excluded).to_numpy()
-    if not normal.any():
+    rows = _request_rows(frame).filter(pl.col("client_ip").is_not_null())
+    normal = rows.filter(~pl.col("client_ip").is_in(excluded))
+    if normal.is_empty():
         return None
-    busiest, peak_second = _busiest_per_client(frame["client_ip"][normal], frame["requested_at"][normal])
+    busiest, peak_second = _busiest_per_client(normal)
     peak_minute = busiest.to_numpy(dtype=float)
     p_minute = float(np.quantile(peak_minute, percentile))
     p_second = float(np.quantile(peak_second, percentile))
-    distinct = int(frame["client_ip"].nunique())
+    distinct = int(rows["client_ip"].n_unique())
     rate_per_s = headroom * p_minute / 60.0
     burst = max(5, math.ceil(headroom * p_second))
     # nginx allows rate × 60 per minute plus the burst; anyone busier than that gets 429s.
     allowed = _allowed_per_s(rate_per_s) * 60 + burst
     would_limit = busiest[busiest > allowed].sort_values(ascending=False).index.astype(str).tolist()
-    if not location:
-        source = frame["endpoint" if "endpoint" in frame.columns else "path"][normal]
-        location = _location(source)
     return LimitReqSuggestion(
         rate=_rate_text(rate_per_s),
         burst=burst,
         zone_mb=max(1, math.ceil(4 * distinct / STATES_PER_MB)),
-        location=location,
+        location=location or _location(normal["where"].drop_nulls()),
         clients_measured=len(peak_minute),
         p_minute_rate=p_minute,
         p_second_peak=p_second,

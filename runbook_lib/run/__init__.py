@@ -1,13 +1,12 @@
-"""run: a flow run (params, runner, folders, html export, index).
+"""Running flows: parameters, the papermill runner, the archive, the HTML export, recordings.
 
-nbformat validates notebooks with jsonschema, whose optional ``rfc3987_syntax`` helper
-(installed with Jupyter's extras) builds a grammar for the ``iri`` formats at import: a
-second or more of every ``runbook run``, for a format check nbformat never asks for. It is
-hidden from this process before nbformat loads; jsonschema then skips those two checks.
+Importing any of it blocks one optional import: jsonschema (under nbformat, papermill and
+nbconvert) builds ``rfc3987_syntax``'s Lark grammar at import for its "iri" format check,
+about 1.5 s of CPU in every ``runbook run``. Nothing here validates that format; a ``None``
+entry in ``sys.modules`` makes jsonschema skip it as if the package were not installed.
 """
-
-from __future__ import annotations
 
 import sys
 
-sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+if "rfc3987_syntax" not in sys.modules:
+    sys.modules["rfc3987_syntax"] = None  # type: ignore[assignment]

@@ -147,6 +147,8 @@ def prepare_run(
     )
     if "incident_id" in declared:
         values["incident_id"] = incident_id
+    if "interactive" in declared:
+        values["interactive"] = False  # batch: no widgets, whatever a file or -p said
     effective = {name: values.get(name, p.default) for name, p in declared.items()}
     run_dir = archive.allocate_run_dir(incident.incident_dir(incident_id, root), flow)
     info: dict[str, Any] = {
@@ -178,8 +180,26 @@ def execute_notebook(
     the kernel's working folder (default: the project root).
 
     papermill marks a timed-out cell "completed", so the outcome is decided here from the
-    exception papermill raised, never from the output notebook.
+    exception papermill raised, never from the output notebook. A batch run is never
+    interactive: ``interactive=False`` is injected whatever *parameters* say, so no widget,
+    live panel or progress bar reaches an archived report.
     """
+    if "interactive" in read_parameters(notebook):
+        parameters = {**parameters, "interactive": False}
+    return execute_papermill(notebook, output, parameters, run_dir=run_dir, cell_timeout_s=cell_timeout_s, cwd=cwd)
+
+
+def execute_papermill(
+    notebook: Path,
+    output: Path,
+    parameters: dict[str, Any],
+    *,
+    run_dir: Path,
+    cell_timeout_s: int = DEFAULT_CELL_TIMEOUT_S,
+    cwd: Path | None = None,
+) -> tuple[Outcome, str, float]:
+    """:func:`execute_notebook` with *parameters* as given (tests use it to execute a flow
+    with ``interactive=True`` and compare its findings with the batch run's)."""
     import papermill
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
 

@@ -21,9 +21,10 @@ are the same everywhere:
 
 Chunks always end on a line boundary (``\\n``), so a caller can parse each chunk on its own
 and drop what falls outside the incident window before reading on: memory follows the
-window, not the file. :class:`Blocks` hands out raw byte blocks of :data:`BLOCK_CHUNK_BYTES`
-for the PostgreSQL log's polars parser; it is not yet merged with the access-log reader
-above (issue 8's "one reader": left to do).
+window, not the file; :func:`iter_chunks` can also read one line-aligned byte range of a
+plain file (:mod:`._byte_range`), one task of a chunked fleet read. :class:`Blocks` hands
+out raw byte blocks of :data:`BLOCK_CHUNK_BYTES` for the PostgreSQL log's polars parser;
+it is not yet merged with the access-log reader above (issue 8's "one reader": left to do).
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ import polars as pl
 import pyarrow as pa
 
 from runbook_lib.paths import resolve
+from runbook_lib.sources._byte_range import ByteRange, is_compressed, range_blocks
 from runbook_lib.sources.driver_errors import from_os_error
 
 __all__ = [
@@ -52,6 +54,7 @@ __all__ = [
     "iter_chunks",
     "iter_lines",
     "line_series",
+    "oldest_first",
 ]
 
 #: Text handed to a parser at once. Big enough that per-chunk overhead vanishes, small
@@ -78,6 +81,11 @@ def _sort_key(path: Path) -> tuple[str, int, str]:
     return (base, -(10**9), match["date"])
 
 
+def oldest_first(paths: list[Path]) -> list[Path]:
+    """*paths* in reading order: each rotated set oldest first, the live file last."""
+    return sorted(paths, key=_sort_key)
+
+
 def expand_paths(spec: str) -> list[Path]:
     """Turn a path / glob / rotated-set spec into existing files, oldest first.
 
@@ -102,7 +110,7 @@ def expand_paths(spec: str) -> list[Path]:
                 match = _ROTATION.match(sibling.name)
                 if match and match["base"] == path.name and sibling.is_file():
                     found[sibling] = None
-    return sorted(found, key=_sort_key)
+    return oldest_first(list(found))
 
 
 @dataclass
@@ -179,13 +187,20 @@ def decode(data: bytes) -> tuple[str, bool]:
 
 
 def iter_chunks(
-    path: Path, *, source: str, state: FileRead | None = None, chunk_bytes: int = CHUNK_BYTES
+    path: Path,
+    *,
+    source: str,
+    state: FileRead | None = None,
+    chunk_bytes: int = CHUNK_BYTES,
+    byte_range: ByteRange | None = None,
 ) -> Iterator[bytes]:
     """Yield the file's (decompressed) bytes in chunks that end on ``\\n`` (the last may not).
 
     Raises ``SourceUnavailable``/``SourceDenied`` before the first chunk if the file cannot
     be opened. Damage found later (truncated gzip, I/O error) ends the iteration early and
     is recorded in ``state.damage``; ``state.position`` follows the bytes consumed on disk.
+    With *byte_range*, only the lines that range owns (:mod:`._byte_range`) of a plain
+    file; a compressed file has no byte ranges (``ValueError``).
     """
     state = state if state is not None else FileRead(path)
     fh = _open(path, source)
@@ -194,10 +209,17 @@ def iter_chunks(
             state.size = path.stat().st_size
         except OSError:
             state.size = 0
+        if byte_range is not None and is_compressed(path):
+            raise ValueError(f"{path} is compressed: it cannot be read by byte range")
         carry = b""
         pending: list[bytes] = []
         pending_bytes = 0
-        for block in _raw_blocks(fh, state, chunk_bytes):
+        raw = (
+            _raw_blocks(fh, state, chunk_bytes)
+            if byte_range is None
+            else range_blocks(fh, state, chunk_bytes, byte_range)
+        )
+        for block in raw:
             pending.append(block)
             pending_bytes += len(block)
             if pending_bytes < chunk_bytes:

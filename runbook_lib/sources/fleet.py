@@ -11,38 +11,64 @@ already run; no home-made scheduler, no ssh loops):
 - each part is expanded on its worker (rotations and globs are resolved where the files
   are), then each file is read by one task with the same reader and window as a local
   read, so only window-filtered, typed frames come back and the kernel concatenates them;
+- a plain file larger than ``chunk_bytes`` (:data:`CHUNK_TASK_BYTES` by default) is read
+  by several tasks, one per line-aligned byte range (:mod:`._byte_range`: every line read
+  exactly once), when the reader takes a ``byte_range`` — the access-log reader does.
+  Compressed files are one task (a gzip stream cannot be entered mid-way), and so is every
+  file of a reader whose records span lines (application-log tracebacks, PostgreSQL
+  stderr continuation lines, multi-line error-log records): a range boundary could cut a
+  record, so those readers take no ``byte_range``;
+- the kernel concatenates the partial frames in file order (each rotated set oldest
+  first, the same order as a local read of a shared-storage spec) and byte order, so the
+  result equals the local read: same rows, same order, same counts;
 - a worker that dies, a file a worker cannot read, a named worker that is not in the
   cluster or a task that does not finish within ``timeout_s`` make the source ``partial``
   with those files named; a scheduler that does not answer makes it ``unavailable`` at
   once, with one line. The rest of the run goes on.
 
 ``meta`` records ``engine`` (``dask``), the scheduler address (credentials redacted), the
-number of ``tasks`` and a status per file; :func:`engine_summary` turns that into the
-source table's extra columns.
+number of ``tasks`` (expansions and reads, each chunk counted) and a status per file,
+aggregated over its chunks (a chunk that was lost makes its file ``partial``, named with
+the byte range); :func:`engine_summary` turns that into the source table's extra columns.
 """
 
 from __future__ import annotations
 
 import glob
+import inspect
+import queue
 import re
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
-from runbook_lib.collected import DEFAULT_TIMEOUT_S, MAX_SAMPLES, Collected
+from runbook_lib.collected import DEFAULT_TIMEOUT_S, Collected
 from runbook_lib.redact import redact
+from runbook_lib.sources._byte_range import ByteRange, plan_ranges
+from runbook_lib.sources.fleet_merge import ChunkResult, FileTasks, merge_files, why
+from runbook_lib.sources.fleet_wire import WIRES, Packed, pack, unpack
 
-__all__ = ["CONNECT_TIMEOUT_S", "TASK_TIMEOUT_S", "collect_on_fleet", "engine_summary", "split_spec"]
+__all__ = [
+    "CHUNK_TASK_BYTES",
+    "CONNECT_TIMEOUT_S",
+    "TASK_TIMEOUT_S",
+    "collect_on_fleet",
+    "engine_summary",
+    "split_spec",
+]
 
 #: How long the scheduler may take to answer before the source is unavailable: a healthy
 #: scheduler answers in milliseconds; an incident must not wait on a dead one.
 CONNECT_TIMEOUT_S = DEFAULT_TIMEOUT_S
-#: How long one file's task may run (a GB-sized file reads in well under a minute).
+#: How long the cluster may go without finishing any task before the unfinished ones are
+#: given up (a GB-sized file reads in well under a minute).
 TASK_TIMEOUT_S = 300.0
+#: Plain files larger than this are read as several tasks: large enough that the ~30 ms
+#: per-task overhead vanishes, small enough that a GB file keeps a few workers busy.
+CHUNK_TASK_BYTES = 256 << 20
 #: ``name:/path``: a worker name (no slash, no colon) before an absolute path.
 _PINNED = re.compile(r"^(?P<worker>[A-Za-z0-9_.\-]+):(?P<path>/.*)$")
 
@@ -75,16 +101,35 @@ def _exact(path: str) -> str:
     return f"{path[:-1]}[{path[-1]}]" if path else path
 
 
-def _expand_on_worker(path: str) -> list[str]:
-    """Runs on a worker: the files a part names there, oldest first."""
+def _expand_on_worker(path: str) -> list[tuple[str, int, bool]]:
+    """Runs on a worker: the files a part names there, oldest first, with their sizes and
+    whether they are compressed (a missing one is kept: its read reports it)."""
+    from runbook_lib.sources._byte_range import is_compressed
     from runbook_lib.sources._files import expand_paths
 
-    return [str(p) for p in expand_paths(path)]
+    found: list[tuple[str, int, bool]] = []
+    for p in expand_paths(path):
+        try:
+            found.append((str(p), p.stat().st_size, is_compressed(p)))
+        except OSError:
+            found.append((str(p), 0, True))
+    return found
 
 
-def _read_on_worker(reader: Reader, path: str, kwargs: Mapping[str, Any]) -> Collected:
-    """Runs on a worker: one file through the kit's reader."""
-    return reader(_exact(path), **kwargs)
+def _read_on_worker(
+    reader: Reader, path: str, byte_range: ByteRange | None, kwargs: Mapping[str, Any], wire: str
+) -> Collected | Packed:
+    """Runs on a worker: one file, or one byte range of it, through the kit's reader; the
+    frame travels back in the *wire* format (:mod:`.fleet_wire`)."""
+    got = (
+        reader(_exact(path), **kwargs) if byte_range is None else reader(_exact(path), byte_range=byte_range, **kwargs)
+    )
+    return pack(got, wire)
+
+
+def _splittable(reader: Reader) -> bool:
+    """Readers that take ``byte_range`` can read a large file as several tasks."""
+    return "byte_range" in inspect.signature(reader).parameters
 
 
 @contextmanager
@@ -111,15 +156,22 @@ def collect_on_fleet(
     scheduler: str,
     timeout_s: float = CONNECT_TIMEOUT_S,
     task_timeout_s: float = TASK_TIMEOUT_S,
+    chunk_bytes: int = CHUNK_TASK_BYTES,
+    wire: str = "arrow",
     progress: Callable[[int, int], None] | None = None,
     **kwargs: Any,
 ) -> Collected:
     """Read *spec* with *reader* (``collect_access_log``, ``collect_app_log``, …) on the
     cluster at *scheduler*; with an empty *scheduler*, a local read.
 
-    *kwargs* go to the reader unchanged (window, log format, …). Never raises on a broken
-    cluster; see the module docstring.
+    *kwargs* go to the reader unchanged (window, log format, …). Plain files larger than
+    *chunk_bytes* are read in line-aligned byte ranges by readers that take ``byte_range``.
+    *wire* is how frames travel back: ``arrow`` (default), ``dict`` (dictionary-encoded
+    strings, for slow links) or ``pandas`` (:mod:`.fleet_wire`).
+    Never raises on a broken cluster; see the module docstring.
     """
+    if wire not in WIRES:
+        raise ValueError(f"wire must be one of {', '.join(WIRES)}, not {wire!r}")
     if not scheduler.strip():
         local = reader(spec, **kwargs)
         local.meta.setdefault("engine", "local")
@@ -138,7 +190,10 @@ def collect_on_fleet(
     t0 = time.perf_counter()
     try:
         with _client(scheduler.strip(), timeout_s) as client:
-            result = _gather(client, reader, split_spec(spec), kwargs, template, meta, task_timeout_s, progress)
+            plan = _Plan(reader, kwargs, task_timeout_s, chunk_bytes if _splittable(reader) else 0, wire)
+            files = _plan_files(client, split_spec(spec), plan, meta)
+            _run(client, files, plan, meta, progress)
+            result = merge_files(template, files, meta)
     except (OSError, TimeoutError) as err:
         reason = f"dask scheduler {address} did not answer within {timeout_s:g} s ({type(err).__name__})"
         result = _unavailable(template, address, reason, meta)
@@ -152,98 +207,103 @@ def _workers_by_name(client: Any) -> dict[str, str]:
 
 
 def _accepts_n_workers(client: Any) -> bool:
-    import inspect
-
     return "n_workers" in inspect.signature(client.scheduler_info).parameters
 
 
-def _gather(
-    client: Any,
-    reader: Reader,
-    parts: list[_Part],
-    kwargs: Mapping[str, Any],
-    template: Collected,
-    meta: dict[str, Any],
-    task_timeout_s: float,
-    progress: Callable[[int, int], None] | None,
-) -> Collected:
+@dataclass(frozen=True)
+class _Plan:
+    reader: Reader
+    kwargs: Mapping[str, Any]
+    task_timeout_s: float
+    chunk_bytes: int  # 0: this reader reads whole files only
+    wire: str  # how frames travel back (fleet_wire.WIRES)
+
+
+def _plan_files(client: Any, parts: list[_Part], plan: _Plan, meta: dict[str, Any]) -> list[FileTasks]:
+    """Expand every part on its worker (one task each), then list the files to read in
+    reading order: per worker (first named first) each rotated set oldest first."""
+    from runbook_lib.sources._files import oldest_first
+
     names = _workers_by_name(client)
-    files: list[dict[str, Any]] = meta["files"]
-    planned: list[tuple[_Part, str, Any]] = []  # part, file, future
+    files: list[FileTasks] = []
+    expanding: list[tuple[_Part, dict[str, Any], Any]] = []
     for part in parts:
-        label = f"{part.worker}:{part.path}" if part.worker else part.path
         if part.worker and part.worker not in names:
-            files.append({"file": label, "worker": part.worker, "status": "unavailable", "reason": "no such worker"})
+            files.append(FileTasks(_label(part.worker, part.path), part.worker, failure="no such worker"))
             continue
         pin = {"workers": [names[part.worker]], "allow_other_workers": False} if part.worker else {}
+        expanding.append((part, pin, client.submit(_expand_on_worker, part.path, pure=False, **pin)))
+    meta["tasks"] += len(expanding)
+    found: dict[tuple[str, str], tuple[int, bool, dict[str, Any]]] = {}
+    for part, pin, future in expanding:
         try:
-            expanded = client.submit(_expand_on_worker, part.path, pure=False, **pin).result(timeout=task_timeout_s)
+            expanded = future.result(timeout=plan.task_timeout_s)
         except Exception as err:  # noqa: BLE001 - a worker's failure is evidence, not a crash
-            files.append({"file": label, "worker": part.worker, "status": "unavailable", "reason": _why(err)})
+            files.append(FileTasks(_label(part.worker, part.path), part.worker, failure=why(err)))
             continue
-        meta["tasks"] += 1
         if not expanded:
-            files.append({"file": label, "worker": part.worker, "status": "unavailable", "reason": "no file matches"})
-        for path in expanded:
-            future = client.submit(_read_on_worker, reader, path, dict(kwargs), pure=False, **pin)
-            planned.append((part, path, future))
-    meta["tasks"] += len(planned)
-    frames: list[pd.DataFrame] = []
-    merged = Collected(template.source, "", template.frame.iloc[:0].copy(), meta=meta)
-    for done, (part, path, future) in enumerate(planned, start=1):
-        label = f"{part.worker}:{path}" if part.worker else path
-        try:
-            got: Collected = future.result(timeout=task_timeout_s)
-        except Exception as err:  # noqa: BLE001 - a dead worker or a timeout is evidence
-            future.cancel()
-            files.append({"file": label, "worker": part.worker, "status": "unavailable", "reason": _why(err)})
-        else:
-            files.append(
-                {
-                    "file": label,
-                    "worker": part.worker,
-                    "status": got.status,
-                    "reason": got.reason,
-                    "rows": len(got.frame),
-                }
+            files.append(FileTasks(_label(part.worker, part.path), part.worker, failure="no file matches"))
+        for path, size, compressed in expanded:
+            found.setdefault((part.worker, path), (size, compressed, pin))
+    workers = list(dict.fromkeys(worker for worker, _ in found))
+    for worker in workers:
+        for path in map(str, oldest_first([Path(p) for w, p in found if w == worker])):
+            size, compressed, pin = found[(worker, path)]
+            split = plan.chunk_bytes and not compressed and size > plan.chunk_bytes
+            ranges: list[ByteRange | None] = [*plan_ranges(size, plan.chunk_bytes)] if split else [None]
+            tasks = [ChunkResult(r) for r in ranges]
+            files.append(FileTasks(_label(worker, path), worker, path=path, pin=pin, chunks=tasks))
+    return files
+
+
+def _label(worker: str, path: str) -> str:
+    return f"{worker}:{path}" if worker else path
+
+
+def _run(
+    client: Any, files: list[FileTasks], plan: _Plan, meta: dict[str, Any], progress: Callable[[int, int], None] | None
+) -> None:
+    """Submit every read, keep each result as it finishes (its future released at once, so
+    workers free its memory), and give up on the unfinished ones when no task at all has
+    finished for ``task_timeout_s``: a dead worker costs one timeout, not one per task."""
+    finished: queue.Queue[Any] = queue.Queue()
+    pending: dict[Any, ChunkResult] = {}
+    for entry in files:
+        for chunk in entry.chunks:
+            future = client.submit(
+                _read_on_worker,
+                plan.reader,
+                entry.path,
+                chunk.byte_range,
+                dict(plan.kwargs),
+                plan.wire,
+                pure=False,
+                **entry.pin,
             )
-            if got.usable:
-                frames.append(got.frame)
-            merged.lines_read += got.lines_read
-            merged.lines_skipped += got.lines_skipped
-            for sample in got.samples[: MAX_SAMPLES - len(merged.samples)]:
-                merged.add_sample(sample)
+            pending[future.key] = chunk
+            future.add_done_callback(finished.put)
+            chunk.future = future
+    total = len(pending)
+    meta["tasks"] += total
+    while pending:
+        try:
+            future = finished.get(timeout=plan.task_timeout_s)
+        except queue.Empty:
+            break
+        if future.key not in pending:
+            continue
+        chunk = pending.pop(future.key)
+        try:
+            chunk.result, chunk.table = unpack(future.result(timeout=plan.task_timeout_s))
+        except Exception as err:  # noqa: BLE001 - a dead worker or a failed task is evidence
+            chunk.failure = why(err)
+        chunk.future = None
         if progress is not None:
-            progress(done, len(planned))
-    if frames:
-        merged.frame = pd.concat(frames, ignore_index=True)
-    merged.target = ", ".join(str(f["file"]) for f in files)
-    return _settle(merged, files)
-
-
-def _settle(merged: Collected, files: list[dict[str, Any]]) -> Collected:
-    """ok when every file read completely; partial when some did; unavailable when none."""
-    bad = [f for f in files if f["status"] != "ok"]
-    readable = [f for f in files if f["status"] in ("ok", "partial")]
-    if not readable:
-        merged.status = "unavailable"
-    elif bad:
-        merged.status = "partial"
-    if bad:
-        shown = "; ".join(f"{f['file']}: {f['reason'] or f['status']}" for f in bad[:5])
-        more = f" (+{len(bad) - 5} more)" if len(bad) > 5 else ""
-        merged.reason = redact(f"{len(bad)} of {len(files)} files not read completely: {shown}{more}")
-    return merged
-
-
-def _why(err: BaseException) -> str:
-    """One line for a task that failed: a lost worker, a timeout or the worker's error."""
-    name = type(err).__name__
-    if name == "KilledWorker" or "CommClosed" in name:
-        return "the worker running it died"
-    if isinstance(err, TimeoutError) or name == "TimeoutError":
-        return "no result within the task timeout (worker gone or stuck)"
-    return redact(f"{name}: {err}".splitlines()[0][:200])
+            progress(total - len(pending), total)
+    for chunk in pending.values():
+        chunk.failure = "no result within the task timeout (worker gone or stuck)"
+        chunk.future.cancel()
+        chunk.future = None
 
 
 def engine_summary(collected: Collected) -> dict[str, Any]:

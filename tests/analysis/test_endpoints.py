@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
 from runbook_lib.analysis.endpoints import NO_PATH, endpoint_template, with_endpoints, with_forwarded_clients
 from runbook_lib.collected import Collected
+from runbook_lib.sources.logs import collect_access_log
 
 
 @pytest.mark.parametrize(
@@ -67,3 +70,44 @@ def test_forwarded_for_is_read_from_the_right_and_opt_in() -> None:
     assert out["client_ip"].tolist() == ["85.181.35.97", "85.181.35.98", "85.181.35.99", "198.51.100.4", "10.0.0.9"]
     assert out["proxy_ip"].tolist() == frame["client_ip"].tolist()
     assert access.frame["client_ip"].tolist() == frame["client_ip"].tolist()  # input untouched
+
+
+TRICKY_TARGETS = [
+    "/",
+    "//x//",
+    "/x/12.5/y",
+    "/x/1,5",
+    "/x/+12",
+    "/p/1.2.3",
+    "/x.123",
+    "/a.b.c.tar",
+    "/.env",
+    "/a/.b",
+    "/q?x=1#f",
+    "/q#f?x",
+    "/u/ORDER-12345",
+    "/v1/page2",
+    "/x/0123456789abcdef0123",
+    "/x/abcdefgh12",
+    "/caf%C3%A9/1",
+    "/café/12",
+    "http://h/x/1",
+    " /a/1 ",
+    "/a/1\t",
+    "*",
+    "-",
+    "",
+    "GARBAGE \x01\x02",
+]
+
+
+def test_vectorised_templates_match_the_per_target_rule() -> None:
+    # with_endpoints splits plain targets in polars and sends the rest through
+    # endpoint_template: every real and tricky target must get the same template either way.
+    real = collect_access_log(str(Path(__file__).parents[1] / "data" / "access" / "*" / "*.log*")).frame["path"]
+    assert len(real) > 1000
+    paths = pd.Series([*real.tolist(), *TRICKY_TARGETS, None], dtype="str")
+    got = with_endpoints(paths.to_frame("path"))["endpoint"]
+    expected = [endpoint_template(p) for p in paths]
+    assert got.tolist() == expected
+    assert str(got.dtype) == "str" and (got == "/").sum() >= 1 and got.iloc[-1] == NO_PATH

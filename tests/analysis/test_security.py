@@ -3,7 +3,10 @@ exfiltration, and on a clean control log."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
+import polars as pl
 import pytest
 
 from runbook_lib.analysis import security
@@ -21,6 +24,7 @@ from runbook_lib.collected import Collected, empty_frame
 from runbook_lib.errors import ParameterError
 from runbook_lib.notebook.display import figure_png, safe_table
 from runbook_lib.remedies.web import containment_text
+from runbook_lib.sources.logs import collect_access_log
 from runbook_lib.timewindow import Window
 from tests.weblog import FRAME_SCHEMA, WebLog, generate
 
@@ -242,3 +246,15 @@ def test_auth_and_timeline_charts(attacked: WebLog) -> None:
     assert "scanner probe" in [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     empty = plot_ip_timeline(timeline.head(0), "", window=window)
     assert empty.get_suptitle() == "0 requests from no suspect IP" and len(figure_png(empty)) > 1000
+
+
+def test_vectorised_probe_labels_match_classify_probe() -> None:
+    # rank_scanners labels plain targets with polars' regex engine and the rest in Python:
+    # both must agree with classify_probe on real targets, encoded ones and odd ones.
+    real = collect_access_log(str(Path(__file__).parents[1] / "data" / "access" / "*" / "*.log*")).frame["path"]
+    odd = ["/.ENV", "/x?a=1+UNION+SELECT+1", "/cgi-bin/test.cgi", "/a;wget http://x", "/a;%20wget", "/a`id`",
+           "/x.php?id=1", "/backup.sql", "/b.zip?x", "/<script>", "", "/é/../etc/passwd", "/a\x1cb"]  # fmt: skip
+    targets = [*real.tolist(), *odd]
+    got = security.probe_labels(pl.Series(targets, dtype=pl.String)).to_list()
+    assert got == [security.classify_probe(t) for t in targets]
+    assert {"dotfile", "sql_injection", "shell", "backup_file", "traversal", "xss"} <= set(got)

@@ -109,7 +109,8 @@ def test_live_incident_with_leak(run_flow: Any, cluster: pg_cluster.PgCluster, d
     assert recording.exists() and len(recording.read_text().splitlines()) == 1 + 9
     # The drill-down renders its first answer statically in batch: the leaking app's sessions.
     report = (tmp_path / "run-db_connections" / "report.ipynb").read_text()
-    assert "Latest lines for **billing\\\\-worker**" in report
+    assert "rows (application_name=billing-worker)" in report
+    assert "application/vnd.jupyter.widget-view+json" not in report  # batch: static only
 
 
 class _DbHealth(http.server.BaseHTTPRequestHandler):

@@ -38,3 +38,12 @@ def test_table_cells_are_formatted_escaped_and_keep_the_full_text_on_hover() -> 
     # Whole seconds when nothing has milliseconds.
     plain = table_html(pd.DataFrame({"at": pd.to_datetime(["2026-03-14T19:37:53Z"])}))
     assert ">2026-03-14 19:37:53<" in plain
+
+
+def test_row_positions_left_by_filtering_are_not_a_column() -> None:
+    frame = pd.DataFrame({"path": ["/a", "/b", "/c"], "status": [200, 500, 200]})
+    filtered = frame[frame["status"] == 200].sort_values("path", ascending=False)  # index [2, 0]
+    page = table_html(filtered)
+    assert "<th title='index'>" not in page and ">index<" not in page
+    named = frame.set_index("path")
+    assert ">path<" in table_html(named)  # a named index is a column people read

@@ -7,13 +7,10 @@ from __future__ import annotations
 import gzip
 import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,43 +24,15 @@ from runbook_lib.sources.fleet import collect_on_fleet
 from runbook_lib.sources.logs.access_log import collect_access_log
 from runbook_lib.timewindow import Window
 from tests import pg_cluster, weblog
-from tests.net import free_loopback_port
+from tests.daskfleet import Fleet, running_fleet
 
 pytestmark = pytest.mark.slow
-DASK = str(Path(sys.executable).with_name("dask"))
-
-
-@dataclass
-class Fleet:
-    scheduler: str
-    workers: dict[str, subprocess.Popen[bytes]]
 
 
 @pytest.fixture(scope="module")
 def fleet() -> Iterator[Fleet]:
-    from distributed import Client
-
-    port = free_loopback_port()
-    address = f"tcp://127.0.0.1:{port}"
-    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
-    procs = [
-        subprocess.Popen([DASK, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"], **quiet)
-    ]
-    workers: dict[str, subprocess.Popen[bytes]] = {}
-    try:
-        for name in ("web-1", "web-2"):
-            workers[name] = subprocess.Popen(
-                [DASK, "worker", address, "--name", name, "--nthreads", "1", "--no-nanny", "--no-dashboard"]
-                + ["--host", "127.0.0.1"],
-                **quiet,
-            )
-        with Client(address, timeout=30) as client:
-            client.wait_for_workers(2, timeout=60)
-        yield Fleet(address, workers)
-    finally:
-        for proc in [*workers.values(), *procs]:
-            proc.kill()
-            proc.wait(timeout=10)
+    with running_fleet(("web-1", "web-2")) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")

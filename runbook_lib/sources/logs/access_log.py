@@ -38,7 +38,10 @@ lead) before they are counted as malformed.
 The window is applied per chunk while reading, so memory follows the window, not the
 file; chunks entirely before the window are skipped after peeking at their first and last
 lines, and a file stops being read once a chunk starts after the window (allowing
-:data:`LOG_DISORDER` for lines written out of order).
+:data:`LOG_DISORDER` for lines written out of order). With ``byte_range`` only the lines
+that range of one plain file owns are read (:mod:`runbook_lib.sources._byte_range`): a
+cluster reads a large file as several tasks, and their rows and counts, concatenated in
+byte order, are exactly the whole-file read's (one record per line makes this safe).
 
 When the source is down: a missing/unreadable file gives status ``unavailable`` with a
 one-line reason (other files of a set are still read → ``partial``); malformed, truncated
@@ -62,6 +65,7 @@ import pyarrow as pa
 from runbook_lib.collected import MAX_SAMPLES, Collected, conform, empty_frame, guarded, settle, skipped
 from runbook_lib.errors import SourceError, SourceUnavailable
 from runbook_lib.sources import _files as logfiles
+from runbook_lib.sources._byte_range import ByteRange
 from runbook_lib.sources._files import FileRead, expand_paths, iter_chunks, line_series
 from runbook_lib.sources.logs.access_fields import extract_fields
 from runbook_lib.sources.logs.logformat import Layout, layout_for
@@ -171,6 +175,7 @@ def _read_file(
     tally: _Tally,
     progress: _Progress,
     done_before: int,
+    byte_range: ByteRange | None = None,
 ) -> None:
     state = FileRead(path)
     start = end = None
@@ -182,7 +187,8 @@ def _read_file(
     # collected in file order.
     in_flight: deque[Future[_Parsed]] = deque()
     with ThreadPoolExecutor(max_workers=_WORKERS) as pool:
-        for chunk in iter_chunks(path, source=SOURCE, state=state, chunk_bytes=logfiles.CHUNK_BYTES):
+        chunks = iter_chunks(path, source=SOURCE, state=state, chunk_bytes=logfiles.CHUNK_BYTES, byte_range=byte_range)
+        for chunk in chunks:
             lines = line_series(chunk, state)
             del chunk
             progress.update(done_before + state.position)
@@ -221,8 +227,15 @@ def read_access_frame(
     window: Window | None = None,
     log_format: str = "combined",
     progress: Callable[[int, int], None] | None = None,
+    byte_range: ByteRange | None = None,
 ) -> Collected:
-    """Read *files* in order into a :class:`Collected` (raises ``SourceError`` if none reads)."""
+    """Read *files* in order into a :class:`Collected` (raises ``SourceError`` if none reads).
+
+    *byte_range* reads only the lines that range of the one plain file in *files* owns
+    (:mod:`runbook_lib.sources._byte_range`): one chunk task of a large file on a cluster.
+    """
+    if byte_range is not None and len(files) != 1:
+        raise ValueError(f"a byte range names one file, not {len(files)}")
     layout = layout_for(log_format)
     tally = _Tally()
     sizes = {p: (p.stat().st_size if p.is_file() else 0) for p in files}
@@ -231,7 +244,7 @@ def read_access_frame(
     last_error: SourceError | None = None
     for path in files:
         try:
-            _read_file(path, layout, window, tally, bar, done)
+            _read_file(path, layout, window, tally, bar, done, byte_range)
         except SourceError as err:
             last_error = err
             tally.missing.append(f"{path.name}: {err.detail}")
@@ -268,13 +281,16 @@ def collect_access_log(
     window: Window | None = None,
     log_format: str = "combined",
     progress: Callable[[int, int], None] | None = None,
+    byte_range: ByteRange | None = None,
 ) -> Collected:
     """Collect the access log(s) named by *paths* (path, glob or rotated set), in time order.
 
     ``log_format`` is ``combined`` (tolerant: common, vhost/X-Forwarded-For lead, trailing
     ``"$http_x_forwarded_for"``, ``$request_time``, ``$upstream_response_time``) or an nginx
-    ``log_format`` string. Rows are limited to *window* while reading. Never raises on a
-    broken world; see the module docstring for statuses.
+    ``log_format`` string. Rows are limited to *window* while reading. *byte_range* (one
+    plain file only) reads the lines that range owns, so that a cluster can read a large
+    file as several tasks (:mod:`runbook_lib.sources.fleet`). Never raises on a broken
+    world; see the module docstring for statuses.
     """
     if not str(paths).strip():
         return skipped(SOURCE, ACCESS_SCHEMA, "no access log configured (access_log is empty)")
@@ -284,6 +300,6 @@ def collect_access_log(
     def read() -> Collected:
         if not files:
             raise SourceUnavailable("no file matches", source=SOURCE, target=str(paths))
-        return read_access_frame(files, window=window, log_format=log_format, progress=progress)
+        return read_access_frame(files, window=window, log_format=log_format, progress=progress, byte_range=byte_range)
 
     return guarded(SOURCE, target, ACCESS_SCHEMA, read)

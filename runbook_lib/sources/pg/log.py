@@ -1,13 +1,12 @@
-"""The PostgreSQL server log as a frame: stderr, csvlog, jsonlog, syslog, Heroku, CloudNativePG.
+"""The PostgreSQL server log as a frame: stderr, csvlog, jsonlog, syslog, Heroku, CloudNativePG, Cloud SQL.
 
 Why: when the database refuses connections, its own log is the evidence that survives
 (FATAL "too many clients", statement timeouts, deadlocks, slow statements). The log is read
 as the server wrote it: gzip and bzip2 are opened transparently (a truncated archive keeps what was
 readable), rotated sets and globs are read in name order, and the format is detected per
-file from its content (``log_format="auto"``): a JSON line is jsonlog only with jsonlog's
-fields (``timestamp`` + ``error_severity``), CloudNativePG with ``logger``/``record``; 23+ CSV
-fields are csvlog; a syslog (BSD or RFC 5424) or Heroku logplex header is read by
-``log_syslog``; else stderr. A file that is none of these (a Cloud Logging export, a
+file from its content (``log_format="auto"``, ``log_detect``): jsonlog only with jsonlog's
+fields, CloudNativePG, Google Cloud SQL LogEntries (``log_cloudsql``), csvlog, syslog and
+Heroku (``log_syslog``), else stderr. A file that is none of these (JSON of another kind, a
 PgBouncer log, an application log) is ``unavailable`` with what it looks like.
 
 Frame schema (:data:`PG_LOG_SCHEMA`), one row per log record (DETAIL/HINT/CONTEXT/STATEMENT
@@ -31,15 +30,15 @@ of an empty pgBadger report, so it is never silent). Non-log lines (pg_ctl chatt
 counted in ``lines_skipped``; an unmatched line that reads like an ERROR/FATAL/PANIC makes
 the source ``partial`` (``meta["lost_errors"]``), and so do records without a readable time
 when a window is given (they cannot be placed in it). ``details`` (the sources entry of
-findings.json) carries ``format`` and ``by_severity``. Memory: stderr is read in chunks,
-chunks wholly outside the window are skipped unparsed, the rest filtered chunk by chunk;
-jsonlog too; a csvlog file is read whole.
+findings.json) carries ``format``, ``by_severity`` and, for Cloud SQL, ``instances``. Memory:
+stderr is read in chunks, chunks wholly outside the window are skipped unparsed, the rest
+filtered chunk by chunk; jsonlog too; a csvlog file or a Cloud SQL export is read whole
+(a record's fields may span lines, entries may be newest first).
 """
 
 from __future__ import annotations
 
 import itertools
-import json
 import re
 import zoneinfo
 from collections.abc import Callable, Iterator
@@ -53,6 +52,8 @@ from runbook_lib.collected import MAX_SAMPLES, Collected, guarded, skipped
 from runbook_lib.errors import ParameterError, SourceDenied, SourceUnavailable
 from runbook_lib.paths import resolve
 from runbook_lib.sources import _files as logfiles
+from runbook_lib.sources.pg.log_cloudsql import CLOUDSQL_PREFIX, read_cloudsql
+from runbook_lib.sources.pg.log_detect import detect, looks_like
 from runbook_lib.sources.pg.log_frame import PG_LOG_SCHEMA, FinishState, finish, to_pandas
 from runbook_lib.sources.pg.log_prefix import (
     PrefixPattern,
@@ -61,19 +62,16 @@ from runbook_lib.sources.pg.log_prefix import (
     zone_offset_s,
 )
 from runbook_lib.sources.pg.log_stderr import lines_of, parse_stderr_chunk
-from runbook_lib.sources.pg.log_structured import json_kind, looks_like_csvlog, read_csvlog, read_jsonlog
-from runbook_lib.sources.pg.log_syslog import SYSLOG_FORMATS, SyslogState, detect_syslog, effective_prefix, rewrite
+from runbook_lib.sources.pg.log_structured import read_csvlog, read_jsonlog
+from runbook_lib.sources.pg.log_syslog import SYSLOG_FORMATS, SyslogState, effective_prefix, rewrite
 from runbook_lib.timewindow import Window
 
 __all__ = ["LOG_FORMATS", "PG_LOG_SCHEMA", "collect_pg_log", "expand_paths"]
 
 SOURCE = "pg_log"
-LOG_FORMATS = ("auto", "stderr", "csvlog", "jsonlog", "cloudnativepg", *SYSLOG_FORMATS)
+LOG_FORMATS = ("auto", "stderr", "csvlog", "jsonlog", "cloudnativepg", "cloudsql", *SYSLOG_FORMATS)
 #: Formats recognised by content but not read: the source says what the file is.
-_NOT_READ = {
-    "cloudsql": "Google Cloud Logging LogEntry JSON (Cloud SQL export; not read yet)",
-    "json": "JSON lines that are not PostgreSQL jsonlog",
-}
+_NOT_READ = {"json": "JSON lines that are neither PostgreSQL jsonlog nor Cloud Logging LogEntries"}
 #: Below this share of matching lines the prefix is declared wrong (status partial).
 MIN_PREFIX_MATCH = 0.5
 
@@ -128,35 +126,6 @@ def expand_paths(paths: str) -> list[Path]:
     return list(dict.fromkeys(found))
 
 
-def _detect(head: str) -> str:
-    first = head.lstrip()
-    if first.startswith("{"):
-        try:
-            return json_kind(json.loads(first.split("\n", 1)[0]))
-        except ValueError:
-            return "json"
-    if looks_like_csvlog(first[:65536]):
-        return "csvlog"
-    return detect_syslog(first[:65536].split("\n")) or "stderr"
-
-
-#: What a text file that is not a PostgreSQL log looks like (first match wins).
-_LOOKS_LIKE = (
-    (re.compile(r"\b(?:LOG|WARNING|ERROR|FATAL) [CS]-0x[0-9a-f]+:|pgbouncer", re.I), "a PgBouncer log"),
-    (re.compile(r'"(?:GET|POST|PUT|DELETE|HEAD) \S+ HTTP/'), "an HTTP access log"),
-    (re.compile(r"^\s*[{\[]"), "JSON"),
-    (re.compile(r"\b(?:INFO|DEBUG|WARN|Traceback)\b"), "an application log"),
-)
-
-
-def _looks_like(lines: list[str]) -> str:
-    text = "\n".join(lines[:50])
-    for pattern, what in _LOOKS_LIKE:
-        if pattern.search(text):
-            return what
-    return "text that is not a PostgreSQL log"
-
-
 def _collect(paths: str, window: Window | None, prefix: str, log_format: str, state: FinishState) -> Collected:
     files = expand_paths(paths)
     if not files:
@@ -169,7 +138,8 @@ def _collect(paths: str, window: Window | None, prefix: str, log_format: str, st
     samples: list[str] = []
     unmatched: list[str] = []
     mismatched: list[str] = []
-    lost_errors = aside = 0
+    lost_errors = aside = logentries_aside = 0
+    instances: list[str] = []
     by_severity: dict[str, int] = {}
     strangers: list[str] = []
     for path in files:
@@ -191,15 +161,24 @@ def _collect(paths: str, window: Window | None, prefix: str, log_format: str, st
             continue
         unread = result.fmt == "stderr" and result.candidates and not result.matched and not result.rows
         if unread and not suggest_prefix(result.unmatched[:2000]):  # no prefix reads it: not a server log
-            problems.append(f"{path}: looks like {_looks_like(result.unmatched)}, not a PostgreSQL log")
+            problems.append(f"{path}: looks like {looks_like(result.unmatched)}, not a PostgreSQL log")
+            strangers.append(path.name)
+            continue
+        if result.fmt == "cloudsql" and result.aside and not result.candidates:
+            problems.append(f"{path}: holds {result.aside} Cloud Logging LogEntries, none of postgres.log")
             strangers.append(path.name)
             continue
         entry: dict[str, Any] = {"path": str(path), "format": result.fmt, "records": result.rows}
         if result.skipped_chunks:
             entry["chunks_outside_window"] = result.skipped_chunks
+        if result.fmt == "cloudsql":
+            entry.update(instances=result.instances, entry_severity=result.entry_severity, entries_aside=result.aside)
+            instances.extend(result.instances)
+            logentries_aside += result.aside
+        else:
+            aside += result.aside
         meta["files"].append(entry)
         lost_errors += result.lost_errors
-        aside += result.aside
         if result.frame is not None and result.frame.height:
             for sev, n in result.frame["severity"].fill_null("?").value_counts().iter_rows():
                 by_severity[sev] = by_severity.get(sev, 0) + int(n)
@@ -218,7 +197,7 @@ def _collect(paths: str, window: Window | None, prefix: str, log_format: str, st
                 mismatched.append(path.name)
         if blocks.truncated:
             problems.append(f"{path}: {blocks.truncated}")
-        if result.fmt in ("csvlog", "jsonlog") and result.skipped * 2 > result.read:
+        if result.fmt in ("csvlog", "jsonlog", "cloudsql") and result.skipped * 2 > result.read:
             problems.append(
                 f"{path}: {result.skipped} of {result.read} records are not {result.fmt} (wrong log_format?)"
             )
@@ -229,6 +208,8 @@ def _collect(paths: str, window: Window | None, prefix: str, log_format: str, st
     out = Collected(SOURCE, paths, frame, lines_read=read, lines_skipped=skipped_lines, meta=meta)
     formats = sorted({f["format"] for f in meta["files"] if f["format"] != "empty"})
     out.details = {"format": ",".join(formats) or "empty", "by_severity": dict(sorted(by_severity.items()))}
+    if instances:
+        out.details["instances"] = sorted(set(instances))
     meta.update(by_severity=out.details["by_severity"], format=out.details["format"], cnpg_other_lines=aside)
     ratio = matched / candidates if candidates else 1.0
     meta.update(prefix_match_ratio=round(ratio, 4), prefix_mismatch=False, suggested_prefix="")
@@ -259,7 +240,11 @@ def _collect(paths: str, window: Window | None, prefix: str, log_format: str, st
         reasons.append(f"{lost_errors} unmatched line(s) read like ERROR/FATAL/PANIC and are missing here")
     if aside:
         reasons.append(f"{aside} line(s) of other CloudNativePG loggers set aside")
+    if logentries_aside:
+        entries = "LogEntry" if logentries_aside == 1 else "LogEntries"
+        reasons.append(f"{logentries_aside} {entries} of other logs (not postgres.log) set aside")
     meta.update(lost_errors=lost_errors, undated_outside=state.undated_outside, not_pg_logs=strangers)
+    meta.update(instances=out.details.get("instances", []), logentries_aside=logentries_aside)
     for line in samples:
         out.add_sample(line)
     if meta["prefix_mismatch"] or problems or lost_errors or state.undated_outside:
@@ -278,6 +263,8 @@ class _FileResult:
         self.lost_errors = self.aside = self.skipped_chunks = 0
         self.samples: list[str] = []
         self.unmatched: list[str] = []
+        self.instances: list[str] = []  # Cloud SQL: resource.labels.database_id
+        self.entry_severity: dict[str, int] = {}  # Cloud SQL: the LogEntries' own severity
 
 
 def _read_file(
@@ -288,10 +275,19 @@ def _read_file(
     first = next(texts, None)
     if first is None:
         return _FileResult(None, "empty")
-    fmt = log_format if log_format != "auto" else _detect(first[0][:65536].decode("utf-8", "replace"))
+    fmt = log_format if log_format != "auto" else detect(first[0][:65536].decode("utf-8", "replace"))
     if fmt in _NOT_READ:
         return _FileResult(None, fmt)
     stream = itertools.chain([first], texts)
+    if fmt == "cloudsql":  # entries back in time order: the whole file
+        export = read_cloudsql(b"\n".join(t for t, _ in stream).decode("utf-8", "replace"))
+        joined = iter([("\n".join(export.lines).encode(), True)])
+        result = _parse_stderr_file(joined, translate_prefix(CLOUDSQL_PREFIX), window, blocks.path, state)
+        result.fmt, result.read, result.aside = fmt, export.entries, export.aside
+        result.skipped += export.skipped
+        result.samples = (export.samples + result.samples)[:MAX_SAMPLES]
+        result.instances, result.entry_severity = export.instances, export.entry_severity
+        return result
     if fmt == "stderr":
         return _parse_stderr_file(stream, pattern, window, blocks.path, state)
     if fmt in SYSLOG_FORMATS:

@@ -39,7 +39,9 @@ PG_LOG_SCHEMA: dict[str, str] = {
     "source_file": "string",
 }
 _DURATION = r"^duration: ([0-9.]+) ms"
-_STATEMENT = r"(?s)^(?:duration: [0-9.]+ ms +)?(?:statement|(?:execute|parse|bind) [^:]*): (.*)$"
+#: What precedes the SQL in "duration: … statement: SQL" / "execute name: SQL" messages. The SQL is
+#: the message after it: a match and a cut, not a capture of the rest (twice as fast in polars).
+_STATEMENT_HEAD = r"^(?:duration: [0-9.]+ ms +)?(?:statement|(?:execute|parse|bind) [^:]*): "
 
 
 _RECEIVED = r"^connection received: host=([^\s(]+)"
@@ -154,7 +156,12 @@ def finish(records: pl.DataFrame, window: Window | None, source_file: str, state
         .otherwise(pl.col("client_addr").str.replace(r"\(\d+\)$", ""))
         .alias("client_addr"),
         (pl.col("message").str.extract(_DURATION, 1).cast(pl.Float64, strict=False) / 1000.0).alias("duration_s"),
-        pl.coalesce(pl.col("statement"), pl.col("message").str.extract(_STATEMENT, 1)).alias("statement"),
+        pl.coalesce(
+            pl.col("statement"),
+            pl.when(pl.col("message").str.contains(_STATEMENT_HEAD)).then(
+                pl.col("message").str.replace(_STATEMENT_HEAD, "")
+            ),
+        ).alias("statement"),
         pl.lit(source_file).alias("source_file"),
     )
     frame = fill_from_sessions(frame, state)

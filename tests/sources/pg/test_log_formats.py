@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pandas as pd
+import polars as pl
 import pytest
 
 from runbook_lib.analysis.pg_log_events import find_pg_log_findings
 from runbook_lib.errors import ParameterError
 from runbook_lib.sources.pg.log import collect_pg_log
+from runbook_lib.sources.pg.log_prefix import translate_prefix
+from runbook_lib.sources.pg.log_syslog import SyslogState, effective_prefix, rewrite
 from runbook_lib.timewindow import Window
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "pg_log"
@@ -33,9 +37,11 @@ def test_findings_do_not_crash_on_records_without_time() -> None:
 
 
 def test_a_cloud_logging_export_is_not_taken_for_jsonlog() -> None:
+    """It has a "timestamp" too; it was once read as jsonlog with 0 rows and status ok."""
     got = collect_pg_log(str(DATA / "cloudsql_logentry.json"))
-    assert got.status == "unavailable"
-    assert "Cloud Logging LogEntry" in got.reason and "log_line_prefix" not in got.reason
+    assert got.status == "ok" and got.details["format"] == "cloudsql"
+    assert got.details["by_severity"] == {"ERROR": 1}
+    assert got.frame["message"].tolist() == ["canceling statement due to statement timeout"]
 
 
 def test_a_pgbouncer_log_is_named_not_blamed_on_the_prefix() -> None:
@@ -196,3 +202,51 @@ def test_chunks_outside_the_window_are_skipped_unparsed(tmp_path: Path, monkeypa
     expected = whole.frame[(whole.frame["logged_at"] >= window.start) & (whole.frame["logged_at"] < window.end)]
     pd.testing.assert_frame_equal(got.frame, expected.reset_index(drop=True))
     assert len(got.frame) == 1000 and got.status == "ok"
+
+
+def test_an_application_log_given_by_mistake_is_named(tmp_path: Path) -> None:
+    log = tmp_path / "app.log"
+    rows = [
+        "2026-11-27 05:00:01,123 INFO [api] request 42 handled in 12 ms",
+        "2026-11-27 05:00:02,456 ERROR [api] could not connect to database: connection refused",
+        "Traceback (most recent call last):",
+        '  File "app.py", line 3, in <module>',
+    ]
+    log.write_text("\n".join(rows * 5) + "\n", encoding="utf-8")
+    got = collect_pg_log(str(log))
+    assert got.status == "unavailable"
+    assert "looks like an application log, not a PostgreSQL log" in got.reason
+    assert "log_line_prefix" not in got.reason
+
+
+@pytest.mark.parametrize(
+    ("today", "year"),
+    [(dt.date(2027, 1, 5), 2026), (dt.date(2026, 12, 31), 2026), (dt.date(2026, 6, 1), 2025)],
+)
+def test_syslog_year_is_this_year_unless_that_is_in_the_future(today: dt.date, year: int) -> None:
+    lines = pl.Series(["Dec 30 23:59:58 db1 postgres[4003]: [1-1] LOG:  checkpoint starting: time"])
+    pattern = translate_prefix(effective_prefix("syslog", "")).pattern
+    out = rewrite(lines, "syslog", pattern, SyslogState(), today=today)
+    assert out.to_list() == [f"{year}-12-30 23:59:58.000 [4003] LOG:  checkpoint starting: time"]
+
+
+@pytest.mark.parametrize(
+    ("name", "kwargs"),
+    [
+        ("postgresql-stderr.log", {"log_line_prefix": "%m [%p] %q%u@%d "}),
+        ("syslog_rfc5424.log", {"log_line_prefix": SYSLOG_PREFIX}),
+        ("cloudsql_postgres.json", {}),
+        ("heroku_logplex.log", {}),
+    ],
+)
+def test_a_century_window_behaves_like_the_logs_own_span(name: str, kwargs: dict[str, str]) -> None:
+    whole = collect_pg_log(str(DATA / name), **kwargs)
+    times = whole.frame["logged_at"]
+    own = Window(times.min(), times.max() + pd.Timedelta(seconds=1))
+    century = Window(pd.Timestamp("2000-01-01", tz="UTC"), pd.Timestamp("2100-01-01", tz="UTC"))
+    spanned = collect_pg_log(str(DATA / name), window=own, **kwargs)
+    wide = collect_pg_log(str(DATA / name), window=century, **kwargs)
+    assert len(whole.frame) > 0
+    pd.testing.assert_frame_equal(wide.frame, spanned.frame)
+    pd.testing.assert_frame_equal(wide.frame, whole.frame)
+    assert (wide.status, wide.details, wide.lines_read) == (spanned.status, spanned.details, spanned.lines_read)

@@ -1,0 +1,257 @@
+"""Explore a frame by hand: incident window, source filters and a drill-down, one redrawn view.
+
+A flow cell calls :func:`explore` once. In a batch run (``interactive=False``) it displays the
+static result: a line "N rows, HH:MM–HH:MM", a chart of rows over time and the latest rows.
+In JupyterLab it displays the same three things inside an ``Output`` (``rbk-view``) under
+the controls: a ``SelectionRangeSlider`` over the minutes of the data (``rbk-window``), one
+``Dropdown`` per filter column (``rbk-filter``) and a drill-down ``Dropdown`` (``rbk-drill``)
+whose choice narrows the view to one IP, endpoint, application, pid, test or file, so its
+timeline and its rows show. Every change redraws chart and table together.
+
+A filter named ``status_class`` is derived from ``status`` (``5xx``) when the frame lacks it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+
+from runbook_lib.charts.explore import plot_rows_over_time
+from runbook_lib.notebook.bundles import (
+    Bundle,
+    ErrorSlot,
+    display_bundles,
+    figure_bundle,
+    table_bundle,
+    text_bundle,
+)
+from runbook_lib.text import clean_text
+
+ALL = ""
+#: A dropdown lists at most this many values (the busiest first); the rest are reachable by filters.
+MAX_CHOICES = 60
+#: The window slider stays usable by keyboard: at most this many stops.
+MAX_STOPS = 720
+
+
+def with_status_class(frame: pd.DataFrame) -> pd.DataFrame:
+    """*frame* with ``status_class`` (``2xx``..``5xx``) from ``status`` when it lacks one."""
+    if "status_class" in frame.columns or "status" not in frame.columns:
+        return frame
+    status = pd.to_numeric(frame["status"], errors="coerce")
+    return frame.assign(status_class=(status // 100).astype("Int64").astype("string") + "xx")
+
+
+def stops_for(times: pd.Series) -> list[pd.Timestamp]:
+    """Minute stops from the first to the last minute of *times* (coarser for long spans)."""
+    valid = pd.to_datetime(times, utc=True).dropna()
+    if valid.empty:
+        return []
+    first, last = valid.min().floor("min"), valid.max().floor("min")
+    minutes = int((last - first) / pd.Timedelta("1min")) + 1
+    step = max(1, -(-minutes // MAX_STOPS))
+    stops = list(pd.date_range(first, last, freq=f"{step}min"))
+    if stops[-1] < last:
+        stops.append(last)
+    return stops
+
+
+def _label(stamp: pd.Timestamp, multi_day: bool) -> str:
+    return stamp.strftime("%m-%d %H:%M" if multi_day else "%H:%M")
+
+
+class ExploreView:
+    """The controls and the view of one explore cell (the widgets exist only interactively)."""
+
+    def __init__(
+        self,
+        frame: pd.DataFrame,
+        *,
+        at: str = "",
+        filters: Sequence[str] = (),
+        drill: str = "",
+        choices: Sequence[Any] | None = None,
+        drill_first: bool = False,
+        columns: Sequence[str] = (),
+        split: str = "",
+        title: str = "",
+        max_rows: int = 15,
+        newest_first: str = "",
+        value: str = "",
+    ) -> None:
+        self.frame = with_status_class(frame) if "status_class" in filters else frame
+        self.at = at if at in self.frame.columns else ""
+        self.filter_columns = [c for c in filters if c in self.frame.columns]
+        self.drill_column = drill if drill in self.frame.columns else ""
+        self.columns = [c for c in columns if c in self.frame.columns]
+        self.split, self.title, self.max_rows = split, title, max_rows
+        self.value = value
+        self.sort_by = newest_first if newest_first in self.frame.columns else self.at
+        self.stops = stops_for(self.frame[self.at]) if self.at else []
+        self.window: tuple[pd.Timestamp, pd.Timestamp] | None = (self.stops[0], self.stops[-1]) if self.stops else None
+        self.selected: dict[str, str] = {c: ALL for c in self.filter_columns}
+        self.drill_choices = self._drill_choices(choices)
+        self.drilled = self.drill_choices[0] if drill_first and self.drill_choices else ALL
+        self.widgets: dict[str, Any] = {}
+
+    def _ipython_display_(self) -> None:
+        """Nothing: :func:`explore` displayed the view already (a cell may end with the call)."""
+
+    def _drill_choices(self, choices: Sequence[Any] | None) -> list[str]:
+        if not self.drill_column:
+            return []
+        if choices is None:
+            choices = list(self.frame[self.drill_column].astype("string").value_counts().index)
+        picked = [str(c) for c in choices if c is not None and c is not pd.NA and str(c) != ""]
+        return list(dict.fromkeys(picked))[:MAX_CHOICES]
+
+    def rows(self) -> pd.DataFrame:
+        """The rows the window, the filters and the drill-down keep, newest first."""
+        out = self.frame
+        if self.window is not None and self.at:
+            times = pd.to_datetime(out[self.at], utc=True)
+            step = self.stops[1] - self.stops[0] if len(self.stops) > 1 else pd.Timedelta("1min")
+            out = out[(times >= self.window[0]) & (times < self.window[1] + step)]
+        for column, value in [*self.selected.items(), (self.drill_column, self.drilled)]:
+            if column and value != ALL:
+                out = out[out[column].astype("string") == value]
+        return out.sort_values(self.sort_by, ascending=False, kind="stable") if self.sort_by else out
+
+    def summary(self, rows: pd.DataFrame) -> str:
+        """``"N rows, HH:MM–HH:MM"`` plus what is drilled into: the view's one text line."""
+        text = f"{len(rows):,} rows"
+        if self.window is not None:
+            text += f", {self.window[0]:%H:%M}–{self.window[1]:%H:%M} UTC"
+        picked = [f"{c}={v}" for c, v in [*self.selected.items(), (self.drill_column, self.drilled)] if c and v]
+        return text + (f" ({', '.join(picked)})" if picked else "")
+
+    def bundles(self) -> list[Bundle]:
+        """The view's content: the text line, the chart, the table."""
+        rows = self.rows()
+        line = self.summary(rows)
+        by = self.split or ("" if self.drilled else self.drill_column)
+        title = clean_text(f"{self.title}: {line}" if self.title else line, 110)
+        shown = rows[self.columns] if self.columns else rows
+        return [
+            text_bundle(line),
+            figure_bundle(
+                plot_rows_over_time(rows, self.at, by=by or self.drill_column, value=self.value, title=title)
+            ),
+            table_bundle(shown, max_rows=self.max_rows, empty="No rows in this selection."),
+        ]
+
+    def redraw(self, change: object = None) -> None:
+        """Read the controls and redraw the view (a widget callback)."""
+        if "window" in self.widgets:
+            start, end = self.widgets["window"].value
+            self.window = (pd.Timestamp(start), pd.Timestamp(end))
+        for column, picker in self.widgets.get("filters", {}).items():
+            self.selected[column] = picker.value
+        if "drill" in self.widgets:
+            self.drilled = self.widgets["drill"].value
+        self.widgets["view"].outputs = tuple(self.bundles())
+
+    def build(self) -> Any:
+        """Create the widgets (JupyterLab only) and draw the first view; returns the container."""
+        import ipywidgets as widgets
+
+        controls: list[Any] = []
+        if len(self.stops) > 1:
+            multi_day = self.stops[0].date() != self.stops[-1].date()
+            slider = widgets.SelectionRangeSlider(
+                options=[(_label(s, multi_day), s) for s in self.stops],
+                index=(0, len(self.stops) - 1),
+                description="window",
+                continuous_update=False,
+                layout=widgets.Layout(width="95%"),
+            )
+            slider.add_class("rbk-window")
+            self.widgets["window"] = slider
+            controls.append(slider)
+        pickers = {c: self._dropdown(c, self._values(c), "rbk-filter") for c in self.filter_columns}
+        self.widgets["filters"] = pickers
+        controls.append(widgets.HBox(list(pickers.values())))
+        if self.drill_column:
+            drill = self._dropdown(self.drill_column, self.drill_choices, "rbk-drill", value=self.drilled)
+            self.widgets["drill"] = drill
+            controls.append(drill)
+        view = widgets.Output()
+        view.add_class("rbk-view")
+        self.widgets["view"] = view
+        box = widgets.VBox([*controls, view])
+        box.add_class("rbk-explore")
+        slot = ErrorSlot(box)
+        handler = slot.guard(self.redraw)
+        for control in [self.widgets.get("window"), *pickers.values(), self.widgets.get("drill")]:
+            if control is not None:
+                control.observe(handler, names="value")
+        self.widgets["box"], self.widgets["errors"] = box, slot
+        handler()
+        return box
+
+    def _values(self, column: str) -> list[str]:
+        counts = self.frame[column].astype("string").value_counts()
+        return [str(v) for v in counts.index[:MAX_CHOICES] if str(v) != ""]
+
+    @staticmethod
+    def _dropdown(column: str, values: Sequence[str], css: str, *, value: str = ALL) -> Any:
+        import ipywidgets as widgets
+
+        picker = widgets.Dropdown(
+            options=[("(all)", ALL), *[(clean_text(v, 80), v) for v in values]],
+            value=value,
+            description=column.replace("_", " "),
+            style={"description_width": "initial"},
+        )
+        picker.add_class(css)
+        return picker
+
+
+def explore(
+    frame: pd.DataFrame,
+    *,
+    interactive: bool = False,
+    at: str = "",
+    filters: Sequence[str] = (),
+    drill: str = "",
+    choices: Sequence[Any] | None = None,
+    drill_first: bool = False,
+    columns: Sequence[str] = (),
+    split: str = "",
+    title: str = "",
+    max_rows: int = 15,
+    newest_first: str = "",
+    value: str = "",
+) -> ExploreView:
+    """Display the explore view of *frame*: static in batch, with controls in JupyterLab.
+
+    *at* is the time column (window slider); *filters* the columns with a dropdown each;
+    *drill* the column to drill into (*choices* in order, default: busiest first; with
+    *drill_first* the view starts on the first choice); *split* the column the chart draws
+    one line per value of (the mean of *value* per bucket, else the row count); rows are
+    newest first by *newest_first* (default *at*).
+    Returns the view (its ``widgets`` are empty in batch).
+    """
+    view = ExploreView(
+        frame,
+        at=at,
+        filters=filters,
+        drill=drill,
+        choices=choices,
+        drill_first=drill_first,
+        columns=columns,
+        split=split,
+        title=title,
+        max_rows=max_rows,
+        newest_first=newest_first,
+        value=value,
+    )
+    if not interactive:
+        display_bundles(view.bundles())
+        return view
+    from IPython.display import display
+
+    display(view.build())
+    return view
