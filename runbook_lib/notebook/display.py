@@ -87,7 +87,10 @@ def show_table(
 def figure_png(fig: Figure, *, dpi: int = 90) -> bytes:
     """Render a library figure to PNG bytes (embedded as a data URI in the HTML report)."""
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
+    # A constrained-layout figure (charts.style.new_figure) already fits its canvas; a
+    # "tight" box would lay it out and draw it twice.
+    tight = "tight" if fig.get_layout_engine() is None else None
+    fig.savefig(buf, format="png", dpi=dpi, bbox_inches=tight)
     return buf.getvalue()
 
 

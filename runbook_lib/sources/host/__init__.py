@@ -1,6 +1,7 @@
 """Host evidence with psutil: the one-look snapshot and live sampling.
 
 The code lives in :mod:`runbook_lib.sources.host.snapshot` (one look, for triage),
+:mod:`runbook_lib.sources.host.glance` (triage's one look in one wait),
 :mod:`runbook_lib.sources.host.sampling` (sampling over time, for the CPU and memory
 flows) and :mod:`runbook_lib.sources.host.targets` (which processes a flow watches);
 this module is the stable import path for notebooks.
@@ -8,6 +9,7 @@ this module is the stable import path for notebooks.
 
 from __future__ import annotations
 
+from runbook_lib.sources.host.glance import HostSnapshot, collect_host_snapshot
 from runbook_lib.sources.host.sampling import (
     CORE_SAMPLES_SCHEMA,
     EVENTS_SCHEMA,
@@ -27,6 +29,7 @@ from runbook_lib.sources.host.snapshot import (
     collect_system_snapshot,
     collect_tcp_connections,
     collect_top_processes,
+    collect_top_processes_by,
     read_memory_limit,
 )
 
@@ -41,10 +44,13 @@ __all__ = [
     "THREAD_SAMPLES_SCHEMA",
     "TOP_PROCESSES_SCHEMA",
     "HostSamples",
+    "HostSnapshot",
     "collect_disks",
+    "collect_host_snapshot",
     "collect_system_snapshot",
     "collect_tcp_connections",
     "collect_top_processes",
+    "collect_top_processes_by",
     "read_memory_limit",
     "read_samples",
     "sample_host",

@@ -27,179 +27,255 @@ Each line is recognised on its own, so one file may mix layouts:
 
 A line that is none of these continues the previous record (stack traces); before any
 record, or when it is a broken JSON object or a record whose time cannot be read, it is
-counted as malformed and sampled (status ``partial``). Missing file → ``unavailable``.
+counted as malformed, by reason (``meta["malformed_by_reason"]``, and in the reason line)
+and sampled (status ``partial``). Missing file → ``unavailable``.
+
+Engine (issue 13): the file is read in chunks ending at line ends
+(:func:`~runbook_lib.sources._files.iter_chunks`); each chunk's lines become one Arrow
+string array without copying, and :mod:`~runbook_lib.sources.logs.app_fields` parses
+the chunk with polars (the per-line parser in
+:mod:`~runbook_lib.sources.logs.app_lines` settles what polars cannot map exactly).
+With a window, a chunk whose first and last lines are all before it is counted and
+skipped unparsed, and a file stops being read once a chunk starts after it (both
+allowing :data:`APP_LOG_DISORDER`), so memory follows the window, not the file.
 """
 
 from __future__ import annotations
 
-import json
 import re
-from typing import Any
+from collections import Counter, deque
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import polars as pl
+import pyarrow as pa
 
-from runbook_lib.collected import Collected, skipped
-from runbook_lib.errors import ParameterError
-from runbook_lib.sources._files import expand_paths
-from runbook_lib.sources.logs.line_files import LineResult, collect_line_files
+from runbook_lib.collected import MAX_SAMPLES, Collected, conform, empty_frame, guarded, settle, skipped
+from runbook_lib.errors import ParameterError, SourceError, SourceUnavailable
+from runbook_lib.sources._files import FileRead, expand_paths, iter_chunks, line_series
+from runbook_lib.sources.logs.app_fields import CONTINUES, MALFORMED, RECORD, parse_lines
+from runbook_lib.sources.logs.app_lines import APP_SCHEMA, parse_app_line
 from runbook_lib.timewindow import Window
 
-__all__ = ["APP_SCHEMA", "collect_app_log", "parse_app_line"]
+__all__ = ["APP_LOG_DISORDER", "APP_SCHEMA", "collect_app_log", "parse_app_line", "read_app_frame"]
 
 SOURCE = "app_log"
-APP_SCHEMA: dict[str, str] = {
-    "logged_at": "datetime64[ns, UTC]",
-    "level": "str",
-    "logger": "str",
-    "message": "str",
-    "source_file": "str",
-}
-
-_TIME_KEYS = ("@timestamp", "timestamp", "time", "ts", "t", "date", "datetime", "logged_at")
-_LEVEL_KEYS = ("log.level", "level", "lvl", "severity", "loglevel", "levelname", "log_level")
-_LOGGER_KEYS = (
-    "log.logger", "logger", "logger_name", "name", "service.name", "component", "module", "caller",
-)  # fmt: skip
-_MESSAGE_KEYS = ("message", "msg", "@message", "log.original", "text", "event")
-_NUMERIC_LEVELS = {10: "trace", 20: "debug", 30: "info", 40: "warning", 50: "error", 60: "critical"}
-_LEVEL_WORDS = {"warn": "warning", "err": "error", "crit": "critical", "fatal": "critical",
-                "severe": "critical", "emerg": "critical", "dbg": "debug", "inf": "info",
-                "information": "info", "trc": "trace", "verbose": "debug"}  # fmt: skip
-_KNOWN = r"TRACE|DEBUG\d?|INFO|NOTICE|WARN(?:ING)?|ERROR|ERR|SEVERE|CRIT(?:ICAL)?|FATAL|ALERT|EMERG"
-_PLAIN = re.compile(
-    r"^\[?(?P<ts>\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z| ?[+-]\d{2}:?\d{2})?)\]?"
-    rf"[\s|:-]+\[?(?P<level>{_KNOWN})\]?[\s|:-]+(?P<rest>.*)$",
-    re.IGNORECASE,
-)
-# "[thread] logger : message" (logback), "logger: message", "logger - message"
-_PLAIN_LOGGER = re.compile(r"^(?:\[[^\]]*\]\s*)?(?P<logger>[\w.$/-]+)\s*(?::|-)\s(?P<message>.*)$")
-# "[component] message" (many Node/Python apps): the bracket names the logger.
-_BRACKET_LOGGER = re.compile(r"^\[(?P<logger>[\w.$/-]+)\]\s+(?P<message>.*)$")
-_LOGFMT_START = re.compile(r"^[A-Za-z_][\w.@-]*=")
-_LOGFMT_PAIR = re.compile(r'([A-Za-z_][\w.@/-]*)=("(?:[^"\\]|\\.)*"|\S*)')
+#: How far out of time order records may be written (threads and processes sharing a file).
+APP_LOG_DISORDER = pd.Timedelta(minutes=15)
+_PEEK = 32  # lines looked at on each end of a chunk to decide whether to parse it
+_WORKERS = 2  # chunks parsed at once
+#: Text parsed at once: small enough that the demo's 8 MB log is two chunks for two workers.
+APP_CHUNK_BYTES = 4 << 20
+_BEFORE_FIRST = "text before the first record"
 
 
-def _level(value: Any) -> str:
-    if isinstance(value, bool) or value is None:
-        return ""
-    if isinstance(value, int | float):
-        return _NUMERIC_LEVELS.get(int(value) // 10 * 10, str(int(value)))
-    word = str(value).strip().lower().rstrip("0123456789") or str(value).strip().lower()
-    return _LEVEL_WORDS.get(word, word)
+@dataclass
+class _Reading:
+    """What one read carries from chunk to chunk and from file to file."""
 
+    window: Window | None
+    pattern: str
+    tables: list[pa.Table] = field(default_factory=list)
+    #: The latest record: the next chunk may still hold its continuation lines.
+    pending: pl.DataFrame | None = None
+    pending_extra: list[str] = field(default_factory=list)
+    seen_record: bool = False
+    lines_read: int = 0
+    outside: int = 0
+    unparsed: int = 0
+    malformed: Counter[str] = field(default_factory=Counter)
+    samples: list[str] = field(default_factory=list)
 
-def _time(value: Any) -> pd.Timestamp | None:
-    """Epoch s/ms/µs numbers or an ISO-ish string → UTC timestamp, else None."""
-    try:
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            unit = "ms" if value > 1e11 else "s"
-            unit = "us" if value > 1e14 else unit
-            return pd.Timestamp(value, unit=unit, tz="UTC")
-        text = str(value).strip().replace(",", ".")
-        if not text or not text[:4].isdigit():
-            return None
-        stamp = pd.Timestamp(text)
-    except (ValueError, TypeError, OverflowError):
-        return None
-    if pd.isna(stamp):
-        return None
-    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+    def _bad(self, reason: str, texts: pl.Series) -> None:
+        self.malformed[reason] += len(texts)
+        self.samples.extend(texts.head(MAX_SAMPLES - len(self.samples)).to_list())
 
+    def _emit(self, records: pl.DataFrame) -> None:
+        if self.window is not None:
+            at = pl.col("logged_at")
+            inside = records.filter((at >= self.window.start.to_pydatetime()) & (at < self.window.end.to_pydatetime()))
+            self.outside += len(records) - len(inside)
+            records = inside
+        if len(records):
+            # Arrow copies out just these rows' text, not the chunk's whole buffer.
+            self.tables.append(records.select(list(APP_SCHEMA)).to_arrow())
 
-def _lookup(obj: dict[str, Any], key: str) -> Any:
-    """``obj[key]``, also through nesting (``log.level`` → ``obj["log"]["level"]``)."""
-    if key in obj:
-        return obj[key]
-    head, _, rest = key.partition(".")
-    if rest and isinstance(obj.get(head), dict):
-        return _lookup(obj[head], rest)
-    return None
+    def flush(self) -> None:
+        """Emit the pending record with the continuation lines gathered for it."""
+        if self.pending is None:
+            return
+        record = self.pending
+        if self.pending_extra:
+            extra = "\n".join(self.pending_extra)
+            record = record.with_columns(pl.col("message") + "\n" + extra)
+        self.pending, self.pending_extra = None, []
+        self._emit(record)
 
+    def skip(self, lines: int) -> None:
+        """A chunk before the window: counted, not parsed; its records cannot continue."""
+        self.flush()
+        self.lines_read += lines
+        self.unparsed += lines
+        self.seen_record = True
 
-def _first(obj: dict[str, Any], keys: tuple[str, ...]) -> Any:
-    nested = obj.get("@fields")
-    sources: list[dict[str, Any]] = [obj, nested] if isinstance(nested, dict) else [obj]
-    for source in sources:
-        for key in keys:
-            value = _lookup(source, key)
-            if value is not None and value != "":
-                return value
-    return None
-
-
-def _record(stamp: Any, level: Any, logger: Any, message: Any) -> dict[str, Any] | None:
-    at = _time(stamp) if stamp is not None else None
-    if at is None:
-        return None
-    return {
-        "logged_at": at,
-        "level": _level(level),
-        "logger": "" if logger is None else str(logger),
-        "message": "" if message is None else str(message),
-    }
-
-
-def _from_json(line: str) -> dict[str, Any] | None:
-    try:
-        obj = json.loads(line)
-    except ValueError:
-        return None
-    if not isinstance(obj, dict):
-        return None
-    return _record(
-        _first(obj, _TIME_KEYS),
-        _first(obj, _LEVEL_KEYS),
-        _first(obj, _LOGGER_KEYS),
-        _first(obj, _MESSAGE_KEYS),
-    )
-
-
-def _from_logfmt(line: str) -> dict[str, Any] | None:
-    pairs = {k: (v[1:-1].replace('\\"', '"') if v.startswith('"') else v)
-             for k, v in _LOGFMT_PAIR.findall(line)}  # fmt: skip
-    if not any(k in pairs for k in _TIME_KEYS):
-        return None
-    message = _first(pairs, _MESSAGE_KEYS)
-    if message is None:  # e.g. "build_context=…": keep the key=value text
-        message = " ".join(f"{k}={v}" for k, v in pairs.items() if k not in ("ts", "time", "level", "caller"))
-    return _record(_first(pairs, _TIME_KEYS), _first(pairs, _LEVEL_KEYS),
-                   _first(pairs, _LOGGER_KEYS), message)  # fmt: skip
-
-
-def _from_plain(line: str) -> dict[str, Any] | None:
-    match = _PLAIN.match(line)
-    if not match:
-        return None
-    rest = match["rest"]
-    named = _PLAIN_LOGGER.match(rest) or _BRACKET_LOGGER.match(rest)
-    logger, message = (named["logger"], named["message"]) if named else ("", rest)
-    return _record(match["ts"], match["level"], logger, message.rstrip())
-
-
-def parse_app_line(line: str, has_previous: bool, pattern: re.Pattern[str] | None = None) -> LineResult:
-    """One app-log line → a record dict, continuation text, or ``None`` (malformed)."""
-    if pattern is not None:
-        match = pattern.match(line)
-        if not match:
-            return line if has_previous else None
-        groups = {k: v for k, v in match.groupdict().items() if v is not None}
-        return _record(
-            groups.get("logged_at", groups.get("ts", groups.get("time"))),
-            groups.get("level"),
-            groups.get("logger"),
-            groups.get("message", groups.get("msg", "")),
+    def add(self, parsed: pl.DataFrame, texts: pl.Series, path: str) -> None:
+        """Take one parsed chunk, in file order, and join continuation lines to their records."""
+        self.lines_read += len(texts)
+        parsed = parsed.with_columns(texts.alias("text"))
+        for (reason,), bad in parsed.filter(pl.col("kind") == MALFORMED).group_by("reason", maintain_order=True):
+            self._bad(str(reason), bad["text"])
+        rows = parsed.filter(pl.col("kind") != MALFORMED).with_columns(
+            rid=(pl.col("kind") == RECORD).cum_sum().cast(pl.UInt32)
         )
-    stripped = line.lstrip()
-    if stripped.startswith("{"):
-        return _from_json(stripped)
-    if _LOGFMT_START.match(line):
-        found = _from_logfmt(line)
-        if found is not None:
-            return found
-    found = _from_plain(line)
-    if found is not None:
-        return found
-    return line if has_previous else None
+        head = rows.filter(pl.col("rid") == 0)["text"]
+        if len(head):
+            if self.pending is not None:
+                self.pending_extra.extend(head.to_list())
+            elif not self.seen_record:
+                self._bad(_BEFORE_FIRST, head)
+            # else: the lines continue a record of a chunk skipped before the window
+        records = rows.filter(pl.col("kind") == RECORD)
+        if not len(records):
+            return
+        self.flush()
+        self.seen_record = True
+        extra = rows.filter((pl.col("kind") == CONTINUES) & (pl.col("rid") > 0))
+        if len(extra):
+            joined = extra.group_by("rid", maintain_order=True).agg(pl.col("text").str.join("\n").alias("extra"))
+            records = records.join(joined, on="rid", how="left", maintain_order="left").with_columns(
+                message=pl.when(pl.col("extra").is_not_null())
+                .then(pl.concat_str(["message", "extra"], separator="\n"))
+                .otherwise(pl.col("message"))
+            )
+        records = records.with_columns(source_file=pl.lit(path))
+        self._emit(records.head(len(records) - 1))
+        self.pending = records.tail(1)
+
+
+def _texts(chunk: bytes, state: FileRead) -> pl.Series:
+    """The chunk's non-blank lines without line endings (an Arrow view, then one copy)."""
+    texts = line_series(chunk, state).str.strip_chars_end("\r\n")
+    return texts.filter(~texts.str.contains(r"^\s*$"))
+
+
+def _ends(chunk: bytes) -> bytes:
+    """The chunk's first and last :data:`_PEEK` lines (the whole chunk if it is short)."""
+    head = -1
+    for _ in range(_PEEK):
+        head = chunk.find(b"\n", head + 1)
+        if head < 0:
+            return chunk
+    tail = len(chunk) - 1  # the chunk ends with its last line's "\n"
+    for _ in range(_PEEK):
+        tail = chunk.rfind(b"\n", 0, tail)
+        if tail < 0:
+            return chunk
+    return chunk if tail <= head else chunk[: head + 1] + chunk[tail + 1 :]
+
+
+def _span(chunk: bytes, pattern: str) -> tuple[object, object]:
+    """Earliest/latest record time among the chunk's first and last few lines."""
+    probe = _texts(_ends(chunk), FileRead(Path("")))
+    stamps = parse_lines(probe, pattern=pattern).filter(pl.col("kind") == RECORD)["logged_at"]
+    if stamps.is_empty():
+        return None, None
+    return stamps.min(), stamps.max()
+
+
+def _parse_chunk(chunk: bytes, pattern: str) -> tuple[pl.DataFrame, pl.Series, int]:
+    """Split and parse one chunk (in a worker thread): (parsed rows, texts, repaired lines)."""
+    state = FileRead(Path(""))
+    texts = _texts(chunk, state)
+    return parse_lines(texts, pattern=pattern), texts, state.replaced_lines
+
+
+def _read_file(path: Path, reading: _Reading, state: FileRead) -> None:
+    window = reading.window
+    start = end = None
+    if window is not None:
+        start = (window.start - APP_LOG_DISORDER).to_pydatetime()
+        end = (window.end + APP_LOG_DISORDER).to_pydatetime()
+    # polars and numpy release the GIL while they work: two workers split and parse chunks
+    # while this thread reads the file and stitches, so both cores stay busy. Parsed
+    # chunks are taken in file order (continuation lines and the window depend on it).
+    in_flight: deque[Future[tuple[pl.DataFrame, pl.Series, int]]] = deque()
+
+    def take(limit: int) -> None:
+        while len(in_flight) > limit:
+            parsed, texts, replaced = in_flight.popleft().result()
+            state.replaced_lines += replaced
+            reading.add(parsed, texts, str(path))
+
+    with ThreadPoolExecutor(max_workers=_WORKERS) as pool:
+        for chunk in iter_chunks(path, source=SOURCE, state=state, chunk_bytes=APP_CHUNK_BYTES):
+            if start is not None and end is not None:
+                first, last = _span(chunk, reading.pattern)
+                if first is not None and last is not None and last < start:  # type: ignore[operator]
+                    take(0)
+                    reading.skip(len(_texts(chunk, state)))
+                    continue
+                if first is not None and first > end:  # type: ignore[operator]
+                    take(0)
+                    reading.flush()
+                    reading.seen_record = True
+                    return  # the rest of this file is after the window
+            in_flight.append(pool.submit(_parse_chunk, chunk, reading.pattern))
+            take(_WORKERS)
+        take(0)
+
+
+def _to_pandas(tables: list[pa.Table]) -> pd.DataFrame:
+    """One pandas frame from the chunks' Arrow tables, strings staying Arrow-backed."""
+    table = pa.concat_tables(tables)
+    tables.clear()
+    text = pd.StringDtype("pyarrow", na_value=np.nan)  # what pandas >= 3 calls "str"
+    mapping = {pa.string(): text, pa.large_string(): text, pa.string_view(): text}
+    frame: pd.DataFrame = table.to_pandas(types_mapper=mapping.get, self_destruct=True)
+    if [str(frame[c].dtype) for c in frame.columns] != list(APP_SCHEMA.values()):
+        frame = conform(frame, APP_SCHEMA)
+    return frame
+
+
+def read_app_frame(files: list[Path], *, window: Window | None = None, pattern: str = "") -> Collected:
+    """Read *files* in order into a :class:`Collected` (raises ``SourceError`` if none opens)."""
+    reading = _Reading(window, pattern)
+    problems: list[str] = []
+    last_error: SourceError | None = None
+    opened = replaced = 0
+    for path in files:
+        state = FileRead(path)
+        try:
+            _read_file(path, reading, state)
+            opened += 1
+        except SourceError as err:
+            last_error = err
+            problems.append(f"{path.name}: {err.detail}")
+            continue
+        replaced += state.replaced_lines
+        if state.damage:
+            problems.append(f"{path.name}: {state.damage}")
+    reading.flush()
+    if opened == 0 and last_error is not None:
+        raise last_error
+    frame = _to_pandas(reading.tables) if reading.tables else empty_frame(APP_SCHEMA)
+    result = Collected(SOURCE, ", ".join(str(p) for p in files), frame)
+    result.lines_read, result.lines_skipped = reading.lines_read, sum(reading.malformed.values())
+    for sample in reading.samples:
+        result.add_sample(sample)
+    if reading.malformed:
+        problems.insert(0, "by reason: " + ", ".join(f"{n} {why}" for why, n in reading.malformed.most_common()))
+    settle(result, problems, unreadable=f"none of {reading.lines_read} line(s) could be read as {SOURCE} records")
+    result.meta.update(
+        files=[str(p) for p in files],
+        records_outside_window=reading.outside,
+        lines_skipped_before_window=reading.unparsed,
+        malformed_by_reason=dict(reading.malformed),
+        lines_with_replaced_bytes=replaced,
+    )
+    return result
 
 
 def collect_app_log(paths: str, *, window: Window | None = None, pattern: str = "") -> Collected:
@@ -211,15 +287,17 @@ def collect_app_log(paths: str, *, window: Window | None = None, pattern: str = 
     """
     if not str(paths).strip():
         return skipped(SOURCE, APP_SCHEMA, "no application log configured (app_log is empty)")
-    compiled: re.Pattern[str] | None = None
     if pattern:
         try:
-            compiled = re.compile(pattern)
+            re.compile(pattern)
         except re.error as err:
             raise ParameterError(f"not a valid regular expression: {err}", key="pattern") from err
     files = expand_paths(str(paths))
+    target = ", ".join(str(p) for p in files) or str(paths)
 
-    def parse(line: str, has_previous: bool) -> LineResult:
-        return parse_app_line(line, has_previous, compiled)
+    def read() -> Collected:
+        if not files:
+            raise SourceUnavailable("no file matches", source=SOURCE, target=str(paths))
+        return read_app_frame(files, window=window, pattern=pattern)
 
-    return collect_line_files(str(paths), files, parse, source=SOURCE, schema=APP_SCHEMA, window=window)
+    return guarded(SOURCE, target, APP_SCHEMA, read)

@@ -13,9 +13,11 @@ from runbook_lib.sources.host import (
     TCP_SCHEMA,
     TOP_PROCESSES_SCHEMA,
     collect_disks,
+    collect_host_snapshot,
     collect_system_snapshot,
     collect_tcp_connections,
     collect_top_processes,
+    collect_top_processes_by,
 )
 from tests import hostprocs
 
@@ -65,6 +67,35 @@ def test_top_processes_by_rss_sorted() -> None:
     rss = got.frame["rss_bytes"].dropna().tolist()
     assert rss == sorted(rss, reverse=True)
     assert got.meta["processes_seen"] >= len(got.frame)
+
+
+def test_top_processes_by_cpu_and_rss_from_one_sample() -> None:
+    with hostprocs.running(hostprocs.cpu_burner(20)) as (burner,):
+        by_cpu, by_rss = collect_top_processes_by(1000, by=("cpu", "rss"), cpu_sample_s=1.0)
+    assert (by_cpu.meta["by"], by_rss.meta["by"]) == ("cpu", "rss")
+    assert by_cpu.frame["pid"].tolist().count(burner.pid) == 1
+    # One reading for both tables: the burner's CPU share is the same number in each.
+    share = {name: got.frame.loc[got.frame["pid"] == burner.pid, "cpu_percent"].tolist()
+             for name, got in (("cpu", by_cpu), ("rss", by_rss))}  # fmt: skip
+    assert share["cpu"] == share["rss"] and share["cpu"][0] > 15
+    assert by_cpu.frame["cpu_percent"].is_monotonic_decreasing
+    rss = by_rss.frame["rss_bytes"].dropna().tolist()
+    assert rss == sorted(rss, reverse=True)
+    assert by_cpu.meta["processes_seen"] == by_rss.meta["processes_seen"]  # the same sample
+
+
+def test_host_snapshot_gives_every_table_of_the_triage_look() -> None:
+    with hostprocs.running(hostprocs.cpu_burner(20)) as (burner,):
+        system, disks, tcp, top_cpu, top_rss = collect_host_snapshot(1000, cpu_sample_s=0.5)
+    for got, schema in ((system, SYSTEM_SCHEMA), (disks, DISKS_SCHEMA), (tcp, TCP_SCHEMA),
+                        (top_cpu, TOP_PROCESSES_SCHEMA), (top_rss, TOP_PROCESSES_SCHEMA)):  # fmt: skip
+        assert got.usable, got.reason
+        _schema_ok(got.frame, schema)
+    assert 0 <= system.frame["cpu_percent"].iloc[0] <= 100
+    assert system.frame["cpu_count"].iloc[0] == os.cpu_count()
+    assert top_cpu.frame["pid"].tolist().count(burner.pid) == 1
+    assert top_cpu.frame["cpu_percent"].is_monotonic_decreasing
+    assert top_rss.meta["by"] == "rss" and top_rss.meta["processes_seen"] == top_cpu.meta["processes_seen"]
 
 
 def test_tcp_connections_sees_a_loopback_connection() -> None:

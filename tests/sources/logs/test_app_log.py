@@ -152,3 +152,145 @@ def test_bracketed_component_is_the_logger(tmp_path: Path) -> None:
     frame = collect_app_log(str(log)).frame
     assert list(frame["logger"]) == ["payments", "com.example.Api"]
     assert frame["message"].iloc[0] == "Payment provider call failed: timeout after 5000ms"
+
+
+# The chunked polars reader against the per-line reference parser (issue 13).
+
+
+def _per_line(spec: str, window: Window | None = None) -> pd.DataFrame:
+    """The reference: every line through parse_app_line, in a Python loop."""
+    from runbook_lib.sources._files import expand_paths
+    from runbook_lib.sources.logs.app_lines import parse_app_line
+    from runbook_lib.sources.logs.line_files import collect_line_files
+
+    return collect_line_files(
+        spec, expand_paths(spec), lambda line, prev: parse_app_line(line, prev),
+        source="app_log", schema=APP_SCHEMA, window=window,
+    ).frame  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["lnav_bunyan.jsonl", "lnav_pino.jsonl", "lnav_ecs_log.jsonl", "lnav_json.jsonl", "lnav_invalid_json.jsonl",
+     "lnav_logfmt.0", "lnav_java.0", "live_logfmt/*.log"],
+)  # fmt: skip
+def test_fast_reader_gives_the_per_line_records(name: str) -> None:
+    spec = str(DATA / name)
+    pd.testing.assert_frame_equal(collect_app_log(spec).frame, _per_line(spec))
+
+
+def _mixed_log(path: Path, lines: int) -> None:
+    """Every layout at once, in time order, with stack traces and odd values mixed in."""
+    base = pd.Timestamp("2026-11-27 00:00", tz="UTC")
+    out = []
+    for i in range(lines):
+        at = base + pd.Timedelta(seconds=i)
+        iso = at.strftime("%Y-%m-%dT%H:%M:%S.") + f"{i % 1000:03d}Z"
+        kind = i % 9
+        if kind == 0:
+            out.append(f'{{"time": "{iso}", "level": "warn", "logger": "api", "msg": "slow {i}"}}')
+        elif kind == 1:
+            out.append(f'{{"time": {int(at.value // 10**6)}, "level": 50, "name": "pay", "msg": "fail {i}"}}')
+        elif kind == 2:
+            out.append(f'{{"@timestamp": "{iso}", "log": {{"level": "ERROR", "logger": "db"}}, "message": "x {i}"}}')
+        elif kind == 3:
+            out.append(f'ts={iso} level=info msg="logfmt {i}" caller=main.go:{i}')
+        elif kind == 4:
+            out.append(f"{at.strftime('%Y-%m-%d %H:%M:%S')},{i % 1000:03d} ERROR [main] com.shop.Pay: boom {i}")
+            out.append("java.lang.IllegalStateException: card declined")
+            out.append("\tat com.shop.Pay.charge(Pay.java:42)")
+        elif kind == 5:
+            out.append(f"{iso} DEBUG5 [worker-{i % 3}] tick {i}   ")
+        elif kind == 6:
+            out.append(f'{{"ts": "{iso}", "lvl": "FATAL", "msg": {{"nested": {i}}}, "component": 7}}')
+        elif kind == 7:
+            out.append(f"[{at.strftime('%Y-%m-%d %H:%M:%S')}+01:00] notice: cron - ran {i}")
+        else:
+            out.append(f"{iso} WARN retry {i}")
+    path.write_text("\n".join(out) + "\n", encoding="utf-8")
+
+
+def test_mixed_layouts_and_the_window_match_the_per_line_reader(tmp_path: Path) -> None:
+    log = tmp_path / "mixed.log"
+    _mixed_log(log, 4000)
+    got = collect_app_log(str(log))
+    assert got.status == "ok" and len(got.frame) == 4000
+    pd.testing.assert_frame_equal(got.frame, _per_line(str(log)))
+    window = Window(pd.Timestamp("2026-11-27 00:20", tz="UTC"), pd.Timestamp("2026-11-27 00:45", tz="UTC"))
+    inside = collect_app_log(str(log), window=window)
+    pd.testing.assert_frame_equal(inside.frame, _per_line(str(log), window))
+    # one line a second; the "+01:00" lines (every 9th) fall an hour earlier, before it
+    assert len(inside.frame) == sum(1 for i in range(20 * 60, 45 * 60) if i % 9 != 7)
+
+
+def test_window_skips_chunks_before_it_and_gives_the_rows_of_a_full_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from runbook_lib.sources.logs import app_log
+
+    monkeypatch.setattr(app_log, "APP_CHUNK_BYTES", 64 * 1024)  # many chunks from a small file
+    log = tmp_path / "day.log"
+    base = pd.Timestamp("2026-11-27 00:00", tz="UTC")
+    with log.open("w", encoding="utf-8") as fh:
+        for i in range(40_000):  # one line every 2 s over ~22 h, a stack trace now and then
+            at = (base + pd.Timedelta(seconds=2 * i)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+            fh.write(f"{at} {'ERROR' if i % 50 == 0 else 'INFO'} [api] request {i}\n")
+            if i % 50 == 0:
+                fh.write("    at handler (/srv/api.js:1:1)\n")
+    window = Window(pd.Timestamp("2026-11-27 12:00", tz="UTC"), pd.Timestamp("2026-11-27 13:00", tz="UTC"))
+    windowed = collect_app_log(str(log), window=window)
+    full = collect_app_log(str(log)).frame
+    expected = full[(full["logged_at"] >= window.start) & (full["logged_at"] < window.end)].reset_index(drop=True)
+    pd.testing.assert_frame_equal(windowed.frame, expected)
+    assert len(windowed.frame) == 1800
+    assert windowed.frame["message"].str.contains("\n    at handler").sum() == 36
+    assert windowed.meta["lines_skipped_before_window"] > 10_000  # read past, never parsed
+    assert windowed.lines_read < 40_800  # the chunks after the window were not read at all
+    assert windowed.status == "ok" and windowed.lines_skipped == 0
+
+
+def test_malformed_json_in_the_middle_is_counted_by_reason(tmp_path: Path) -> None:
+    log = tmp_path / "app.jsonl"
+    rows = [
+        f'{{"time": "2026-11-27T10:{i // 60:02d}:{i % 60:02d}Z", "level": "info", "msg": "ok {i}"}}'
+        for i in range(3000)
+    ]
+    rows[1500] = '{"time": "2026-11-27T10:25:00Z", "level": "info", "msg": "cut off'
+    rows[2100] = '{"time": "soon", "level": "info", "msg": "no time"}'
+    log.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    got = collect_app_log(str(log))
+    assert (got.lines_read, got.lines_skipped, len(got.frame)) == (3000, 2, 2998)
+    assert got.status == "partial"
+    assert got.meta["malformed_by_reason"] == {"not valid JSON": 1, "JSON object without a readable time": 1}
+    assert "1 not valid JSON" in got.reason and "cut off" in got.samples[0]
+    assert "ok 1499" in set(got.frame["message"]) and "ok 1501" in set(got.frame["message"])
+    pd.testing.assert_frame_equal(got.frame, _per_line(str(log)))
+
+
+def test_lines_before_the_first_record_are_malformed_not_dropped(tmp_path: Path) -> None:
+    log = tmp_path / "app.log"
+    log.write_text("starting up...\n\n   \n2026-11-27T10:00:00Z INFO [main] ready\n  detail\n")
+    got = collect_app_log(str(log))
+    assert (got.lines_read, got.lines_skipped) == (3, 1)
+    assert got.meta["malformed_by_reason"] == {"text before the first record": 1}
+    assert got.frame["message"].tolist() == ["ready\n  detail"]
+
+
+def test_json_times_pyarrow_would_read_as_timestamps(tmp_path: Path) -> None:
+    log = tmp_path / "app.jsonl"
+    rows = [f'{{"timestamp": "2026-11-27 10:00:{i:02d}", "severity": "WARN", "message": "m{i}"}}' for i in range(50)]
+    rows += [f'{{"timestamp": "2026-11-27", "severity": 40, "message": "{i}"}}' for i in range(3)]
+    log.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    got = collect_app_log(str(log))
+    assert got.status == "ok" and len(got.frame) == 53
+    assert got.frame["logged_at"].iloc[1] == pd.Timestamp("2026-11-27 10:00:01", tz="UTC")
+    assert got.frame["level"].tolist()[-3:] == ["warning"] * 3  # 40 → warning
+    pd.testing.assert_frame_equal(got.frame, _per_line(str(log)))
+
+
+def test_invalid_utf8_is_replaced_and_counted(tmp_path: Path) -> None:
+    log = tmp_path / "app.log"
+    log.write_bytes(b"2026-11-27T10:00:00Z ERROR [pay] caf\xe9 declined\n2026-11-27T10:00:01Z INFO [pay] ok\n")
+    got = collect_app_log(str(log))
+    assert got.status == "ok" and got.meta["lines_with_replaced_bytes"] == 1
+    assert got.frame["message"].tolist() == ["caf\ufffd declined", "ok"]
