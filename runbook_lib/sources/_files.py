@@ -44,6 +44,7 @@ import pyarrow as pa
 
 from runbook_lib.paths import resolve
 from runbook_lib.sources._byte_range import ByteRange, is_compressed, range_blocks
+from runbook_lib.sources._progress import report_bytes
 from runbook_lib.sources.driver_errors import from_os_error
 
 __all__ = [
@@ -231,9 +232,11 @@ def iter_chunks(
                 carry = data  # one enormous line: keep reading until it ends
                 continue
             carry = data[cut + 1 :]
+            report_bytes(fh.tell() - state.position)
             state.position = fh.tell()
             state.chunks += 1
             yield data[: cut + 1] if cut + 1 < len(data) else data
+        report_bytes(fh.tell() - state.position)
         state.position = fh.tell()
         data = carry + b"".join(pending)
         if data:
@@ -334,10 +337,12 @@ class Blocks:
         with self.path.open("rb") as fh:
             first = fh.read(_BLOCK_READ_BYTES)
             kind = "gzip" if first.startswith(b"\x1f\x8b") else "bzip2" if first.startswith(b"BZh") else ""
+            report_bytes(len(first))
             if not kind:
                 while first:
                     yield first
                     first = fh.read(_BLOCK_READ_BYTES)
+                    report_bytes(len(first))
                 return
             make: Callable[[], Any] = (lambda: zlib.decompressobj(wbits=47)) if kind == "gzip" else bz2.BZ2Decompressor
             inflater = make()
@@ -350,6 +355,7 @@ class Blocks:
                         inflater = make()
                         yield inflater.decompress(rest)
                     data = fh.read(_BLOCK_READ_BYTES)
+                    report_bytes(len(data))
             except (zlib.error, OSError, EOFError) as err:  # bz2 says OSError("Invalid data stream")
                 self.truncated = f"corrupt {kind} data ({err}); read what was there"
                 return

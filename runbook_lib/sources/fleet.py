@@ -40,7 +40,7 @@ import queue
 import re
 import time
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -48,6 +48,8 @@ from typing import Any
 from runbook_lib.collected import DEFAULT_TIMEOUT_S, Collected
 from runbook_lib.redact import redact
 from runbook_lib.sources._byte_range import ByteRange, plan_ranges
+from runbook_lib.sources._files import expand_paths
+from runbook_lib.sources._progress import reporting_bytes
 from runbook_lib.sources.fleet_merge import ChunkResult, FileTasks, merge_files, why
 from runbook_lib.sources.fleet_wire import WIRES, Packed, pack, unpack
 
@@ -149,6 +151,15 @@ def _unavailable(template: Collected, target: str, reason: str, meta: dict[str, 
     )
 
 
+def _local_bytes(spec: str) -> int:
+    """The bytes on disk a local read of *spec* goes through (0 when it names nothing)."""
+    total = 0
+    for path in expand_paths(spec):
+        with suppress(OSError):  # missing or unreadable: the reader itself reports it
+            total += path.stat().st_size
+    return total
+
+
 def collect_on_fleet(
     reader: Reader,
     spec: str,
@@ -173,7 +184,8 @@ def collect_on_fleet(
     if wire not in WIRES:
         raise ValueError(f"wire must be one of {', '.join(WIRES)}, not {wire!r}")
     if not scheduler.strip():
-        local = reader(spec, **kwargs)
+        with reporting_bytes(_local_bytes(spec), progress):
+            local = reader(spec, **kwargs)
         local.meta.setdefault("engine", "local")
         return local
     # A progress callback cannot travel to a worker: on the cluster it counts finished tasks.

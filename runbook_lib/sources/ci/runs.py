@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import gzip
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -191,19 +192,29 @@ def _bound(value: str, key: str) -> pd.Timestamp | None:
     return parse_time(value, key=key) if str(value).strip() else None
 
 
-def collect_ci_runs(ci_runs: str, *, start: str = "", end: str = "", branch: str = "") -> Collected:
+def collect_ci_runs(
+    ci_runs: str,
+    *,
+    start: str = "",
+    end: str = "",
+    branch: str = "",
+    progress: Callable[[int, int], None] | None = None,
+) -> Collected:
     """Every run under *ci_runs* that started in ``[start, end)`` (empty = unbounded) on *branch*.
 
     ``meta["runs"]`` and ``meta["files"]`` are always typed frames, empty when the folder
-    is not configured or missing, so every table of the flow still renders.
+    is not configured or missing, so every table of the flow still renders. *progress*
+    (done, total) is told after each entry of the folder (a bar in JupyterLab).
     """
-    result = _collect_ci_runs(ci_runs, start=start, end=end, branch=branch)
+    result = _collect_ci_runs(ci_runs, start=start, end=end, branch=branch, progress=progress)
     result.meta.setdefault("runs", empty_frame(RUNS_SCHEMA))
     result.meta.setdefault("files", empty_frame(FILES_SCHEMA))
     return result
 
 
-def _collect_ci_runs(ci_runs: str, *, start: str, end: str, branch: str) -> Collected:
+def _collect_ci_runs(
+    ci_runs: str, *, start: str, end: str, branch: str, progress: Callable[[int, int], None] | None
+) -> Collected:
     if not str(ci_runs).strip():
         return skipped(SOURCE, TESTS_SCHEMA, "no ci_runs folder configured")
     lo, hi = _bound(start, "start"), _bound(end, "end")
@@ -215,7 +226,10 @@ def _collect_ci_runs(ci_runs: str, *, start: str, end: str, branch: str) -> Coll
     files: list[dict[str, Any]] = []
     runs: list[dict[str, Any]] = []
     tests: list[dict[str, Any]] = []
-    for entry in sorted(folder.iterdir()):
+    entries = sorted(folder.iterdir())
+    for done, entry in enumerate(entries, 1):
+        if progress is not None:
+            progress(done, len(entries))
         if entry.is_dir():
             meta: dict[str, Any] = {}
             if (entry / "run.json").is_file():

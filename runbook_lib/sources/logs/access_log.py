@@ -67,6 +67,7 @@ from runbook_lib.errors import SourceError, SourceUnavailable
 from runbook_lib.sources import _files as logfiles
 from runbook_lib.sources._byte_range import ByteRange
 from runbook_lib.sources._files import FileRead, expand_paths, iter_chunks, line_series
+from runbook_lib.sources._progress import reporting_bytes
 from runbook_lib.sources.logs.access_fields import extract_fields
 from runbook_lib.sources.logs.logformat import Layout, layout_for
 from runbook_lib.timewindow import Window
@@ -94,22 +95,6 @@ ACCESS_SCHEMA: dict[str, str] = {
 LOG_DISORDER = pd.Timedelta(minutes=15)
 _PEEK = 32  # lines looked at on each end of a chunk to decide whether to parse it
 _WORKERS = 2  # chunks parsed at once (each also splits its regex work across polars' pool)
-
-
-@dataclass
-class _Progress:
-    """Bytes read so far, reported to the caller's ``progress(done, total)`` callback."""
-
-    total: int
-    callback: Callable[[int, int], None] | None = None
-
-    def update(self, done: int) -> None:
-        if self.callback is not None:
-            self.callback(min(done, self.total), self.total)
-
-    def close(self) -> None:
-        if self.callback is not None:
-            self.callback(self.total, self.total)
 
 
 @dataclass
@@ -173,8 +158,6 @@ def _read_file(
     layout: Layout,
     window: Window | None,
     tally: _Tally,
-    progress: _Progress,
-    done_before: int,
     byte_range: ByteRange | None = None,
 ) -> None:
     state = FileRead(path)
@@ -191,7 +174,6 @@ def _read_file(
         for chunk in chunks:
             lines = line_series(chunk, state)
             del chunk
-            progress.update(done_before + state.position)
             if start is not None and end is not None:
                 first, last = _peek_span(lines, layout)
                 if first is not None and last is not None and last < start:
@@ -239,17 +221,14 @@ def read_access_frame(
     layout = layout_for(log_format)
     tally = _Tally()
     sizes = {p: (p.stat().st_size if p.is_file() else 0) for p in files}
-    bar = _Progress(sum(sizes.values()), progress)
-    done = 0
     last_error: SourceError | None = None
-    for path in files:
-        try:
-            _read_file(path, layout, window, tally, bar, done, byte_range)
-        except SourceError as err:
-            last_error = err
-            tally.missing.append(f"{path.name}: {err.detail}")
-        done += sizes[path]
-    bar.close()
+    with reporting_bytes(sum(sizes.values()), progress):  # the file layer reports the bytes
+        for path in files:
+            try:
+                _read_file(path, layout, window, tally, byte_range)
+            except SourceError as err:
+                last_error = err
+                tally.missing.append(f"{path.name}: {err.detail}")
     if last_error is not None and len(tally.missing) == len(files):
         raise last_error
     frame = _to_pandas(tally.tables) if tally.tables else empty_frame(ACCESS_SCHEMA)

@@ -137,8 +137,11 @@ def collect_plugin_history(
     is_valid: Validator,
     max_walk: int = MAX_WALK,
     timeout_s: float = 10.0,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Collected:
-    """Commits to the plugin paths since *known_good* (or since the last commit that validates)."""
+    """Commits to the plugin paths since *known_good* (or since the last commit that validates).
+
+    *progress* (done, total) is told after each commit validated on the walk back."""
     if not str(repo).strip():
         return skipped(SOURCE, CHANGES_SCHEMA, "no repo configured")
     base = resolve(str(repo).strip())
@@ -156,10 +159,14 @@ def collect_plugin_history(
             meta["known_good_from"] = "not found"
             for i, commit in enumerate(candidates):
                 meta["walked"] = i + 1
+                if progress is not None:
+                    progress(i + 1, len(candidates))
                 if is_valid(read_tree_at(base, commit["sha"], paths, timeout_s=timeout_s)):
                     good_sha = commit["sha"]
                     meta["known_good_from"] = "head" if i == 0 and good_sha == head else "walk"
                     break
+            if progress is not None:  # the walk may stop early: close the bar
+                progress(len(candidates), len(candidates))
         meta["known_good"] = good_sha
         rows = _commits(base, f"{good_sha}..HEAD" if good_sha else "HEAD", paths, limit=max_walk, timeout_s=timeout_s)
         frame = pd.DataFrame(rows)
