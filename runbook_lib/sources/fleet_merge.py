@@ -26,7 +26,7 @@ from runbook_lib.redact import redact
 from runbook_lib.sources._byte_range import ByteRange
 from runbook_lib.sources.fleet_wire import frame_of
 
-__all__ = ["ChunkResult", "FileTasks", "merge_files", "why"]
+__all__ = ["ChunkResult", "FileTasks", "merge_details", "merge_files", "why"]
 
 #: How :func:`runbook_lib.collected.settle` opens a reason when lines were skipped: the
 #: file-level reason states the file's total instead of each chunk's.
@@ -141,11 +141,31 @@ def merge_files(template: Collected, files: list[FileTasks], meta: dict[str, Any
             for key in _COUNTS:
                 if isinstance(got.meta.get(key), int):
                     meta[key] = meta.get(key, 0) + got.meta[key]
+            merge_details(merged.details, got.details)
             chunk.result = chunk.table = None  # the merged frame is all the kernel keeps
     if pieces:
         merged.frame = frame_of(pieces, template.frame)
     merged.target = ", ".join(str(f["file"]) for f in rows)
     return _settle(merged, rows)
+
+
+def merge_details(into: dict[str, Any], more: dict[str, Any]) -> None:
+    """Add one file's source facts (pg_log: ``format``, ``by_severity``) to the merged ones,
+    as one local read of all the files would state them: counts add up, names are listed."""
+    for key, value in more.items():
+        have = into.get(key)
+        if have is None:
+            into[key] = dict(value) if isinstance(value, dict) else list(value) if isinstance(value, list) else value
+        elif isinstance(value, dict) and isinstance(have, dict):
+            merge_details(have, value)
+        elif isinstance(value, bool) or isinstance(have, bool):
+            into[key] = bool(have) or bool(value)
+        elif isinstance(value, int | float) and isinstance(have, int | float):
+            into[key] = have + value
+        elif isinstance(value, list) and isinstance(have, list):
+            have.extend(v for v in value if v not in have)
+        elif str(value) not in str(have).split(", "):
+            into[key] = f"{have}, {value}"  # two formats in one spec: both named
 
 
 def _settle(merged: Collected, files: list[dict[str, Any]]) -> Collected:

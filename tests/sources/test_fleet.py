@@ -159,3 +159,23 @@ def test_worker_killed_mid_read_makes_the_source_partial(
     assert got.status == "partial", got.reason  # type: ignore[attr-defined]
     assert str(big) in got.reason and str(files[0]) not in got.reason  # type: ignore[attr-defined]
     assert len(got.frame) > 0  # type: ignore[attr-defined]
+
+
+def test_postgresql_log_facts_add_up_over_the_fleet(fleet: Fleet, tmp_path: Path) -> None:
+    """Two hosts' PostgreSQL logs: the format and the records per severity the report
+    states (details of the pg_log source) are those of one local read of both files."""
+    from runbook_lib.sources.pg import collect_pg_log
+
+    sample = Path(__file__).resolve().parents[1] / "data" / "pg_log" / "postgresql-jsonlog.json"
+    files = []
+    for host in ("db1", "db2"):
+        (tmp_path / host).mkdir()
+        files.append(tmp_path / host / "postgresql.json")
+        files[-1].write_bytes(sample.read_bytes())
+    local = collect_pg_log(",".join(str(f) for f in files))
+    remote = collect_on_fleet(collect_pg_log, f"web-1:{files[0]}, web-2:{files[1]}", scheduler=fleet.scheduler)
+    assert local.status == remote.status == "ok", remote.reason
+    assert len(remote.frame) == len(local.frame) > 0
+    assert remote.details["format"] == local.details["format"] == "jsonlog"
+    assert remote.details["by_severity"] == local.details["by_severity"]
+    assert sum(local.details["by_severity"].values()) == len(local.frame)
