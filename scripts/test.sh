@@ -38,4 +38,5 @@ fi
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy runbook_lib
-.venv/bin/python -m pytest -q tests notebooks --nbval-lax "$@"
+# --durations: CI prints the slowest tests (the suite must stay within CI's 20 minutes).
+.venv/bin/python -m pytest -q tests notebooks --nbval-lax --durations=25 "$@"

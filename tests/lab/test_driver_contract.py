@@ -10,7 +10,7 @@ from collections.abc import Callable
 import nbformat
 
 from tests.lab.conftest import LabKit
-from tests.lab.driver import LabPage, control_cell, move_window, pick_other, view_in
+from tests.lab.driver import REDRAW_TIMEOUT_MS, LabPage, control_cell, move_window, pick_other, view_in
 
 SOURCE = """\
 import ipywidgets as w, pandas as pd, matplotlib.pyplot as plt
@@ -48,9 +48,14 @@ def test_keyboard_moves_the_range_slider_and_the_dropdown_redraws(
     before = page.view_state(view)
     assert before.summary_line() == "59 rows, 10:00–10:59" and len(before.images) == 1 and len(before.tables) == 1
     move_window(page.page, cell)
-    after = page.wait_view_change(view, before)
-    page.screenshot("window-moved", target=cell)
+    page.wait_view_change(view, before)
     # End, PageDown (5 steps), ArrowLeft (1 step): the upper handle is 6 minutes earlier.
+    # Each key press is a value change and a redraw of its own: wait for the last one.
+    page.page.wait_for_function(
+        "el => el.innerText.includes('53 rows, 10:00–10:53')", arg=view.element_handle(), timeout=REDRAW_TIMEOUT_MS
+    )
+    after = page.view_state(view)
+    page.screenshot("window-moved", target=cell)
     assert after.summary_line() == "53 rows, 10:00–10:53", after.text
     assert after.images != before.images
 
