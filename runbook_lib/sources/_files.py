@@ -263,29 +263,23 @@ def iter_lines(path: Path, *, source: str, state: FileRead | None = None) -> Ite
             yield line
 
 
-def _repair_utf8(chunk: bytes, starts: np.ndarray, ends: np.ndarray, high: np.ndarray) -> tuple[bytes, np.ndarray, int]:
-    """Re-encode the lines holding invalid UTF-8 with U+FFFD.
+def _broken_utf8(chunk: bytes, starts: np.ndarray, ends: np.ndarray, high: np.ndarray) -> tuple[list[int], list[str]]:
+    """Positions of the lines holding invalid UTF-8, and those lines decoded with U+FFFD.
 
-    Returns the chunk, the new line ends (shifted by the length changes, no rescan) and
-    how many lines were repaired.
+    Only lines with a byte >= 0x80 are decoded (a few per chunk in real logs); the chunk
+    itself is never rebuilt, which used to cost two copies of it whenever one line was bad.
     """
-    pieces: list[bytes] = []
-    shift = np.zeros(len(ends), dtype=np.int64)
-    prev = 0
-    for idx in np.unique(np.searchsorted(ends, high)):
-        begin, stop = int(starts[idx]), int(ends[idx]) + 1
-        line = chunk[begin:stop]
+    at: list[int] = []
+    fixed: list[str] = []
+    view = memoryview(chunk)
+    for idx in np.unique(np.searchsorted(ends, high)).tolist():
+        line = view[int(starts[idx]) : int(ends[idx]) + 1]
         try:
-            line.decode("utf-8")
+            str(line, "utf-8")
         except UnicodeDecodeError:
-            fixed = line.decode("utf-8", errors="replace").encode("utf-8")
-            pieces += [chunk[prev:begin], fixed]
-            shift[idx] = len(fixed) - len(line)
-            prev = stop
-    if not pieces:
-        return chunk, ends, 0
-    pieces.append(chunk[prev:])
-    return b"".join(pieces), ends + np.cumsum(shift), (len(pieces) - 1) // 2
+            at.append(idx)
+            fixed.append(str(line, "utf-8", errors="replace"))
+    return at, fixed
 
 
 def line_series(chunk: bytes, state: FileRead | None = None) -> pl.Series:
@@ -295,7 +289,8 @@ def line_series(chunk: bytes, state: FileRead | None = None) -> pl.Series:
     are views into one buffer, so dropping the newline would mean copying every line.
     Blank lines are dropped. Lines holding invalid UTF-8 (binary garbage, Latin-1) are
     re-encoded with U+FFFD replacement, counted in ``state.replaced_lines``, and kept, so
-    a line that is otherwise well-formed still counts as a request.
+    a line that is otherwise well-formed still counts as a request: they enter the Arrow
+    array as nulls (so it stays valid UTF-8) and their repaired text is put in their place.
     """
     if not chunk.endswith(b"\n"):
         chunk += b"\n"
@@ -303,16 +298,21 @@ def line_series(chunk: bytes, state: FileRead | None = None) -> pl.Series:
     ends = np.flatnonzero(buf == 10)
     starts = np.concatenate(([0], ends[:-1] + 1))
     high = np.flatnonzero(buf >= 0x80)
-    if high.size:
-        chunk, ends, replaced = _repair_utf8(chunk, starts, ends, high)
-        if replaced:
-            starts = np.concatenate(([0], ends[:-1] + 1))
-            if state is not None:
-                state.replaced_lines += replaced
+    at, fixed = _broken_utf8(chunk, starts, ends, high) if high.size else ([], [])
+    bitmap = None
+    if at:
+        valid = np.ones(len(ends), dtype=bool)
+        valid[at] = False
+        bitmap = pa.py_buffer(np.packbits(valid, bitorder="little"))
+        if state is not None:
+            state.replaced_lines += len(at)
     keep = (ends - starts) > 0  # a lone "\n" is a blank line, not a record
     offsets = np.concatenate(([0], ends + 1)).astype(np.int64)
-    array = pa.LargeStringArray.from_buffers(len(ends), pa.py_buffer(offsets), pa.py_buffer(chunk))
+    buffers = [bitmap, pa.py_buffer(offsets), pa.py_buffer(chunk)]
+    array = pa.Array.from_buffers(pa.large_string(), len(ends), buffers, null_count=len(at))
     series = pl.Series("line", array)
+    if at:
+        series = series.scatter(pl.Series(at, dtype=pl.UInt32), pl.Series(fixed, dtype=pl.String))
     return series if bool(keep.all()) else series.filter(pl.Series(keep))
 
 

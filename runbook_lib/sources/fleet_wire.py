@@ -16,13 +16,17 @@ pandas frame once, from the concatenated tables (the way a local read builds it)
 - ``pandas``: the reader's pandas frame as it is (the old way; kept to measure against).
 
 Only frames whose dtypes survive the Arrow round trip exactly (``str``, tz-aware UTC
-timestamps, ``int64``, ``float64``, ``bool``) travel as Arrow; any other frame travels as
+timestamps, ``int64``, ``float64``, ``bool``, and ``category`` of strings, which travels as
+plain strings and is rebuilt in the kernel with the sorted distinct values as categories,
+the readers' own rule) travel as Arrow; any other frame travels as
 it is, so a reader with an unusual column never reads differently on the cluster.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -36,7 +40,8 @@ __all__ = ["WIRES", "Packed", "frame_of", "pack", "unpack"]
 #: The wire formats, cheapest in CPU first.
 WIRES = ("arrow", "dict", "pandas")
 
-_EXACT = {"str", "datetime64[ns, UTC]", "int64", "float64", "bool"}
+_CATEGORIES = b"categories"  # field metadata of a category column sent as codes
+_EXACT = {"str", "datetime64[ns, UTC]", "int64", "float64", "bool", "category"}
 _TEXT = pd.StringDtype("pyarrow", na_value=np.nan)  # what pandas >= 3 calls "str"
 _TO_PANDAS = {pa.string(): _TEXT, pa.large_string(): _TEXT, pa.string_view(): _TEXT}
 
@@ -57,6 +62,11 @@ def pack(got: Collected, wire: str = "arrow") -> Collected | Packed:
     if wire == "pandas" or not len(frame) or any(str(t) not in _EXACT for t in frame.dtypes):
         return got
     table = pa.Table.from_pandas(frame, preserve_index=False).replace_schema_metadata(None)
+    for i, name in enumerate(table.column_names if wire == "arrow" else ()):
+        if pa.types.is_dictionary(table.column(i).type):  # a category: its codes, values once
+            column = table.column(i).combine_chunks()
+            meta = {_CATEGORIES: json.dumps(column.dictionary.to_pylist())}
+            table = table.set_column(i, pa.field(name, pa.int32(), metadata=meta), column.indices.cast(pa.int32()))
     for i, name in enumerate(table.column_names if wire == "dict" else ()):
         column = table.column(i)
         if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
@@ -84,12 +94,11 @@ def frame_of(pieces: list[pd.DataFrame | pa.Table], template: pd.DataFrame) -> p
 
     def flush() -> None:
         if run:
-            table = pa.concat_tables(run, promote_options="permissive")
+            table = pa.concat_tables([_categories(t) for t in run], promote_options="permissive")
             run.clear()
             frame = table.to_pandas(types_mapper=_TO_PANDAS.get, self_destruct=True, split_blocks=True)
             del table
-            off = {c: t for c, t in template.dtypes.items() if c in frame.columns and frame[c].dtype != t}
-            frames.append(frame.astype(off) if off else frame)
+            frames.append(_typed(frame, template))
 
     for piece in pieces:
         if isinstance(piece, pa.Table):
@@ -100,4 +109,30 @@ def frame_of(pieces: list[pd.DataFrame | pa.Table], template: pd.DataFrame) -> p
     flush()
     if not frames:
         return template.iloc[:0].copy()
-    return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+    return frames[0] if len(frames) == 1 else _typed(pd.concat(frames, ignore_index=True), template)
+
+
+def _categories(table: pa.Table) -> pa.Table:
+    """Category columns sent as codes (see :func:`pack`) back as dictionary columns."""
+    for i, item in enumerate(table.schema):
+        if item.metadata and _CATEGORIES in item.metadata:
+            values = pa.array(json.loads(item.metadata[_CATEGORIES]), pa.string())
+            codes = table.column(i).combine_chunks()
+            table = table.set_column(i, item.name, pa.DictionaryArray.from_arrays(codes, values))
+    return table
+
+
+def _typed(frame: pd.DataFrame, template: pd.DataFrame) -> pd.DataFrame:
+    """*frame* with the template's dtypes; a category gets its own sorted distinct values
+    (the template's empty categories would turn every value into NaN)."""
+    off: dict[str, Any] = {}
+    for name, dtype in template.dtypes.items():
+        if name not in frame.columns or frame[name].dtype == dtype:
+            continue
+        if not isinstance(dtype, pd.CategoricalDtype):
+            off[str(name)] = dtype
+        elif not isinstance(frame[name].dtype, pd.CategoricalDtype):
+            off[str(name)] = "category"
+        else:  # categories in order of appearance: sorted, as the readers give them
+            frame[name] = frame[name].cat.reorder_categories(sorted(frame[name].cat.categories))
+    return frame.astype(off) if off else frame

@@ -103,6 +103,17 @@ def test_line_series_keeps_bad_bytes_readable(tmp_path: Path) -> None:
     assert state.replaced_lines == 1
 
 
+def test_line_series_repairs_bad_lines_in_place_between_blank_lines(tmp_path: Path) -> None:
+    # Bad lines first, last and next to blank lines: each repaired line keeps its position.
+    chunk = b"\xc3(first bad\n\nfine \xc3\xa9\n\n\nmid \x80\x81\ngood\nlast \xff"
+    state = FileRead(tmp_path / "x")
+    series = line_series(chunk, state)
+    assert series.to_list() == [
+        "\ufffd(first bad\n", "fine \u00e9\n", "mid \ufffd\ufffd\n", "good\n", "last \ufffd\n",
+    ]  # fmt: skip
+    assert series.null_count() == 0 and state.replaced_lines == 3
+
+
 def test_iter_lines_strips_endings_and_counts_replacements(tmp_path: Path) -> None:
     path = tmp_path / "mixed.log"
     path.write_bytes(b"first\r\nsecond \x80\n\nthird")

@@ -69,3 +69,27 @@ def test_frames_arrow_would_change_travel_as_they_are() -> None:
         [pd.DataFrame({"pid": [1, 2], "name": ["a", "b"]}).astype(template.dtypes.to_dict()), table], template
     )
     assert merged["pid"].tolist() == [1, 2, 3] and str(merged["name"].dtype) == "str"
+
+
+@pytest.mark.parametrize("wire", ["arrow", "dict"])
+def test_category_columns_of_several_files_merge_with_sorted_categories(tmp_path: Path, wire: str) -> None:
+    # Two files read separately (each frame knows only its own path), merged newest first:
+    # the kernel's frame holds every path once, sorted, and each row keeps its own file.
+    log = weblog.generate(minutes=5, clients=10)
+    access, _ = log.write(tmp_path, request_time=True)
+    other = tmp_path / "a-first.log"
+    other.write_bytes(access.read_bytes())
+    reads = [collect_access_log(str(access)), collect_access_log(str(other))]
+    sent = [pack(got, wire) for got in reads]
+    assert all(isinstance(s, Packed) for s in sent)
+    if wire == "arrow":  # codes on the wire, not a string per row
+        assert all(s.table.schema.field("source_file").type == pa.int32() for s in sent if isinstance(s, Packed))
+    tables = [unpack(pickle.loads(pickle.dumps(s, protocol=5)))[1] for s in sent]
+    merged = frame_of([t for t in tables if t is not None], reads[0].frame.iloc[:0])
+    files = merged["source_file"]
+    assert isinstance(files.dtype, pd.CategoricalDtype)
+    assert list(files.cat.categories) == sorted([str(access), str(other)])
+    n = len(reads[0].frame)
+    assert files.iloc[:n].eq(str(access)).all() and files.iloc[n:].eq(str(other)).all()
+    pd.testing.assert_frame_equal(merged.drop(columns="source_file").iloc[n:].reset_index(drop=True),
+                                  reads[1].frame.drop(columns="source_file"))  # fmt: skip

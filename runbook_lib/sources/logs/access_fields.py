@@ -167,10 +167,11 @@ def _match_all(lines: pl.Series, layout: Layout) -> tuple[pl.DataFrame, pl.Serie
     return _merge(fields.filter(ok), ok, more, rest_at.filter(more_ok))
 
 
-def extract_fields(lines: pl.Series, layout: Layout, source_file: str) -> tuple[pl.DataFrame, pl.Series]:
+def extract_fields(lines: pl.Series, layout: Layout) -> tuple[pl.DataFrame, pl.Series]:
     """Parse a chunk of lines; return the access frame's columns and the malformed lines.
 
-    Every line ends up in exactly one of the two results (row counts are exact).
+    Every line ends up in exactly one of the two results (row counts are exact). The
+    ``source_file`` column is the caller's: one value per file, not a string per row.
     """
     fields, ok = _match_all(lines, layout)
     rest = lines.filter(~ok)
@@ -207,5 +208,5 @@ def extract_fields(lines: pl.Series, layout: Layout, source_file: str) -> tuple[
         _seconds("request_time", fields, micro_ints=micro).alias("request_time_s"),
         _seconds("upstream_response_time", fields, micro_ints=micro).alias("upstream_time_s"),
         *(pl.col(c) for c in fields.columns if c not in _INTERNAL and c not in _RENAMED),
-    ).with_columns(stamp.alias("requested_at"), pl.lit(source_file).alias("source_file"))
+    ).with_columns(stamp.alias("requested_at"))
     return frame, rest

@@ -21,10 +21,14 @@ status             int64                       HTTP status (0 if the layout lack
 response_bytes     int64                       ``$body_bytes_sent``/``$bytes_sent``; ``-`` → 0
 request_time_s     float64                     ``$request_time`` (NaN if absent / ``-``)
 upstream_time_s    float64                     sum over ``$upstream_response_time`` attempts
-source_file        str                         the file the line came from
+source_file        category                    the file the line came from (one code per
+                                               row, each distinct path stored once)
 =================  ==========================  ==============================================
 
-String columns use pandas' ``"str"`` dtype (Arrow-backed in pandas ≥ 3), never ``object``.
+String columns use pandas' ``"str"`` dtype (Arrow-backed in pandas ≥ 3), never ``object``;
+``source_file`` is a ``category`` whose categories are the sorted distinct paths of the rows
+(of the files asked for when there are none), so that a fleet read gives the same dtype:
+as ``str`` it repeated the path on every row, 214 MiB of a 5M-line frame (issue 13).
 A custom ``log_format`` may capture more variables (``$host``, ``$upstream_addr``…): they
 follow the schema columns as ``str`` columns named after the variable.
 
@@ -89,7 +93,7 @@ ACCESS_SCHEMA: dict[str, str] = {
     "response_bytes": "int64",
     "request_time_s": "float64",
     "upstream_time_s": "float64",
-    "source_file": "str",
+    "source_file": "category",
 }
 #: How far out of time order lines may be written (nginx logs a request when it ends).
 LOG_DISORDER = pd.Timedelta(minutes=15)
@@ -116,21 +120,22 @@ class _Tally:
     damaged: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
     tables: list[pa.Table] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)  # the file of each table
 
 
 def _peek_span(lines: pl.Series, layout: Layout) -> tuple[Any, Any]:
     """Earliest/latest time among the chunk's first and last few parseable lines."""
     n = len(lines)
     probe = lines.head(_PEEK) if n <= 2 * _PEEK else pl.concat([lines.head(_PEEK), lines.tail(_PEEK)])
-    stamps = extract_fields(probe, layout, "")[0]["requested_at"].drop_nulls()
+    stamps = extract_fields(probe, layout)[0]["requested_at"].drop_nulls()
     if stamps.is_empty():
         return None, None
     return stamps.min(), stamps.max()
 
 
-def _parse_chunk(lines: pl.Series, layout: Layout, path: str, window: Window | None) -> _Parsed:
+def _parse_chunk(lines: pl.Series, layout: Layout, window: Window | None) -> _Parsed:
     """Parse one chunk and keep the rows inside *window* (runs in a worker thread)."""
-    frame, bad = extract_fields(lines, layout, path)
+    frame, bad = extract_fields(lines, layout)
     outside = 0
     if window is not None:
         inside = frame.filter(
@@ -144,13 +149,14 @@ def _parse_chunk(lines: pl.Series, layout: Layout, path: str, window: Window | N
     return _Parsed(len(lines), bad.head(MAX_SAMPLES).to_list(), len(bad), outside, table)
 
 
-def _collect(parsed: _Parsed, tally: _Tally) -> None:
+def _collect(parsed: _Parsed, tally: _Tally, path: str) -> None:
     tally.lines_read += parsed.lines
     tally.lines_skipped += parsed.bad
     tally.outside_window += parsed.outside
     tally.samples.extend(line.rstrip("\r\n") for line in parsed.samples[: MAX_SAMPLES - len(tally.samples)])
     if parsed.table is not None:
         tally.tables.append(parsed.table)
+        tally.files.append(path)
 
 
 def _read_file(
@@ -177,29 +183,49 @@ def _read_file(
             if start is not None and end is not None:
                 first, last = _peek_span(lines, layout)
                 if first is not None and last is not None and last < start:
-                    _collect(_Parsed(len(lines), [], 0, len(lines), None), tally)
+                    _collect(_Parsed(len(lines), [], 0, len(lines), None), tally, str(path))
                     continue
                 if first is not None and first > end:
                     break  # the rest of this file is after the window
-            in_flight.append(pool.submit(_parse_chunk, lines, layout, str(path), window))
+            in_flight.append(pool.submit(_parse_chunk, lines, layout, window))
             while len(in_flight) >= _WORKERS:
-                _collect(in_flight.popleft().result(), tally)
+                _collect(in_flight.popleft().result(), tally, str(path))
         while in_flight:
-            _collect(in_flight.popleft().result(), tally)
+            _collect(in_flight.popleft().result(), tally, str(path))
     tally.replaced += state.replaced_lines
     if state.damage:
         tally.damaged.append(f"{path.name}: {state.damage}")
 
 
-def _to_pandas(tables: list[pa.Table]) -> pd.DataFrame:
+def _source_files(tally: _Tally) -> pd.Categorical:
+    """The ``source_file`` column: one code per row, each path stored once."""
+    names = sorted(set(tally.files))
+    code = {name: i for i, name in enumerate(names)}
+    codes = np.repeat([code[f] for f in tally.files], [len(t) for t in tally.tables])
+    return pd.Categorical.from_codes(
+        codes.astype(np.int8 if len(names) < 128 else np.int32), pd.Index(names, dtype="str")
+    )
+
+
+def _to_pandas(tally: _Tally) -> pd.DataFrame:
     """One pandas frame from the chunks' Arrow tables, strings staying Arrow-backed."""
-    table = pa.concat_tables(tables, promote_options="permissive")
-    tables.clear()
+    files = _source_files(tally)
+    table = pa.concat_tables(tally.tables, promote_options="permissive")
+    tally.tables.clear()
     names = [c for c in ACCESS_SCHEMA if c in table.column_names]
     table = table.select(names + [c for c in table.column_names if c not in ACCESS_SCHEMA])  # zero-copy
     text = pd.StringDtype("pyarrow", na_value=np.nan)  # what pandas >= 3 calls "str"
     mapping = {pa.string(): text, pa.large_string(): text, pa.string_view(): text}
     frame: pd.DataFrame = table.to_pandas(types_mapper=mapping.get, self_destruct=True, split_blocks=True)
+    frame.insert(len(names), "source_file", pd.Series(files, index=frame.index))
+    return frame
+
+
+def _empty(files: list[str]) -> pd.DataFrame:
+    """No rows: ``source_file``'s categories are the files asked for, so that the empty
+    parts of a byte-range read concatenate with the others as a category still."""
+    frame = empty_frame(ACCESS_SCHEMA)
+    frame["source_file"] = pd.Categorical([], categories=pd.Index(sorted(set(files)), dtype="str"))
     return frame
 
 
@@ -231,7 +257,7 @@ def read_access_frame(
                 tally.missing.append(f"{path.name}: {err.detail}")
     if last_error is not None and len(tally.missing) == len(files):
         raise last_error
-    frame = _to_pandas(tally.tables) if tally.tables else empty_frame(ACCESS_SCHEMA)
+    frame = _to_pandas(tally) if tally.tables else _empty([str(p) for p in files])
     tally.tables.clear()
     head = frame.columns[: len(ACCESS_SCHEMA)]
     if list(head) != list(ACCESS_SCHEMA) or [str(frame[c].dtype) for c in head] != list(ACCESS_SCHEMA.values()):

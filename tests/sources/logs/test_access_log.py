@@ -187,6 +187,31 @@ def test_rotated_set_is_read_in_time_order(tmp_path: Path) -> None:
     ]  # fmt: skip
 
 
+def test_source_file_is_one_code_per_row_with_the_sorted_paths(tmp_path: Path) -> None:
+    # Many chunks per file (small chunk size), two files, and a window keeping rows of only
+    # one of them: each row names its file, each path is stored once, categories sorted.
+    day = "20/Nov/2026"
+    old = [_line(f"{day}:01:{i // 60:02d}:{i % 60:02d} +0000", path="/old") for i in range(3000)]
+    live = [_line(f"{day}:03:{i // 60:02d}:{i % 60:02d} +0000", path="/live") for i in range(2000)]
+    (tmp_path / "access.log.1").write_text("\n".join(old) + "\n")
+    (tmp_path / "access.log").write_text("\n".join(live) + "\n")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(logfiles, "CHUNK_BYTES", 16_384)
+        got = collect_access_log(str(tmp_path / "access.log"))
+        late = Window(pd.Timestamp("2026-11-20T03:00:00Z"), pd.Timestamp("2026-11-20T06:00:00Z"))
+        after = Window(pd.Timestamp("2026-11-21T00:00:00Z"), pd.Timestamp("2026-11-21T01:00:00Z"))
+        in_late = collect_access_log(str(tmp_path / "access.log"), window=late)
+        none = collect_access_log(str(tmp_path / "access.log"), window=after)
+    files = got.frame["source_file"]
+    assert str(files.dtype) == "category" and files.memory_usage(deep=True) < 100_000
+    assert list(files.cat.categories) == sorted([str(tmp_path / "access.log.1"), str(tmp_path / "access.log")])
+    assert (files == str(tmp_path / "access.log.1")).sum() == 3000 and len(files) == 5000
+    assert (files.eq(str(tmp_path / "access.log")) == got.frame["path"].eq("/live")).all()
+    assert list(in_late.frame["source_file"].cat.categories) == [str(tmp_path / "access.log")]
+    assert len(in_late.frame) == 2000
+    assert none.frame.empty and str(none.frame["source_file"].dtype) == "category"
+
+
 def test_truncated_gzip_is_partial_not_a_crash(tmp_path: Path) -> None:
     body = "\n".join(_line(f"20/Nov/2026:10:{i // 60:02d}:{i % 60:02d} +0000") for i in range(3000))
     packed = gzip.compress(body.encode() + b"\n")
