@@ -32,9 +32,8 @@ LAZY_PACKAGES = [
 def loaded_after(code: str) -> set[str]:
     """The modules a fresh interpreter holds after running *code*."""
     probe = f"{code}\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))"
-    out = subprocess.run(
-        [sys.executable, "-c", probe], cwd=ROOT, env={"PYTHONPATH": str(ROOT)}, capture_output=True, text=True, check=True
-    )
+    env = {"PYTHONPATH": str(ROOT)}
+    out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
     return set(json.loads(out.stdout.splitlines()[-1]))
 
 
