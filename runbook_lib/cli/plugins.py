@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 from runbook_lib.errors import ParameterError
-from runbook_lib.sources.plugins.files import read_tree
 
 
 def register(sub: Any) -> None:
@@ -35,6 +34,9 @@ def validate_plugins(args: argparse.Namespace) -> int:
     missing = [p for p in args.paths if not Path(p).exists()]
     if missing:
         raise ParameterError(f"no such file or folder: {', '.join(missing)}", key="PATH")
+    # Imported here: the plugin reader pulls polars, which no other command needs.
+    from runbook_lib.sources.plugins.files import read_tree
+
     files, _ = read_tree(Path("."), [str(p).rstrip("/") or "/" for p in args.paths])
     if files.empty:
         raise ParameterError(f"no agent, command, skill or plugin manifest under {', '.join(args.paths)}", key="PATH")

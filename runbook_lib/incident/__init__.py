@@ -3,9 +3,14 @@ and the runbook's communication templates (comms.py)."""
 
 from __future__ import annotations
 
-from runbook_lib.incident.comms import incident_report_markdown, notification_text, triage_next_steps
-from runbook_lib.incident.postmortem import gather, metrics_extra, write_postmortem
-from runbook_lib.incident.severity import Assessment, severity_finding, suggest_severity
+from typing import TYPE_CHECKING
+
+from runbook_lib.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from runbook_lib.incident.comms import incident_report_markdown, notification_text, triage_next_steps
+    from runbook_lib.incident.postmortem import gather, metrics_extra, write_postmortem
+    from runbook_lib.incident.severity import Assessment, severity_finding, suggest_severity
 
 __all__ = [
     "Assessment",
@@ -18,3 +23,5 @@ __all__ = [
     "triage_next_steps",
     "write_postmortem",
 ]
+
+__getattr__, __dir__ = lazy_exports(__name__, __file__)

@@ -20,21 +20,26 @@ tests/lab/ rely on; keep the names, one per line in :data:`HOOKS`:
 
 from __future__ import annotations
 
-from runbook_lib.notebook.display import (
-    show_figure,
-    show_findings,
-    show_markdown_document,
-    show_md,
-    show_sources,
-    show_table,
-    show_text,
-)
-from runbook_lib.notebook.explore import explore
-from runbook_lib.notebook.lab import show_lab_parameters
-from runbook_lib.notebook.live import live_activity, live_processes
-from runbook_lib.notebook.progress import progress_bar, reading_bar
-from runbook_lib.notebook.remedy_panel import signal_panel, terminate_panel
-from runbook_lib.notebook.widgets import explore_by
+from typing import TYPE_CHECKING
+
+from runbook_lib.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from runbook_lib.notebook.display import (
+        show_figure,
+        show_findings,
+        show_markdown_document,
+        show_md,
+        show_sources,
+        show_table,
+        show_text,
+    )
+    from runbook_lib.notebook.explore import explore
+    from runbook_lib.notebook.lab import show_lab_parameters
+    from runbook_lib.notebook.live import live_activity, live_processes
+    from runbook_lib.notebook.progress import progress_bar, reading_bar
+    from runbook_lib.notebook.remedy_panel import signal_panel, terminate_panel
+    from runbook_lib.notebook.widgets import explore_by
 
 #: The DOM hooks above, as data (the browser tests import this list).
 HOOKS = tuple(line.split("``")[1] for line in (__doc__ or "").splitlines() if line.startswith("- ``rbk-"))
@@ -58,3 +63,5 @@ __all__ = [
     "signal_panel",
     "terminate_panel",
 ]
+
+__getattr__, __dir__ = lazy_exports(__name__, __file__)

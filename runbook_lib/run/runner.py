@@ -218,8 +218,10 @@ def execute_papermill(
                 progress_bar=False,
                 execution_timeout=cell_timeout_s,
                 # ipykernel warns on stderr about loopback TCP on every start; it would bury
-                # the one line the CLI prints about the outcome.
-                extra_arguments=["--IPKernelApp.log_level=ERROR"],
+                # the one line the CLI prints about the outcome. No IPython history: a run's
+                # cells (and the parameters papermill injects) do not belong in the user's
+                # history.sqlite, and its database and saving thread cost each run's kernel.
+                extra_arguments=["--IPKernelApp.log_level=ERROR", "--HistoryManager.enabled=False"],
             )
     except papermill.PapermillExecutionError as err:
         status, error = "failed", _cell_error(output, err.cell_index, f"{err.ename}: {err.evalue}")

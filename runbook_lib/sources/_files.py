@@ -45,7 +45,7 @@ import pyarrow as pa
 from runbook_lib.paths import resolve
 from runbook_lib.sources._byte_range import ByteRange, is_compressed, range_blocks
 from runbook_lib.sources._progress import report_bytes
-from runbook_lib.sources.driver_errors import from_os_error
+from runbook_lib.sources.os_errors import from_os_error
 
 __all__ = [
     "CHUNK_BYTES",

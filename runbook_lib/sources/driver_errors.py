@@ -4,20 +4,19 @@ Sources catch what the drivers raise (``OSError``, psycopg, httpx) and raise
 ``from_*(err, …) from err``: one place decides the class (unavailable, denied, data) and
 the :data:`~runbook_lib.errors.ErrorCode`, by exception class or SQLSTATE first and by
 message only where the driver gives nothing better (libpq's client-side failures have no
-SQLSTATE). ``tests/sources/test_driver_errors.py`` fails when a driver grows an exception
+SQLSTATE; ``from_os_error`` lives in :mod:`runbook_lib.sources.os_errors`, re-exported here).
+``tests/sources/test_driver_errors.py`` fails when a driver grows an exception
 class these tables do not name.
 """
 
 from __future__ import annotations
-
-import errno
-import socket
 
 import httpx
 import psycopg
 
 from runbook_lib.errors import ErrorCode, SourceDataError, SourceDenied, SourceError, SourceUnavailable
 from runbook_lib.redact import redact
+from runbook_lib.sources.os_errors import from_os_error
 
 __all__ = [
     "HTTPX_CODES",
@@ -130,18 +129,3 @@ def from_httpx(err: httpx.HTTPError | httpx.InvalidURL, *, source: str, target: 
     if code in ("malformed", "unsupported_format"):
         return SourceDataError(text, source=source, target=target, code=code)
     return SourceUnavailable(text, source=source, target=target, code=code)
-
-
-def from_os_error(err: OSError, *, source: str, target: str) -> SourceError:
-    """A file or socket error as ours (the reasons read as before: "file not found", …)."""
-    if isinstance(err, FileNotFoundError):
-        return SourceUnavailable("file not found", source=source, target=target, code="missing")
-    if isinstance(err, PermissionError):
-        return SourceDenied("permission denied", source=source, target=target, code="denied")
-    if isinstance(err, IsADirectoryError):
-        return SourceUnavailable("is a directory", source=source, target=target, code="unsupported_format")
-    if isinstance(err, TimeoutError | socket.timeout):
-        return SourceUnavailable("timed out", source=source, target=target, code="timeout")
-    if isinstance(err, ConnectionRefusedError) or err.errno == errno.ECONNREFUSED:
-        return SourceUnavailable("connection refused", source=source, target=target, code="refused")
-    return SourceUnavailable(err.strerror or str(err), source=source, target=target, code="unreachable")

@@ -46,7 +46,6 @@ from runbook_lib.sources.dependencies.probes import (
     row,
     safe_url,
 )
-from runbook_lib.sources.pg import connect as pgconn
 
 __all__ = [
     "DEPENDENCY_SCHEMA",
@@ -185,6 +184,10 @@ def _http_tasks(urls: list[str] | str, timeout_s: float) -> list[_Task]:
 
 
 def _postgres_tasks(pg_service: str, pg_dsn_env: str, timeout_s: float) -> list[_Task]:
+    if not (pg_service or "").strip() and not (pg_dsn_env or "").strip():
+        return []  # before importing psycopg: most runs check no database
+    from runbook_lib.sources.pg import connect as pgconn
+
     try:
         target = pgconn.resolve_target(pg_service, pg_dsn_env)
     except ParameterError as err:

@@ -12,16 +12,17 @@ import ssl
 import threading
 import time
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import SplitResult, unquote, urlsplit
 
 import httpx
 import pandas as pd
-import psycopg
 
 from runbook_lib.errors import SourceError
 from runbook_lib.redact import redact
-from runbook_lib.sources.pg import connect as pgconn
+
+if TYPE_CHECKING:  # psycopg is imported by the PostgreSQL probe only, when a run checks one
+    from runbook_lib.sources.pg import connect as pgconn
 
 #: Redirects followed: a health URL that redirects more than this is misconfigured.
 MAX_REDIRECTS = 3
@@ -138,6 +139,10 @@ def _strip_url(message: str, url: str) -> str:
 
 def probe_postgres(target: pgconn.PgTarget, timeout_s: float) -> Row:
     """``SELECT 1`` on a read-only session; connect and statement time-limited by *timeout_s*."""
+    import psycopg
+
+    from runbook_lib.sources.pg import connect as pgconn
+
     at, t0 = pd.Timestamp.now(tz="UTC"), time.perf_counter()
     try:
         with pgconn.connect(target, timeout_s=timeout_s, statement_timeout_s=timeout_s) as conn:

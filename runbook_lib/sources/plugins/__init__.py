@@ -3,9 +3,14 @@ application log's load errors (``load_log``)."""
 
 from __future__ import annotations
 
-from runbook_lib.sources.plugins.files import collect_plugin_files
-from runbook_lib.sources.plugins.history import collect_culprits, collect_plugin_history
-from runbook_lib.sources.plugins.load_log import collect_plugin_load_log
+from typing import TYPE_CHECKING
+
+from runbook_lib.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from runbook_lib.sources.plugins.files import collect_plugin_files
+    from runbook_lib.sources.plugins.history import collect_culprits, collect_plugin_history
+    from runbook_lib.sources.plugins.load_log import collect_plugin_load_log
 
 __all__ = [
     "collect_culprits",
@@ -13,3 +18,5 @@ __all__ = [
     "collect_plugin_history",
     "collect_plugin_load_log",
 ]
+
+__getattr__, __dir__ = lazy_exports(__name__, __file__)
