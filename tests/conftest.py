@@ -18,6 +18,18 @@ NOTEBOOKS = ROOT / "notebooks"
 
 
 @pytest.fixture
+def kit_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A project root sharing the real notebooks/parameters but with empty reports/."""
+    home = tmp_path / "kit"
+    home.mkdir()
+    for name in ("notebooks", "parameters"):
+        (home / name).symlink_to(ROOT / name)
+    (home / "reports").mkdir()
+    monkeypatch.setenv("RUNBOOK_HOME", str(home))
+    return home
+
+
+@pytest.fixture
 def data_dir() -> Path:
     """``tests/data``: recorded real-world inputs (see tests/data/PROVENANCE.md)."""
     return DATA

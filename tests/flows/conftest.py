@@ -4,27 +4,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
 
 from runbook_lib.demo import generate_demo
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def kit_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A project root sharing the real notebooks/parameters but with empty reports/."""
-    home = tmp_path / "kit"
-    home.mkdir()
-    for name in ("notebooks", "parameters"):
-        (home / name).symlink_to(ROOT / name)
-    (home / "reports").mkdir()
-    monkeypatch.setenv("RUNBOOK_HOME", str(home))
-    return home
 
 
 @pytest.fixture(scope="session")

@@ -14,19 +14,6 @@ from runbook_lib.incident.record import create_incident
 from runbook_lib.notebook.lab import LAB_PARAMS_ENV, load_lab_parameters
 from runbook_lib.run.runner import prepare_run
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def kit_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    home = tmp_path / "kit"
-    home.mkdir()
-    for name in ("notebooks", "parameters"):
-        (home / name).symlink_to(ROOT / name)
-    (home / "reports").mkdir()
-    monkeypatch.setenv("RUNBOOK_HOME", str(home))
-    return home
-
 
 def args(**kw: object) -> argparse.Namespace:
     base = {"incident": None, "port": None, "no_browser": False, "jupyter_args": []}
