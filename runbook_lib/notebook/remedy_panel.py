@@ -141,7 +141,8 @@ def terminate_remedy(
         result = remediate_connections(
             pg_service, pg_dsn_env, pids=list(chosen), remediate=remediate, timeout_s=timeout_s, incident_id=incident_id
         )
-        return [text_bundle(result.summary()), text_bundle(result.sql), table_bundle(result.candidates)]
+        shown = result.would_run or result.sql  # a dry run shows the statement Confirm would execute
+        return [text_bundle(result.summary()), text_bundle(shown), table_bundle(result.candidates)]
 
     return RemedyPanel(targets, lambda c: run(c, False), lambda c: run(c, True), what="terminate backends")
 

@@ -70,6 +70,8 @@ class RemedyResult:
     not_terminated: list[int] = field(default_factory=list)
     error: str = ""
     at: pd.Timestamp = field(default_factory=utc_now)
+    #: In a dry run, the statement a confirmed run would execute for these candidates.
+    would_run: str = ""
 
     @property
     def pids(self) -> list[int]:
@@ -91,6 +93,7 @@ class RemedyResult:
                 "action": self.action,
                 "dry_run": self.dry_run,
                 "sql": self.sql,
+                "would_run": self.would_run,
                 "filters": self.filters,
                 "candidates": self.candidates.to_dict("records"),
                 "terminated": self.terminated,
@@ -191,14 +194,16 @@ def terminate_backends(
             result.sql = listing.as_string(conn)
             rows = conn.execute(listing).fetchall()
             result.candidates = pd.DataFrame(rows, columns=CANDIDATE_COLUMNS)
+            action = sql.Composed(
+                [
+                    sql.SQL("SELECT a.pid, pg_terminate_backend(a.pid)"),
+                    where,
+                    sql.SQL("\n  AND a.pid = ANY({})").format(sql.Literal(result.pids)),
+                ]
+            )
+            if not remediate and rows:
+                result.would_run = action.as_string(conn)  # shown before anyone confirms
             if remediate and rows:
-                action = sql.Composed(
-                    [
-                        sql.SQL("SELECT a.pid, pg_terminate_backend(a.pid)"),
-                        where,
-                        sql.SQL("\n  AND a.pid = ANY({})").format(sql.Literal(result.pids)),
-                    ]
-                )
                 result.sql = action.as_string(conn)
                 done = conn.execute(action).fetchall()
                 result.terminated = sorted(int(str(row[0])) for row in done if row[1])

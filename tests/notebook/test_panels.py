@@ -128,6 +128,7 @@ def test_terminate_panel_kills_only_the_confirmed_selection(
     w["dryrun"].click()
     shown = " ".join(str(o["data"].get("text/plain", "")) for o in w["result"].outputs)
     assert f"pids [{kill_pid}]" in shown and "would terminate 1 backend" in shown
+    assert "pg_terminate_backend" in shown and f"{{{kill_pid}}}" in shown  # the statement Confirm runs, for it alone
     assert {keep_pid, kill_pid} <= live_pids(cluster), "a dry run terminates nothing"
     assert not w["confirm"].disabled
 

@@ -47,6 +47,9 @@ def test_dry_run_lists_then_run_terminates_only_those(cluster: pg_cluster.PgClus
     assert plan.pids == expected
     assert "'billing-worker'" in plan.sql and "pg_stat_activity" in plan.sql
     assert "pg_terminate_backend" not in plan.sql
+    # What Confirm would execute is shown before anyone confirms: these pids, nothing else.
+    assert "pg_terminate_backend" in plan.would_run and all(str(p) in plan.would_run for p in expected)
+    assert plan.to_dict()["would_run"] == plan.would_run
     assert set(plan.candidates["usename"]) == {"app"}
     assert (plan.candidates["idle_s"] > 1).all()
     assert set(expected) <= live_pids(cluster), "a dry run must not terminate anything"
