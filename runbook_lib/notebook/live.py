@@ -228,20 +228,22 @@ def live_processes(
     static: pd.DataFrame,
     by: str = "cpu",
     top_n: int = 10,
+    target: str = "",
     interval_s: float = 3.0,
     max_runtime_s: float = DEFAULT_MAX_RUNTIME_S,
 ) -> LivePanel:
-    """The *top_n* processes by ``cpu`` or ``rss`` every *interval_s*; in batch *static*."""
+    """The *top_n* processes by ``cpu`` or ``rss`` every *interval_s* (only *target*'s, as
+    the flow's sampling, when one is given); in batch *static*."""
     from runbook_lib.sources.host import collect_top_processes
 
     return live_panel(
         f"host_{by}",
-        lambda: collect_top_processes(top_n, by=by),
+        lambda: collect_top_processes(top_n, by=by, target=target),
         interactive=interactive,
         static=last_sample(static),
         columns=PROCESS_COLUMNS,
         interval_s=interval_s,
         max_runtime_s=max_runtime_s,
-        title=f"top processes by {by}",
+        title=f"top processes by {by}" + (f" matching {target!r}" if target else ""),
         static_note=f"top processes by {by}: the last sample of this run",
     )

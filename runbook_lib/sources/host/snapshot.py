@@ -13,6 +13,7 @@ Schemas are the ``*_SCHEMA`` constants below.
 from __future__ import annotations
 
 import contextlib
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -188,14 +189,28 @@ def process_row(info: dict[str, Any], cpu_percent: float | None) -> dict[str, An
     }
 
 
-def collect_top_processes(n: int = 10, *, by: str = "cpu", cpu_sample_s: float = CPU_SAMPLE_S) -> Collected:
-    """The *n* busiest processes ``by`` ``"cpu"`` (% of one core) or ``"rss"``.
+def collect_top_processes(
+    n: int = 10, *, by: str = "cpu", cpu_sample_s: float = CPU_SAMPLE_S, target: str = ""
+) -> Collected:
+    """The *n* busiest processes ``by`` ``"cpu"`` (% of one core) or ``"rss"``; with
+    *target* (pid, name or cmdline substring, as the sampling flows take it) only the
+    processes it names and their children, ``unavailable`` when it names none.
 
     CPU % needs two readings: we prime every process, wait ``cpu_sample_s`` and read again.
     A process that exits in between is dropped and counted in ``lines_skipped``; one whose
     fields are denied keeps the row with NA placeholders (counted too).
     """
-    return collect_top_processes_by(n, by=(by,), cpu_sample_s=cpu_sample_s)[0]
+    if not target.strip():
+        return collect_top_processes_by(n, by=(by,), cpu_sample_s=cpu_sample_s)[0]
+    from runbook_lib.sources.host.targets import TargetSelector
+
+    wanted = TargetSelector(target, exclude={os.getpid()}).matching_pids()
+    result = collect_top_processes_by(10**6, by=(by,), cpu_sample_s=cpu_sample_s)[0]
+    result.frame = result.frame[result.frame["pid"].isin(wanted)].head(n).reset_index(drop=True)
+    result.target = f"target {target.strip()!r}"
+    if result.usable and result.frame.empty:
+        result.status, result.reason = "unavailable", f"no process matches target {target.strip()!r}"
+    return result
 
 
 def collect_top_processes_by(

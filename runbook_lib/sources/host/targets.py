@@ -59,6 +59,10 @@ class TargetSelector:
     def describe(self) -> str:
         return f"target {self.target!r}" if self.target else "top processes"
 
+    def matching_pids(self) -> set[int]:
+        """The pids the target names now, with their children (all pids without a target)."""
+        return {p.pid for p in self._matches(self._scan())}
+
     # -- matching -----------------------------------------------------------------------
     def _matches(self, procs: list[psutil.Process]) -> list[psutil.Process]:
         if not self.target:

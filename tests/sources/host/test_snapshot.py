@@ -144,3 +144,15 @@ def test_memory_limit_configured_cgroup_or_host() -> None:
         assert limit == total
     else:
         assert 0 < limit < 1 << 60
+
+
+def test_top_processes_of_a_target_only() -> None:
+    """The live panels of the sampling flows watch what the flow's ``target`` names: that
+    process (found by its cmdline) and nothing else, even when something else is busier."""
+    burners = hostprocs.cpu_burner(20, marker="rb-watched-burner"), hostprocs.cpu_burner(20)
+    with hostprocs.running(*burners) as (watched, other):
+        got = collect_top_processes(10, by="cpu", cpu_sample_s=0.5, target="rb-watched-burner")
+        assert got.usable and list(got.frame["pid"]) == [watched.pid], got.frame
+        assert other.pid not in set(got.frame["pid"])
+        gone = collect_top_processes(10, by="cpu", cpu_sample_s=0.2, target="rb-no-such-process-xyz")
+    assert gone.status == "unavailable" and "no process matches target" in gone.reason and gone.frame.empty
