@@ -40,6 +40,9 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 PYTHON = sys.executable
+sys.path.insert(0, str(HERE))
+from flowruns import cell_durations, kit_home  # noqa: E402
+
 CENTURY = ("2000-01-01T00:00:00Z", "2100-01-01T00:00:00Z")
 LNAV_SQL = ";SELECT count(sc_status), sum(sc_bytes), sum(sc_status = 429) FROM access_log"
 
@@ -93,33 +96,6 @@ def log_span(path: Path) -> tuple[str, str]:
         fb.seek(max(path.stat().st_size - 8192, 0))
         last = fb.read().decode("utf-8", "replace").strip().splitlines()[-1]
     return stamp(first).isoformat(), (stamp(last) + pd.Timedelta(seconds=1)).isoformat()
-
-
-def kit_home(workdir: Path, name: str) -> Path:
-    home = workdir / name
-    if home.exists():
-        shutil.rmtree(home)
-    (home / "reports").mkdir(parents=True)
-    for part in ("notebooks", "parameters"):
-        (home / part).symlink_to(ROOT / part)
-    return home
-
-
-def cell_durations(home: Path) -> list[tuple[str, float]]:
-    """(first line of source, seconds) per code cell of the run's archived notebook."""
-    notebooks = sorted(home.glob("reports/*/*/*.ipynb"), key=lambda p: p.stat().st_mtime)
-    if not notebooks:
-        return []
-    nb = json.loads(notebooks[-1].read_text(encoding="utf-8"))
-    out = []
-    for cell in nb["cells"]:
-        if cell["cell_type"] != "code":
-            continue
-        source = "".join(cell["source"]).strip().splitlines() or [""]
-        lines = [line for line in source if not line.startswith("#")] or source
-        duration = cell.get("metadata", {}).get("papermill", {}).get("duration") or 0.0
-        out.append((lines[0][:60], float(duration)))
-    return out
 
 
 def run_flow(flow: str, log: Path, window: tuple[str, str], workdir: Path, tag: str) -> dict[str, Any]:

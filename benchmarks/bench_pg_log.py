@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from flowruns import cell_durations, kit_home  # noqa: E402
 from pg_log_gen import PREFIX, generate  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -91,38 +92,13 @@ def log_span(path: Path) -> tuple[str, str]:
     return start.isoformat(), end.isoformat()
 
 
-def kit_home(work: Path, name: str) -> Path:
-    home = work / name
-    if home.exists():
-        shutil.rmtree(home)
-    (home / "reports").mkdir(parents=True)
-    for part in ("notebooks", "parameters"):
-        (home / part).symlink_to(ROOT / part)
-    return home
-
-
-def cell_durations(home: Path) -> list[tuple[str, float]]:
-    """(first code line, seconds) per code cell of the run's archived report.ipynb."""
-    notebooks = sorted(home.glob("reports/*/*/report.ipynb"))
-    if not notebooks:
-        return []
-    out = []
-    for cell in json.loads(notebooks[-1].read_text(encoding="utf-8"))["cells"]:
-        if cell["cell_type"] != "code":
-            continue
-        lines = [line for line in "".join(cell["source"]).strip().splitlines() if not line.startswith("#")] or [""]
-        duration = cell.get("metadata", {}).get("papermill", {}).get("duration") or 0.0
-        out.append((lines[0][:70], float(duration)))
-    return out
-
-
 def run_flow(log: Path, span: tuple[str, str], work: Path, tag: str) -> dict[str, Any]:
     home = kit_home(work, f"home-{tag}")
     env = {**os.environ, "RUNBOOK_HOME": str(home), "PYTHONPATH": str(ROOT)}
     cmd = [sys.executable, "-m", "runbook_lib.cli", "run", "db_connections", "-p", "pg_log", str(log)]
     cmd += ["-p", "pg_log_line_prefix", PREFIX, "-p", "start", span[0], "-p", "end", span[1], "--timeout", "1800"]
     got = run_child(cmd, env=env, cwd=home)
-    got["cells"] = cell_durations(home)
+    got["cells"] = cell_durations(home, width=70)
     found = sorted(home.glob("reports/*/*/findings.json"))
     got["findings"] = json.loads(found[-1].read_text(encoding="utf-8")) if found else {}
     return got
