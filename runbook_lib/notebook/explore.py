@@ -216,48 +216,18 @@ class ExploreView:
         return picker
 
 
-def explore(
-    frame: pd.DataFrame,
-    *,
-    interactive: bool = False,
-    at: str = "",
-    filters: Sequence[str] = (),
-    drill: str = "",
-    choices: Sequence[Any] | None = None,
-    drill_first: bool = False,
-    columns: Sequence[str] = (),
-    split: str = "",
-    title: str = "",
-    max_rows: int = 15,
-    newest_first: str = "",
-    value: str = "",
-    millis: Sequence[str] = (),
-) -> ExploreView:
+def explore(frame: pd.DataFrame, *, interactive: bool = False, **options: Any) -> ExploreView:
     """Display the explore view of *frame*: static in batch, with controls in JupyterLab.
 
-    *at* is the time column (window slider); *filters* the columns with a dropdown each;
-    *drill* the column to drill into (*choices* in order, default: busiest first; with
-    *drill_first* the view starts on the first choice); *split* the column the chart draws
-    one line per value of (the mean of *value* per bucket, else the row count); rows are
-    newest first by *newest_first* (default *at*); *millis* the time columns shown to the
-    millisecond (where order within a second matters, as in a burst).
+    *options* are :class:`ExploreView`'s: *at* is the time column (window slider); *filters*
+    the columns with a dropdown each; *drill* the column to drill into (*choices* in order,
+    default: busiest first; with *drill_first* the view starts on the first choice); *split*
+    the column the chart draws one line per value of (the mean of *value* per bucket, else
+    the row count); rows are newest first by *newest_first* (default *at*); *millis* the time
+    columns shown to the millisecond (where order within a second matters, as in a burst).
     Returns the view (its ``widgets`` are empty in batch).
     """
-    view = ExploreView(
-        frame,
-        at=at,
-        filters=filters,
-        drill=drill,
-        choices=choices,
-        drill_first=drill_first,
-        columns=columns,
-        split=split,
-        title=title,
-        max_rows=max_rows,
-        newest_first=newest_first,
-        value=value,
-        millis=millis,
-    )
+    view = ExploreView(frame, **options)
     if not interactive:
         display_bundles(view.bundles())
         return view
