@@ -7,6 +7,7 @@ table under it.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
@@ -27,24 +28,67 @@ def bucket_for(span: pd.Timedelta) -> str:
     return _STEPS[-1]
 
 
+def _keys(column: pd.Series) -> tuple[np.ndarray, list[str]]:
+    """Integer codes and their labels (text, ``(none)`` for missing), in order of first
+    appearance: a category's codes or one hash pass, never a string per row."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        codes = column.cat.codes.to_numpy().astype(np.int64)
+        labels = [str(c) for c in column.cat.categories]
+    else:
+        codes, uniques = pd.factorize(column, use_na_sentinel=True)
+        labels = [str(u) for u in uniques]
+    if (codes < 0).any():
+        codes = np.where(codes < 0, len(labels), codes)
+        labels.append("(none)")
+    return codes, labels
+
+
 def counts_over_time(frame: pd.DataFrame, at: str, *, by: str = "", value: str = "") -> pd.DataFrame:
     """Rows per bucket (index: bucket start, UTC), one column per top *by* value (or
-    ``rows``); with *value*, the mean of that column per bucket instead of the count."""
+    ``rows``); with *value*, the mean of that column per bucket instead of the count.
+
+    Counted with ``bincount`` over bucket and key codes: a crosstab of 5M rows took 0.8 s.
+    """
     if frame.empty:
         return pd.DataFrame(columns=["rows"])
     times = pd.to_datetime(frame[at], utc=True)
-    step = bucket_for(times.max() - times.min())
-    buckets = times.dt.floor(step)
-    measure = pd.to_numeric(frame[value], errors="coerce").astype(float) if value in frame.columns else None
-    if not by or by not in frame.columns:
-        if measure is not None:
-            return measure.groupby(buckets).mean().to_frame(value)
-        return buckets.value_counts().sort_index().to_frame("rows")
-    keys = frame[by].astype("string").fillna("(none)")
-    top = keys.value_counts().index[:MAX_SERIES]
-    keys = keys.where(keys.isin(top), "other")
-    table = measure.groupby([buckets, keys]).mean().unstack() if measure is not None else pd.crosstab(buckets, keys)
-    return table[[c for c in [*top, "other"] if c in table.columns]]
+    timed = times.notna().to_numpy()
+    nanos = times.to_numpy(dtype="datetime64[ns]").view("int64")[timed]
+    if nanos.size == 0:
+        return pd.DataFrame(columns=["rows"])
+    step = pd.Timedelta(bucket_for(pd.Timedelta(int(nanos.max() - nanos.min()), "ns"))).value
+    first = nanos.min() // step * step
+    bucket = (nanos - first) // step
+    n_buckets = int(bucket.max()) + 1
+    measure = None
+    if value in frame.columns:
+        measure = pd.to_numeric(frame[value], errors="coerce").to_numpy(dtype=float, na_value=np.nan)[timed]
+    split = bool(by) and by in frame.columns
+    codes, labels = _keys(frame[by]) if split else (np.zeros(timed.size, dtype=np.int64), [value or "rows"])
+    codes = codes[timed]
+    if split:
+        totals = np.bincount(codes, minlength=len(labels))
+        order = sorted((k for k in range(len(labels)) if totals[k]), key=lambda k: -totals[k])
+        top = order[:MAX_SERIES]
+        column_of = np.full(len(labels), len(top), dtype=np.int64)
+        column_of[top] = np.arange(len(top))
+        names = [labels[k] for k in top] + (["other"] if len(order) > len(top) else [])
+        codes = column_of[codes]
+    else:
+        names = labels
+    cell = bucket * len(names) + codes
+    rows = np.bincount(cell, minlength=n_buckets * len(names)).reshape(n_buckets, len(names))
+    present = rows.sum(axis=1) > 0
+    if measure is not None:
+        seen = ~np.isnan(measure)
+        sums = np.bincount(cell[seen], weights=measure[seen], minlength=rows.size).reshape(rows.shape)
+        hits = np.bincount(cell[seen], minlength=rows.size).reshape(rows.shape)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            table = np.where(hits > 0, sums / np.maximum(hits, 1), np.nan)
+    else:
+        table = rows
+    index = pd.DatetimeIndex(first + np.flatnonzero(present) * step, tz="UTC")
+    return pd.DataFrame(table[present], index=index, columns=pd.Index(names, dtype=object))
 
 
 def plot_rows_over_time(frame: pd.DataFrame, at: str, *, by: str = "", value: str = "", title: str = "") -> Figure:

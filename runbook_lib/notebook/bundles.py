@@ -38,13 +38,19 @@ def figure_bundle(fig: Figure) -> Bundle:
 
 
 def table_bundle(
-    frame: pd.DataFrame, *, max_rows: int = 15, empty: str = "(no rows)", millis: Sequence[str] = ()
+    frame: pd.DataFrame,
+    *,
+    max_rows: int = 15,
+    empty: str = "(no rows)",
+    millis: Sequence[str] = (),
+    total: int | None = None,
 ) -> Bundle:
-    """A readable, escaped HTML table with the raw values as text (*millis*: as in table_html)."""
+    """A readable, escaped HTML table with the raw values as text (*millis*, *total*: as in table_html)."""
     if frame.empty:
         return text_bundle(empty)
     raw = safe_table(frame, max_rows=max_rows).to_string(max_colwidth=MAX_CELL_CHARS)
-    return _bundle({"text/html": table_html(frame, max_rows=max_rows, millis=millis), "text/plain": raw})
+    html = table_html(frame, max_rows=max_rows, millis=millis, total=total)
+    return _bundle({"text/html": html, "text/plain": raw})
 
 
 def _bundle(data: dict[str, str]) -> Bundle:

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from runbook_lib.charts.explore import plot_rows_over_time
@@ -37,11 +38,69 @@ MAX_STOPS = 720
 
 
 def with_status_class(frame: pd.DataFrame) -> pd.DataFrame:
-    """*frame* with ``status_class`` (``2xx``..``5xx``) from ``status`` when it lacks one."""
+    """*frame* with ``status_class`` (``2xx``..``5xx``) from ``status`` when it lacks one.
+
+    A category built from the status codes: a string per row cost 0.8 s on 5M requests.
+    """
     if "status_class" in frame.columns or "status" not in frame.columns:
         return frame
-    status = pd.to_numeric(frame["status"], errors="coerce")
-    return frame.assign(status_class=(status // 100).astype("Int64").astype("string") + "xx")
+    status = pd.to_numeric(frame["status"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    with np.errstate(invalid="ignore"):
+        klass = np.floor_divide(status, 100)
+    known = np.isfinite(klass) & (klass >= 0) & (klass <= 9)
+    codes = np.where(known, klass, -1).astype(np.int8)
+    present = np.unique(codes[codes >= 0])
+    remap = np.full(10, -1, dtype=np.int8)
+    remap[present] = np.arange(len(present), dtype=np.int8)
+    codes = np.where(codes >= 0, remap[np.clip(codes, 0, 9)], -1).astype(np.int8)
+    categories = pd.Index([f"{k}xx" for k in present], dtype="str")
+    return frame.assign(status_class=pd.Categorical.from_codes(codes, categories))
+
+
+def equal_to(column: pd.Series, value: str) -> pd.Series:
+    """Rows of *column* whose text is *value*: without a string per row where the column
+    is text or a category already (a 5M-row conversion per redraw otherwise)."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        names = [str(c) for c in column.cat.categories]
+        if value not in names:
+            return pd.Series(False, index=column.index)
+        return pd.Series(column.cat.codes.to_numpy() == names.index(value), index=column.index)
+    if pd.api.types.is_string_dtype(column.dtype) and column.dtype != object:
+        return (column == value).fillna(False).astype(bool)
+    return (column.astype("string") == value).fillna(False).astype(bool)
+
+
+def select_rows(frame: pd.DataFrame, keep: np.ndarray) -> pd.DataFrame:
+    """``frame[keep]`` a column at a time: an Arrow column filters chunk by chunk, where
+    the frame-wide path turns the mask into positions and Arrow joins every column's
+    chunks to take them (1.2 s instead of 4 ms per text column of 5M rows)."""
+    data = {name: frame[name].array[keep] for name in frame.columns}
+    return pd.DataFrame(data, index=frame.index[keep], columns=frame.columns)
+
+
+def _descending_keys(column: pd.Series) -> np.ndarray | None:
+    """Keys whose ascending order is *column*'s descending order, missing values last
+    (as ``sort_values(ascending=False)``); None when the column is not numbers or times."""
+    if pd.api.types.is_datetime64_any_dtype(column.dtype):
+        nanos = column.to_numpy(dtype="datetime64[ns]").view("int64")  # NaT is the smallest int64
+        return np.asarray(~nanos)  # ~x = -x - 1: reverses the order without overflow
+    if pd.api.types.is_numeric_dtype(column.dtype) and not pd.api.types.is_bool_dtype(column.dtype):
+        values = column.to_numpy(dtype="float64", na_value=np.nan)
+        return np.asarray(np.where(np.isnan(values), np.inf, -values))
+    return None
+
+
+def newest(rows: pd.DataFrame, by: str, n: int) -> pd.DataFrame:
+    """The *n* rows with the largest *by*, largest first, ties in frame order: what a stable
+    descending sort then ``head(n)`` gives, without sorting millions of rows for 15."""
+    keys = _descending_keys(rows[by]) if by and len(rows) > n else None
+    if keys is None:
+        return (rows.sort_values(by, ascending=False, kind="stable") if by else rows).head(n)
+    cut = np.partition(keys, n - 1)[n - 1]
+    picked = np.flatnonzero(keys <= cut)
+    order = picked[np.argsort(keys[picked], kind="stable")][:n]
+    # One-row slices are views; taking positions from Arrow-backed columns joins their chunks first.
+    return pd.concat([rows.iloc[i : i + 1] for i in order])
 
 
 def stops_for(times: pd.Series) -> list[pd.Timestamp]:
@@ -110,16 +169,21 @@ class ExploreView:
         return list(dict.fromkeys(picked))[:MAX_CHOICES]
 
     def rows(self) -> pd.DataFrame:
-        """The rows the window, the filters and the drill-down keep, newest first."""
-        out = self.frame
-        if self.window is not None and self.at:
-            times = pd.to_datetime(out[self.at], utc=True)
+        """The rows the window, the filters and the drill-down keep, in frame order.
+
+        Nothing is copied while nothing narrows the view (the batch report's case: 5M rows
+        took 5 s to filter and sort for a table of 15).
+        """
+        keep: pd.Series | None = None
+        if self.window is not None and self.at and self.window != (self.stops[0], self.stops[-1]):
+            times = pd.to_datetime(self.frame[self.at], utc=True)
             step = self.stops[1] - self.stops[0] if len(self.stops) > 1 else pd.Timedelta("1min")
-            out = out[(times >= self.window[0]) & (times < self.window[1] + step)]
+            keep = (times >= self.window[0]) & (times < self.window[1] + step)
         for column, value in [*self.selected.items(), (self.drill_column, self.drilled)]:
             if column and value != ALL:
-                out = out[out[column].astype("string") == value]
-        return out.sort_values(self.sort_by, ascending=False, kind="stable") if self.sort_by else out
+                match = equal_to(self.frame[column], value)
+                keep = match if keep is None else keep & match
+        return self.frame if keep is None else select_rows(self.frame, keep.to_numpy(dtype=bool))
 
     def summary(self, rows: pd.DataFrame) -> str:
         """``"N rows, HH:MM–HH:MM"`` plus what is drilled into: the view's one text line."""
@@ -135,7 +199,8 @@ class ExploreView:
         line = self.summary(rows)
         by = self.split or ("" if self.drilled else self.drill_column)
         title = clean_text(f"{self.title}: {line}" if self.title else line, 110)
-        shown = rows[self.columns] if self.columns else rows
+        top = newest(rows, self.sort_by, self.max_rows)
+        shown = top[self.columns] if self.columns else top
         return [
             text_bundle(line),
             figure_bundle(
@@ -146,6 +211,7 @@ class ExploreView:
                 max_rows=self.max_rows,
                 empty="No rows in this selection.",
                 millis=[c for c in self.millis if c in shown.columns],
+                total=len(rows),
             ),
         ]
 
@@ -199,8 +265,8 @@ class ExploreView:
         return box
 
     def _values(self, column: str) -> list[str]:
-        counts = self.frame[column].astype("string").value_counts()
-        return [str(v) for v in counts.index[:MAX_CHOICES] if str(v) != ""]
+        counts = self.frame[column].value_counts()
+        return [str(v) for v, n in counts.items() if n and str(v) != ""][:MAX_CHOICES]
 
     @staticmethod
     def _dropdown(column: str, values: Sequence[str], css: str, *, value: str = ALL) -> Any:

@@ -178,8 +178,12 @@ def table_html(
     max_rows: int = 20,
     max_chars: int = MAX_CELL_CHARS,
     millis: Iterable[str] = (),
+    total: int | None = None,
 ) -> str:
     """The HTML of a readable table: formatted cells, no default index, escaped text.
+
+    *total* is the row count the caption names when *frame* holds only the rows shown
+    (the newest of millions, picked without sorting them all).
 
     Timestamps show whole seconds, except in the columns named in *millis*: milliseconds,
     when the column has any (a log written to the second keeps its seconds); naming a
@@ -206,8 +210,8 @@ def table_html(
             for c, value in zip(shown.columns, row, strict=True)
         )
         body.append(f"<tr>{cells}</tr>")
-    more = len(frame) - len(shown)
-    caption = f"<caption>first {len(shown)} of {len(frame):,} rows</caption>" if more > 0 else ""
+    count = len(frame) if total is None else total
+    caption = f"<caption>first {len(shown)} of {count:,} rows</caption>" if count > len(shown) else ""
     return (
         f"<table class='dataframe rb-table'>{caption}<thead><tr>{head}</tr></thead>"
         f"<tbody>{''.join(body)}</tbody></table>"
