@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 import polars as pl
 
+from runbook_lib.frames import select_rows
 from runbook_lib.timewindow import Window
 
 from ._common import MAD_TO_SIGMA, count_per_minute, minute_axis
@@ -77,6 +78,8 @@ SCRIPT_AGENTS = re.compile(
 def _decoded(target: str) -> str:
     text = str(target)
     for _ in range(2):  # double-encoded payloads (%252e) are common in scanners
+        if "%" not in text:
+            break
         decoded = unquote(text)
         if decoded == text:
             break
@@ -84,9 +87,15 @@ def _decoded(target: str) -> str:
     return text.replace("+", " ").lower()
 
 
+#: Any probe at all: one search rejects the ordinary target instead of one per label.
+_ANY_PROBE = re.compile("|".join(f"(?:{pattern.pattern})" for _, pattern in PROBES))
+
+
 def classify_probe(target: object) -> str:
     """The first scanner probe label matching a raw request target, or ``""``."""
     text = _decoded(str(target))
+    if not _ANY_PROBE.search(text):
+        return ""
     for label, pattern in PROBES:
         if pattern.search(text):
             return label
@@ -335,7 +344,9 @@ def ip_timeline(frame: pd.DataFrame, ip: str, *, limit: int = 500) -> pd.DataFra
         "referer",
         "probe",
     ]
-    mine = frame[frame["client_ip"].astype("str") == str(ip)].sort_values("requested_at").head(limit)
+    client = frame["client_ip"]
+    same = client == str(ip) if pd.api.types.is_string_dtype(client.dtype) else client.astype("str") == str(ip)
+    mine = select_rows(frame, same).sort_values("requested_at", kind="stable").head(limit)
     return mine.assign(probe=mine["path"].map(classify_probe))[cols].reset_index(drop=True)
 
 

@@ -34,11 +34,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import pandas as pd
+import polars as pl
 
 from runbook_lib.collected import Collected
 from runbook_lib.findings import Finding, Severity, rank, unknown
 
-from .security import classify_probe
+from ._polars import to_polars
+from .security import probe_labels
 from .traffic_findings import name_list
 
 #: Failed logins from the flagged IPs from which stuffing is high / medium.
@@ -54,22 +56,26 @@ SECRET_PROBES = ("dotfile", "backup_file", "traversal")
 EXPLOIT_PROBES = ("sql_injection", "traversal", "shell")
 
 
-def _ok(frame: pd.DataFrame) -> pd.Series:
-    return (frame["status"] >= 200) & (frame["status"] < 300)
+def _answered_to(frame: pd.DataFrame, ips: list[str]) -> pl.DataFrame:
+    """The 2xx answers to *ips*: ``path`` and ``status``, in frame order (in polars: a row
+    mask over the whole Arrow-backed frame took ~0.6 s per column on 5M rows)."""
+    rows = to_polars(frame, ["client_ip", "status", "path"])
+    return rows.filter(
+        pl.col("client_ip").is_in(pl.Series(ips, dtype=pl.String).implode()) & pl.col("status").is_between(200, 299)
+    )
 
 
 def _login_successes(frame: pd.DataFrame, ips: list[str], endpoint: str) -> int:
     """2xx answers on *endpoint* to the flagged IPs: a stuffed password that worked."""
-    mine = frame[frame["client_ip"].isin(ips)]
-    on_login = mine["path"].astype("str").str.split("?").str[0] == endpoint
-    return int((on_login & _ok(mine)).sum())
+    answered = _answered_to(frame, ips)
+    return int((answered["path"].fill_null("nan").str.split("?").list.first() == endpoint).sum())
 
 
 def _secret_hits(frame: pd.DataFrame, ips: list[str]) -> list[str]:
     """Secret-file probes from *ips* that were answered 2xx (the paths, first 5)."""
-    mine = frame[frame["client_ip"].isin(ips) & _ok(frame)]
-    paths = mine["path"].astype("str").drop_duplicates()
-    return [p for p in paths if classify_probe(p) in SECRET_PROBES][:5]
+    paths = _answered_to(frame, ips)["path"].fill_null("nan").unique(maintain_order=True)
+    labels = probe_labels(paths)
+    return paths.filter(labels.is_in(list(SECRET_PROBES))).head(5).to_list()
 
 
 def find_credential_stuffing(

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from runbook_lib.charts.explore import plot_rows_over_time
+from runbook_lib.frames import select_rows
 from runbook_lib.notebook.bundles import (
     Bundle,
     ErrorSlot,
@@ -68,14 +69,6 @@ def equal_to(column: pd.Series, value: str) -> pd.Series:
     if pd.api.types.is_string_dtype(column.dtype) and column.dtype != object:
         return (column == value).fillna(False).astype(bool)
     return (column.astype("string") == value).fillna(False).astype(bool)
-
-
-def select_rows(frame: pd.DataFrame, keep: np.ndarray) -> pd.DataFrame:
-    """``frame[keep]`` a column at a time: an Arrow column filters chunk by chunk, where
-    the frame-wide path turns the mask into positions and Arrow joins every column's
-    chunks to take them (1.2 s instead of 4 ms per text column of 5M rows)."""
-    data = {name: frame[name].array[keep] for name in frame.columns}
-    return pd.DataFrame(data, index=frame.index[keep], columns=frame.columns)
 
 
 def _descending_keys(column: pd.Series) -> np.ndarray | None:
