@@ -111,3 +111,17 @@ def test_vectorised_templates_match_the_per_target_rule() -> None:
     expected = [endpoint_template(p) for p in paths]
     assert got.tolist() == expected
     assert str(got.dtype) == "str" and (got == "/").sum() >= 1 and got.iloc[-1] == NO_PATH
+
+
+def test_with_endpoints_equals_the_template_of_each_row() -> None:
+    # Shapes are templated once (numbers and query strings set aside first): every row must
+    # still get exactly endpoint_template of its own target.
+    targets = [
+        "/api/users/17?x=1", "/api/users/42", "/api/users/42/orders/7", "/a/1/2/3", "/1", "/1/", "//2//",
+        "/v1/items/123.json", "/static/app.3f9c2a1b.js", "/orders/order-12345", "/x?y=/1/2", "/p#frag/3",
+        "/produkt/%D9%85%D8%AF%D9%84-59799", "http://evil.example/1/2?q", "/caf\u00e9/12", "-", "", "*",
+        "/u/550e8400-e29b-41d4-a716-446655440000", "/t/abcdef0123456789abcdef", "/page2", "/12abc/34",
+    ]  # fmt: skip
+    frame = pd.DataFrame({"path": pd.Series([*targets, None], dtype="str")})
+    got = with_endpoints(frame)["endpoint"].tolist()
+    assert got == [endpoint_template(t) for t in targets] + [NO_PATH]
