@@ -22,6 +22,7 @@ import pandas as pd
 import polars as pl
 
 from runbook_lib.errors import ParameterError
+from runbook_lib.frames import select_rows
 from runbook_lib.timewindow import Window
 
 from ._common import count_per_minute, minute_axis
@@ -179,7 +180,9 @@ def detect_retry_storms(frame: pd.DataFrame, *, within_s: float = 5.0, min_retri
     if frame.empty:
         return pd.DataFrame(columns=cols)
     keys = ["client_ip", "endpoint"]
-    rows = to_polars(frame, [*keys, "requested_at", "status", "user_agent"])
+    # user_agent is fetched for the retries only: as a polars column it is the biggest copy
+    # of the frame (436 MB of 5M rows) and only the retries' mode is wanted.
+    rows = to_polars(frame, [*keys, "requested_at", "status"])
     # Only pairs with a 429 can hold a retry; numbering them lets the sort run on integers.
     limited = (
         rows.filter(pl.col("status") == LIMITED)
@@ -190,7 +193,7 @@ def detect_retry_storms(frame: pd.DataFrame, *, within_s: float = 5.0, min_retri
     ordered = (
         rows.join(limited.select(*keys, "pair"), on=keys, how="inner")
         .sort(["pair", "requested_at", ROW])
-        .drop(ROW)
+        .rename({ROW: _SOURCE_ROW})
         .with_row_index(ROW)
     )
     same = pl.col("pair") == pl.col("pair").shift()
@@ -208,6 +211,7 @@ def detect_retry_storms(frame: pd.DataFrame, *, within_s: float = 5.0, min_retri
     stats = stats.filter(pl.col("retries") >= min_retries)
     if stats.is_empty():
         return pd.DataFrame(columns=cols)
+    hits = _with_column(hits, frame, "user_agent")
     stats = (
         stats.join(limited.drop("pair"), on=keys, how="left")
         .join(mode_by(hits, keys, "user_agent", alias="user_agent"), on=keys, how="left")
@@ -217,6 +221,19 @@ def detect_retry_storms(frame: pd.DataFrame, *, within_s: float = 5.0, min_retri
     out = to_pandas(stats)
     out["median_gap_s"] = out["median_gap_s"].round(2)
     return out[cols]
+
+
+_SOURCE_ROW = "_source_row"
+
+
+def _with_column(rows: pl.DataFrame, frame: pd.DataFrame, column: str) -> pl.DataFrame:
+    """*rows* (with ``_source_row``: positions in *frame*) plus *frame*'s *column* for them,
+    selected by a mask (Arrow filters chunk by chunk; taking positions joins the chunks)."""
+    keep = np.zeros(len(frame), dtype=bool)
+    keep[rows[_SOURCE_ROW].to_numpy()] = True
+    values = to_polars(select_rows(frame[[column]], keep), [column]).drop(ROW)
+    values = values.with_columns(pl.Series(_SOURCE_ROW, np.flatnonzero(keep), dtype=rows.schema[_SOURCE_ROW]))
+    return rows.join(values, on=_SOURCE_ROW, how="left", maintain_order="left")
 
 
 def compile_pattern(pattern: str, default: str, *, key: str) -> re.Pattern[str]:
