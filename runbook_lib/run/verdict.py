@@ -9,6 +9,7 @@ source health. Every value is escaped: summaries quote logs.
 from __future__ import annotations
 
 import html
+import re
 from collections import Counter
 from collections.abc import Mapping
 from typing import Any
@@ -67,11 +68,23 @@ def source_health(doc: Mapping[str, Any]) -> str:
     return f"{len(sources)} sources: {', '.join(parts)}{detail}"
 
 
+_CODE_SPAN = re.compile(r"`([^`\n]+)`")
+
+
+def code_spans(escaped: str) -> str:
+    """Markdown's inline code in already-escaped text: findings and next steps quote
+    commands and endpoints in backticks, which the HTML summary showed literally."""
+    return _CODE_SPAN.sub(r"<code>\1</code>", escaped)
+
+
 def verdict_html(doc: Mapping[str, Any]) -> str:
     """The summary block (escaped HTML, classes styled by the report template)."""
 
     def e(value: object, limit: int = 1000) -> str:
         return html.escape(clean_text(value, limit))
+
+    def prose(value: object) -> str:
+        return code_spans(e(value))
 
     worst = top_findings(doc, 1)
     worst_sev = str(worst[0].get("severity")) if worst else "info"
@@ -85,13 +98,13 @@ def verdict_html(doc: Mapping[str, Any]) -> str:
     else:
         severity = "<p class='rb-level'><b>Suggested severity: none</b> — nothing medium or worse.</p>"
     items = "".join(
-        f"<li>{badge(str(f.get('severity')))} {e(str(f.get('summary', '')))}</li>" for f in top_findings(doc)
+        f"<li>{badge(str(f.get('severity')))} {prose(str(f.get('summary', '')))}</li>" for f in top_findings(doc)
     )
     steps = [str(s) for s in doc.get("next_steps") or [] if str(s).strip()][:MAX_NEXT_STEPS]
-    steps_html = "".join(f"<li>{e(s)}</li>" for s in steps) or "<li>No steps suggested.</li>"
+    steps_html = "".join(f"<li>{prose(s)}</li>" for s in steps) or "<li>No steps suggested.</li>"
     return (
         f"<div class='rb-verdict rb-verdict-{e(worst_sev)}' id='verdict'>"
-        f"<h2>Verdict</h2><p class='rb-verdict-line'>{badge(worst_sev)} {e(verdict_sentence(doc))}</p>"
+        f"<h2>Verdict</h2><p class='rb-verdict-line'>{badge(worst_sev)} {prose(verdict_sentence(doc))}</p>"
         f"{severity}<h3>Top findings</h3><ul>{items or '<li>none</li>'}</ul>"
         f"<h3>Next steps</h3><ol>{steps_html}</ol>"
         f"<p class='rb-health'><b>Sources:</b> {e(source_health(doc))}</p></div>"
