@@ -61,13 +61,24 @@ def name_list(values: Sequence[object], limit: int = 3) -> str:
     return ", ".join(shown) + (f" and {more} more" if more > 0 else "")
 
 
+#: Rows of the rank_limited tables the finding reads (drivers are found among 50 clients).
+RANKED_ENDPOINTS, RANKED_CLIENTS = 3, 50
+
+
 def find_rate_limiting(
-    collected: Collected, requests: pd.DataFrame | None = None, *, window: Window | None = None
+    collected: Collected,
+    requests: pd.DataFrame | None = None,
+    *,
+    window: Window | None = None,
+    ranked: tuple[pd.DataFrame, pd.DataFrame] | None = None,
 ) -> Finding:
     """How many requests we answered 429, and which endpoint and clients drive them.
 
     *requests* is ``collected.frame`` with endpoints (``with_endpoints``) when the caller
-    has it already: templating millions of paths twice is the cost worth avoiding.
+    has it already: templating millions of paths twice is the cost worth avoiding. Likewise
+    *ranked*: the caller's ``rank_limited`` tables by endpoint and by client, with at least
+    :data:`RANKED_ENDPOINTS` / :data:`RANKED_CLIENTS` rows asked for (``top``), so that the
+    notebook's tables and the finding group millions of rows once, not twice.
     """
     kind = "rate_limited_requests"
     if not collected.usable:
@@ -83,8 +94,12 @@ def find_rate_limiting(
             numbers={"requests": total, "limited": 0},
         )
     share = limited / max(total, 1)
-    endpoints = rank_limited(frame, by="endpoint", top=3)
-    clients = rank_limited(frame, by="client_ip", top=50)
+    if ranked is None:
+        ranked = (
+            rank_limited(frame, by="endpoint", top=RANKED_ENDPOINTS),
+            rank_limited(frame, by="client_ip", top=RANKED_CLIENTS),
+        )
+    endpoints, clients = ranked[0].head(RANKED_ENDPOINTS), ranked[1].head(RANKED_CLIENTS)
     # The clients that together hold 80% of the 429s are the drivers worth naming.
     drivers = clients[clients["share_of_all_429"].cumsum().shift(fill_value=0) < 0.8]
     minutes = int(frame.loc[frame["status"] == LIMITED, "requested_at"].dt.floor("min").nunique())

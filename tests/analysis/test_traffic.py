@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from runbook_lib.analysis import traffic
+from runbook_lib.analysis.endpoints import with_endpoints
 from runbook_lib.analysis.traffic_findings import (
     find_bursts,
     find_rate_limiting,
@@ -50,6 +51,17 @@ def test_storm_names_the_endpoint_and_the_clients(storm: WebLog) -> None:
     assert set(finding.numbers["driving_clients"]) == set(storm.storm_ips)
     assert all(f"`{ip}`" in finding.summary for ip in storm.storm_ips)
     assert finding.numbers["top_endpoint"] == storm.storm_endpoint
+
+
+def test_the_notebooks_rankings_give_the_same_finding(storm: WebLog) -> None:
+    # The notebook ranks once (top_n or more rows) and hands the tables over.
+    frame = with_endpoints(storm.frame())
+    ranked = traffic.rank_limited(frame, by="endpoint", top=15), traffic.rank_limited(frame, by="client_ip", top=60)
+    alone = find_rate_limiting(collected(frame), frame)
+    handed = find_rate_limiting(collected(frame), frame, ranked=ranked)
+    assert (handed.severity, handed.summary, handed.numbers, handed.evidence) == (
+        alone.severity, alone.summary, alone.numbers, alone.evidence,
+    )  # fmt: skip
 
 
 def test_rankings_by_endpoint_client_and_user_agent(storm: WebLog) -> None:
