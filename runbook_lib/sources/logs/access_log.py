@@ -39,6 +39,15 @@ completely or is malformed — row counts are exact, unlike quote-aware CSV read
 the fast pattern misses get one more, tolerant pattern (virtual-host or X-Forwarded-For
 lead) before they are counted as malformed.
 
+Where the time goes (issue 13; 5M-line benchmark log, one core, CPU ns per line, from
+``benchmarks/prof_access_stages.py``): reading 160, splitting into lines 150-290, the strict
+variant's 11-group capture ~880 of ``extract_fields``' ~1200, ``to_arrow`` 110; ~1.8 µs a
+line in all, ~9 s CPU and ~5.3 s wall for the 5M lines on two cores (~940k lines/s).
+Validating with a plain match (``str.contains``, ~355) and cutting the fields at the quotes
+with numpy was built and is exact, but the cut, the conversions and the merge in file order
+cost what the capture saves (1.79 vs 1.72 µs a line; branch ``access-fast-cut``); polars'
+CSV reader on pre-validated lines alone costs ~430.
+
 The window is applied per chunk while reading, so memory follows the window, not the
 file; chunks entirely before the window are skipped after peeking at their first and last
 lines, and a file stops being read once a chunk starts after the window (allowing
