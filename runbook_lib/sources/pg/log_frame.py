@@ -69,6 +69,12 @@ class FinishState:
     sessions: pl.DataFrame | None = None
 
 
+def _only(text: pl.Expr, *starts: str) -> pl.Expr:
+    """*text* where it starts with one of *starts*, else null: an anchored regex then scans
+    only those rows (a null costs nothing; the result is the same as on every row)."""
+    return pl.when(pl.any_horizontal(text.str.starts_with(s) for s in starts)).then(text)
+
+
 def fill_from_sessions(frame: pl.DataFrame, state: FinishState) -> pl.DataFrame:
     """Fill missing session fields from the same pid's connection lines (file order)."""
     if frame.height == 0 or not any(frame[c].null_count() for c in _SESSION_FIELDS):
@@ -76,8 +82,11 @@ def fill_from_sessions(frame: pl.DataFrame, state: FinishState) -> pl.DataFrame:
     message = pl.col("message")
     work = frame.with_columns(
         message.str.starts_with("connection received: ").alias("_new"),
-        message.str.extract(_RECEIVED, 1).alias("_client_addr"),
-        message.str.extract_groups(_AUTHORIZED).alias("_auth"),
+        # the patterns are anchored: only the connection lines (nulls elsewhere) are scanned
+        _only(message, "connection received: ").str.extract(_RECEIVED, 1).alias("_client_addr"),
+        _only(message, "connection authorized: ", "replication connection authorized: ")
+        .str.extract_groups(_AUTHORIZED)
+        .alias("_auth"),
     ).unnest("_auth")
     if state.sessions is None and work["_new"].sum() == 0 and work["_user"].null_count() == work.height:
         return frame
@@ -173,12 +182,14 @@ def finish(records: pl.DataFrame, window: Window | None, source_file: str, state
         .then(None)
         .otherwise(pl.col("client_addr").str.replace(r"\(\d+\)$", ""))
         .alias("client_addr"),
-        (pl.col("message").str.extract(_DURATION, 1).cast(pl.Float64, strict=False) / 1000.0).alias("duration_s"),
+        (
+            _only(pl.col("message"), "duration: ").str.extract(_DURATION, 1).cast(pl.Float64, strict=False) / 1000.0
+        ).alias("duration_s"),
         pl.coalesce(
             pl.col("statement"),
-            pl.when(pl.col("message").str.contains(_STATEMENT_HEAD)).then(
-                pl.col("message").str.replace(_STATEMENT_HEAD, "")
-            ),
+            pl.when(pl.col("message").str.contains(_STATEMENT_HEAD))
+            .then(pl.col("message"))
+            .str.replace(_STATEMENT_HEAD, ""),  # replaced where it matched only
         ).alias("statement"),
         pl.lit(source_file).alias("source_file"),
     )

@@ -203,20 +203,18 @@ def parse_stderr_chunk(lines: pl.Series, prefix: PrefixPattern, *, final: bool, 
     records = heads.filter(pl.col("is_primary"))
     attached = heads.filter(~pl.col("is_primary"))
     orphans = attached.filter(pl.col("parent").is_null())
-    attached = attached.filter(pl.col("parent").is_not_null())
+    attached = attached.filter(pl.col("parent").is_not_null() & pl.col("severity").is_in(list(_ATTACHED)))
     if attached.height:
-        # one pass: every DETAIL/HINT/CONTEXT/STATEMENT of a record, joined once
-        parts = attached.group_by("parent").agg(
-            *(
-                pl.col("message").filter(pl.col("severity") == severity).str.join("\n").alias(column)
-                for severity, column in _ATTACHED.items()
-            ),
-            *((pl.col("severity") == severity).any().alias(f"has_{column}") for severity, column in _ATTACHED.items()),
+        # each DETAIL/HINT/CONTEXT/STATEMENT of a record joined once: a group per (record, kind),
+        # then a column per kind (no per-group filters)
+        parts = (
+            attached.group_by("parent", "severity", maintain_order=True)
+            .agg(pl.col("message").str.join("\n"))
+            .pivot(on="severity", index="parent", values="message")
         )
-        records = records.join(parts, left_on="grp", right_on="parent", how="left", maintain_order="left").with_columns(
-            pl.when(pl.col(f"has_{column}")).then(pl.col(column)).otherwise(None).alias(column)
-            for column in _ATTACHED.values()
-        )
+        parts = parts.rename({k: v for k, v in _ATTACHED.items() if k in parts.columns})
+        records = records.drop([c for c in _ATTACHED.values() if c in parts.columns and c in records.columns])
+        records = records.join(parts, left_on="grp", right_on="parent", how="left", maintain_order="left")
 
     noise_lines = noise["line"].head(MAX_SAMPLES).to_list()
     orphan_lines = [line.split(FOLD)[0] for line in orphans["line"].head(MAX_SAMPLES).to_list()]
