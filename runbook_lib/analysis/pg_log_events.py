@@ -41,6 +41,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import polars as pl
 import pyarrow as pa
@@ -97,6 +98,8 @@ _PGBADGER_LOG_ERRORS = (
     r"|replication command:|still waiting for|server process.*was terminated by signal"
     r"|could not (?:receive|send) data (?:from|to) client"
 )
+#: Any kind's phrase: one scan finds the few messages the per-kind patterns then search.
+_ANY_PATTERN = "|".join(f"(?:{p})" for p in _PATTERNS.values())
 _QUERY = r"^(?:duration: [0-9.]+ ms +)?(?:statement|execute [^:]*): "
 
 
@@ -107,17 +110,32 @@ def _text(frame: pd.DataFrame, column: str) -> pl.Series:
 
 def classify_pg_log(frame: pd.DataFrame, *, slow_query_s: float = 1.0) -> pd.DataFrame:
     """One boolean column per event kind, aligned with *frame*'s rows."""
+    return pd.DataFrame(_flags(frame, slow_query_s), index=frame.index, columns=list(EVENT_KINDS))
+
+
+def _flags(frame: pd.DataFrame, slow_query_s: float) -> np.ndarray:
+    """The kinds as one (rows, kinds) boolean array: one pandas block, no per-column copies.
+
+    Why one scan first: the kind patterns are rare phrases; one search for any of them picks
+    the few messages worth the per-kind searches (five full scans were most of the cost). A
+    message matches the alternation exactly when it matches one of its branches.
+    """
+    out = np.zeros((len(frame), len(EVENT_KINDS)), dtype=bool)
     message = _text(frame, "message")
     severity = _text(frame, "severity")
-    fatal = severity.is_in(["FATAL", "PANIC"])
-    flags = {kind: message.str.contains(pattern) for kind, pattern in _PATTERNS.items()}
-    flags["too_many_connections"] = flags["too_many_connections"] & fatal
-    flags["error"] = severity == "ERROR"
-    flags["fatal"] = fatal
-    out = pd.DataFrame({k: flags[k].to_numpy() for k in EVENT_KINDS if k != "slow_query"})
-    out["slow_query"] = (frame["duration_s"].astype("float64") > slow_query_s).fillna(False).to_numpy()
-    out.index = frame.index
-    return out[list(EVENT_KINDS)]
+    fatal = severity.is_in(["FATAL", "PANIC"]).to_numpy()
+    column = {kind: i for i, kind in enumerate(EVENT_KINDS)}
+    hits = message.str.contains(_ANY_PATTERN).arg_true()
+    if hits.len():
+        rows, some = hits.to_numpy(), message.gather(hits)
+        for kind, pattern in _PATTERNS.items():
+            out[rows, column[kind]] = some.str.contains(pattern).to_numpy()
+    out[:, column["too_many_connections"]] &= fatal
+    out[:, column["error"]] = (severity == "ERROR").to_numpy()
+    out[:, column["fatal"]] = fatal
+    duration = frame["duration_s"].to_numpy(dtype="float64", na_value=np.nan)
+    out[:, column["slow_query"]] = duration > slow_query_s  # NaN compares False
+    return out
 
 
 #: Columns of :func:`pg_log_event_rows`.
@@ -141,12 +159,39 @@ def pg_log_events_per_minute(frame: pd.DataFrame, *, freq: str = "1min", slow_qu
     """Counts of each event kind per *freq* interval (schema :data:`EVENTS_SCHEMA`)."""
     if frame.empty:
         return pd.DataFrame({c: pd.Series(dtype=t) for c, t in EVENTS_SCHEMA.items()})
-    flags = classify_pg_log(frame, slow_query_s=slow_query_s).astype("int64")
-    counts = sum_per_minute(frame["logged_at"], {k: flags[k] for k in flags.columns}, freq=freq, name="bucket_at")
+    flags = _flags(frame, slow_query_s)
+    try:
+        step = int(pd.Timedelta(freq).value)  # a fixed length: buckets are epoch multiples in UTC
+    except ValueError:
+        step = 0
+    if step <= 0:  # calendar frequencies: pandas' own bucketing
+        named = pd.DataFrame(flags.astype("int64"), index=frame.index, columns=list(EVENT_KINDS))
+        counts = sum_per_minute(frame["logged_at"], {k: named[k] for k in EVENT_KINDS}, freq=freq, name="bucket_at")
+    else:
+        counts = _bucket_sums(frame["logged_at"], flags, step)
     counts["bucket_at"] = pd.to_datetime(counts["bucket_at"], utc=True).astype("datetime64[ns, UTC]")
     for kind in EVENT_KINDS:
         counts[kind] = counts[kind].astype("int64")
     return counts[list(EVENTS_SCHEMA)]
+
+
+def _bucket_sums(times: pd.Series, flags: np.ndarray, step: int) -> pd.DataFrame:
+    """``sum_per_minute`` for a fixed *step* (ns) in numpy: floor, count per bucket, every
+    bucket from the first to the last present (a pandas group-by of 1M rows cost ~0.2 s)."""
+    ns = pd.DatetimeIndex(times).as_unit("ns").asi8
+    dated = ns != np.iinfo(np.int64).min  # NaT: no bucket
+    ns, flags = ns[dated], flags[dated]
+    if not len(ns):
+        return pd.DataFrame({"bucket_at": pd.Series(dtype="datetime64[ns, UTC]"),
+                             **{k: pd.Series(dtype="int64") for k in EVENT_KINDS}})  # fmt: skip
+    bucket = ns // step  # floor division: floors before 1970 too
+    first = int(bucket.min())
+    slot = bucket - first
+    n = int(slot.max()) + 1
+    out: dict[str, Any] = {"bucket_at": pd.to_datetime((first + np.arange(n, dtype=np.int64)) * step, utc=True)}
+    for i, kind in enumerate(EVENT_KINDS):
+        out[kind] = np.bincount(slot, weights=flags[:, i], minlength=n).astype("int64")
+    return pd.DataFrame(out)
 
 
 def count_pg_log_events(frame: pd.DataFrame) -> dict[str, int]:

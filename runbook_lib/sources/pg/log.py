@@ -61,7 +61,7 @@ from runbook_lib.sources.pg.log_prefix import (
     translate_prefix,
     zone_offset_s,
 )
-from runbook_lib.sources.pg.log_stderr import lines_of, parse_stderr_chunk
+from runbook_lib.sources.pg.log_stderr import next_lines, parse_stderr_chunk, physical_lines, unfold
 from runbook_lib.sources.pg.log_structured import read_csvlog, read_jsonlog
 from runbook_lib.sources.pg.log_syslog import SYSLOG_FORMATS, SyslogState, effective_prefix, rewrite
 from runbook_lib.timewindow import Window
@@ -308,28 +308,27 @@ def _parse_stderr_file(
     out: list[pl.DataFrame] = []
     res = _FileResult(None, "stderr")
     carry: pl.Series | None = None
+    carry_folded = False
     for text, last in texts:
         if transform is None and _outside(text, window):
             # the whole chunk is before or after the window: count it, do not parse it
-            res.read += text.count(b"\n") + 1 + (carry.len() if carry is not None else 0)
+            res.read += text.count(b"\n") + 1 + physical_lines(carry, folded=carry_folded)
             res.skipped_chunks += 1
             carry = None
             continue
-        lines = lines_of(text)
-        if transform is not None:
-            lines = transform(lines)
-        if carry is not None:
-            lines = pl.concat([carry, lines])
-        chunk = parse_stderr_chunk(lines, pattern, final=last)
-        carry = chunk.carry
-        res.read += lines.len() - (carry.len() if carry is not None else 0)
+        lines, folded = next_lines(text, carry, carry_folded, transform)
+        chunk = parse_stderr_chunk(lines, pattern, final=last, folded=folded)
+        carry, carry_folded = chunk.carry, chunk.folded
+        res.read += chunk.lines
         res.candidates += chunk.candidates
         res.matched += chunk.matched
         res.skipped += chunk.skipped
         res.lost_errors += chunk.lost_errors
         res.samples.extend(chunk.samples[: MAX_SAMPLES - len(res.samples)])
         if chunk.matched < chunk.candidates and len(res.unmatched) < 2000:
-            res.unmatched.extend(_unmatched(lines, pattern.pattern, 2000 - len(res.unmatched)))
+            res.unmatched.extend(
+                _unmatched(unfold(lines) if folded else lines, pattern.pattern, 2000 - len(res.unmatched))
+            )
         out.append(finish(chunk.records, window, str(path), state))
     res.frame = pl.concat(out) if out else None
     res.rows = 0 if res.frame is None else res.frame.height

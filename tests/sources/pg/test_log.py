@@ -436,3 +436,28 @@ def test_daylight_saving_switch_inside_one_file(tmp_path: Path) -> None:
         pd.Timestamp("2026-10-25 02:00:01", tz="UTC"),
     ]
     assert "XYZ" in got.reason and "read as UTC" in got.reason
+
+
+def test_continuations_read_the_same_folded_or_line_by_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # chunks of ~200 bytes cut records at every place; a continuation after a blank line and
+    # one after a foreign line make their chunks fall back to the line-by-line reading
+    rows = []
+    for i in range(60):
+        rows.append(f"2026-11-27 13:30:{i:02d}.000 UTC [{i % 3}] ERROR:  bad {i}")
+        rows.append(f"\tline two of {i}")
+        if i % 7 == 0:
+            rows.append("" if i % 2 else "pg_ctl: noise")
+            rows.append(f"\tafter a gap {i}")
+        rows.append(f"2026-11-27 13:30:{i:02d}.001 UTC [{i % 3}] STATEMENT:  SELECT {i}")
+        rows.append("\tFROM t")
+    log = tmp_path / "postgresql.log"
+    log.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    whole = collect_pg_log(str(log))
+    monkeypatch.setattr(files, "BLOCK_CHUNK_BYTES", 200)
+    monkeypatch.setattr(files, "_BLOCK_READ_BYTES", 64)
+    cut = collect_pg_log(str(log))
+    for got in (whole, cut):
+        assert got.frame["message"].tolist()[:2] == ["bad 0\nline two of 0\nafter a gap 0", "bad 1\nline two of 1"]
+        assert got.frame["statement"].tolist()[1] == "SELECT 1\nFROM t"
+        assert (got.lines_read, got.lines_skipped, len(got.frame)) == (len(rows), 5, 60)
+    pd.testing.assert_frame_equal(whole.frame, cut.frame)
