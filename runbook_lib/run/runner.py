@@ -222,10 +222,6 @@ def execute_papermill(
                 # cells (and the parameters papermill injects) do not belong in the user's
                 # history.sqlite, and its database and saving thread cost each run's kernel.
                 extra_arguments=["--IPKernelApp.log_level=ERROR", "--HistoryManager.enabled=False"],
-                # Every cell has run and its outputs are in: killing the kernel is safe, and
-                # ipykernel sometimes ignores the polite shutdown request until jupyter_client
-                # sends SIGTERM 2.5 s later (1 empty-notebook run in 3 took 5 s, not 1.6 s).
-                shutdown_kernel="immediate",
             )
     except papermill.PapermillExecutionError as err:
         status, error = "failed", _cell_error(output, err.cell_index, f"{err.ename}: {err.evalue}")
