@@ -10,6 +10,10 @@ window asked for (the notebook shows it) and the span found (the first and last 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
 import pandas as pd
 
 from runbook_lib.timewindow import Window
@@ -43,16 +47,51 @@ def count_per_minute(times: pd.Series, index: pd.DatetimeIndex, *, freq: str = M
     return counts.astype("int64")
 
 
+def _fixed_step_ns(times: pd.Series, freq: str) -> int:
+    """*freq* in nanoseconds when buckets of it are epoch multiples of UTC *times*, else 0
+    (calendar frequencies and other zones: pandas' own flooring)."""
+    if not isinstance(times.dtype, pd.DatetimeTZDtype) or str(times.dt.tz) != "UTC":
+        return 0
+    try:
+        return max(int(pd.Timedelta(freq).value), 0)
+    except ValueError:
+        return 0
+
+
 def sum_per_minute(
-    times: pd.Series, columns: dict[str, pd.Series], *, freq: str = MINUTE, name: str = "minute_at"
+    times: pd.Series, columns: Mapping[str, pd.Series | np.ndarray], *, freq: str = MINUTE, name: str = "minute_at"
 ) -> pd.DataFrame:
-    """Sum the int64 *columns* per *freq* bucket of *times*, every bucket of the covered span
-    present (zeros); without rows, an empty frame with *name* and those columns, typed."""
-    frame = pd.DataFrame({name: times.dt.floor(freq), **columns}).dropna(subset=[name])
-    out = frame.groupby(name).sum()
-    if out.empty:
-        return pd.DataFrame(
-            {name: pd.Series(dtype="datetime64[ns, UTC]"), **{c: pd.Series(dtype="int64") for c in columns}}
-        )
-    full = pd.date_range(out.index.min(), out.index.max(), freq=freq, name=name)
-    return out.reindex(full, fill_value=0).reset_index()
+    """Sum the int64 (or bool) *columns* per *freq* bucket of *times*, every bucket of the
+    covered span present (zeros); without rows, an empty frame with *name* and those columns.
+
+    For a fixed *freq* over UTC times the buckets are counted with ``bincount`` (a pandas
+    group-by of 1M rows cost ~0.2 s for each table built from it).
+    """
+    step = _fixed_step_ns(times, freq)
+    if not step:
+        frame = pd.DataFrame({name: times.dt.floor(freq), **columns}).dropna(subset=[name])
+        sums = frame.groupby(name).sum()
+        if sums.empty:
+            return _no_buckets(name, columns)
+        full = pd.date_range(sums.index.min(), sums.index.max(), freq=freq, name=name)
+        return sums.reindex(full, fill_value=0).reset_index()
+    ns = times.dt.as_unit("ns").to_numpy(dtype="datetime64[ns]").view("int64")
+    dated = ns != np.iinfo(np.int64).min  # NaT: no bucket
+    if not dated.any():
+        return _no_buckets(name, columns)
+    bucket = ns[dated] // step  # floor division: floors before 1970 too
+    first = int(bucket.min())
+    slot = bucket - first
+    n = int(slot.max()) + 1
+    starts = pd.to_datetime((first + np.arange(n, dtype=np.int64)) * step, utc=True).as_unit(times.dt.unit)
+    out: dict[str, Any] = {name: starts}
+    for column, values in columns.items():
+        weights = np.asarray(values)[dated]
+        out[column] = np.bincount(slot, weights=weights, minlength=n).astype("int64")
+    return pd.DataFrame(out)
+
+
+def _no_buckets(name: str, columns: Mapping[str, Any]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {name: pd.Series(dtype="datetime64[ns, UTC]"), **{c: pd.Series(dtype="int64") for c in columns}}
+    )
