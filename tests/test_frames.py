@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from runbook_lib.frames import select_rows
+from runbook_lib.frames import equal_to, select_rows
 
 
 def test_select_rows_equals_boolean_indexing_on_chunked_arrow_columns() -> None:
@@ -27,3 +27,11 @@ def test_select_rows_equals_boolean_indexing_on_chunked_arrow_columns() -> None:
     pd.testing.assert_frame_equal(got, want)
     assert list(got.index) == [10, 11, 14] and got["ip"].isna().tolist() == [False, True, False]
     assert select_rows(frame, np.zeros(5, dtype=bool)).empty
+
+
+def test_equal_to_matches_the_text_of_strings_categories_and_numbers() -> None:
+    text = pd.Series(["10.0.0.1", None, "10.0.0.2"], dtype=pd.StringDtype("pyarrow", na_value=np.nan))
+    assert equal_to(text, "10.0.0.1").tolist() == [True, False, False]
+    kinds = pd.Series(pd.Categorical(["4xx", None, "5xx"]))
+    assert equal_to(kinds, "5xx").tolist() == [False, False, True] and not equal_to(kinds, "2xx").any()
+    assert equal_to(pd.Series([200, 429, 429]), "429").tolist() == [False, True, True]

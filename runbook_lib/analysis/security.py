@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import polars as pl
 
-from runbook_lib.frames import select_rows
+from runbook_lib.frames import equal_to, select_rows
 from runbook_lib.timewindow import Window
 
 from ._common import MAD_TO_SIGMA, count_per_minute, minute_axis
@@ -344,9 +344,9 @@ def ip_timeline(frame: pd.DataFrame, ip: str, *, limit: int = 500) -> pd.DataFra
         "referer",
         "probe",
     ]
-    client = frame["client_ip"]
-    same = client == str(ip) if pd.api.types.is_string_dtype(client.dtype) else client.astype("str") == str(ip)
-    mine = select_rows(frame, same).sort_values("requested_at", kind="stable").head(limit)
+    mine = (
+        select_rows(frame, equal_to(frame["client_ip"], str(ip))).sort_values("requested_at", kind="stable").head(limit)
+    )
     return mine.assign(probe=mine["path"].map(classify_probe))[cols].reset_index(drop=True)
 
 

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from runbook_lib.charts.explore import plot_rows_over_time
-from runbook_lib.frames import select_rows
+from runbook_lib.frames import equal_to, select_rows
 from runbook_lib.notebook.bundles import (
     Bundle,
     ErrorSlot,
@@ -48,27 +48,9 @@ def with_status_class(frame: pd.DataFrame) -> pd.DataFrame:
     status = pd.to_numeric(frame["status"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
     with np.errstate(invalid="ignore"):
         klass = np.floor_divide(status, 100)
-    known = np.isfinite(klass) & (klass >= 0) & (klass <= 9)
-    codes = np.where(known, klass, -1).astype(np.int8)
-    present = np.unique(codes[codes >= 0])
-    remap = np.full(10, -1, dtype=np.int8)
-    remap[present] = np.arange(len(present), dtype=np.int8)
-    codes = np.where(codes >= 0, remap[np.clip(codes, 0, 9)], -1).astype(np.int8)
-    categories = pd.Index([f"{k}xx" for k in present], dtype="str")
-    return frame.assign(status_class=pd.Categorical.from_codes(codes, categories))
-
-
-def equal_to(column: pd.Series, value: str) -> pd.Series:
-    """Rows of *column* whose text is *value*: without a string per row where the column
-    is text or a category already (a 5M-row conversion per redraw otherwise)."""
-    if isinstance(column.dtype, pd.CategoricalDtype):
-        names = [str(c) for c in column.cat.categories]
-        if value not in names:
-            return pd.Series(False, index=column.index)
-        return pd.Series(column.cat.codes.to_numpy() == names.index(value), index=column.index)
-    if pd.api.types.is_string_dtype(column.dtype) and column.dtype != object:
-        return (column == value).fillna(False).astype(bool)
-    return (column.astype("string") == value).fillna(False).astype(bool)
+    codes = np.where((klass >= 0) & (klass <= 9), klass, -1).astype(np.int8)  # NaN: -1, no class
+    classes = pd.Categorical.from_codes(codes, pd.Index([f"{k}xx" for k in range(10)], dtype="str"))
+    return frame.assign(status_class=classes.remove_unused_categories())
 
 
 def _descending_keys(column: pd.Series) -> np.ndarray | None:
@@ -176,7 +158,7 @@ class ExploreView:
             if column and value != ALL:
                 match = equal_to(self.frame[column], value)
                 keep = match if keep is None else keep & match
-        return self.frame if keep is None else select_rows(self.frame, keep.to_numpy(dtype=bool))
+        return self.frame if keep is None else select_rows(self.frame, keep)
 
     def summary(self, rows: pd.DataFrame) -> str:
         """``"N rows, HH:MM–HH:MM"`` plus what is drilled into: the view's one text line."""
