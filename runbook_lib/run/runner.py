@@ -203,6 +203,8 @@ def execute_papermill(
     import papermill
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
+    from runbook_lib.run.kernel import PromptShutdownKernelManager
+
     status: Outcome = "ok"
     error = ""
     t0 = time.perf_counter()
@@ -222,6 +224,7 @@ def execute_papermill(
                 # cells (and the parameters papermill injects) do not belong in the user's
                 # history.sqlite, and its database and saving thread cost each run's kernel.
                 extra_arguments=["--IPKernelApp.log_level=ERROR", "--HistoryManager.enabled=False"],
+                kernel_manager_class=PromptShutdownKernelManager,
             )
     except papermill.PapermillExecutionError as err:
         status, error = "failed", _cell_error(output, err.cell_index, f"{err.ename}: {err.evalue}")

@@ -1,0 +1,46 @@
+"""The runner's kernel manager lets an answered kernel go after a short grace.
+
+The kernel here answers its shutdown request but cannot exit on its own: a non-daemon
+thread keeps the interpreter alive, as ipykernel's own shutdown race (a flush waiting on a
+stopped IOPub thread) does. jupyter_client would wait 2.5 s before SIGTERM.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from runbook_lib.run.kernel import ANSWERED_GRACE_S, PromptShutdownKernelManager
+
+LINGER = "import threading, time\nthreading.Thread(target=time.sleep, args=(60,)).start()"
+
+
+async def _start_run_stop(code: str) -> tuple[PromptShutdownKernelManager, float]:
+    km = PromptShutdownKernelManager(kernel_name="python3")
+    await km.start_kernel(extra_arguments=["--IPKernelApp.log_level=ERROR", "--HistoryManager.enabled=False"])
+    kc = km.client()
+    kc.start_channels()
+    try:
+        await kc.wait_for_ready(timeout=60)
+        reply = await kc.execute_interactive(code, timeout=30)
+        assert reply["content"]["status"] == "ok"
+    finally:
+        kc.stop_channels()
+    started = time.monotonic()
+    await km.shutdown_kernel()
+    return km, time.monotonic() - started
+
+
+def test_answered_kernel_that_hangs_on_exit_is_ended_after_the_grace() -> None:
+    km, took = asyncio.run(_start_run_stop(LINGER))
+    assert km.answered_shutdown
+    assert not km.has_kernel or not asyncio.run(km.is_alive())
+    # jupyter_client alone would wait half of its 5 s shutdown_wait_time before SIGTERM.
+    assert took < 2.5
+    assert took >= ANSWERED_GRACE_S * 0.9
+
+
+def test_kernel_that_exits_by_itself_is_not_held_for_the_grace() -> None:
+    km, took = asyncio.run(_start_run_stop("x = 1"))
+    assert km.answered_shutdown
+    assert took < 2.5
