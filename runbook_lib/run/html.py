@@ -190,6 +190,12 @@ def export_html(notebook: Path, output: Path, *, title: str = "") -> Path:
             doc = {}
         if doc:
             add_verdict(nb, doc)  # built from escaped values after cleaning: our own markup
+    body = _render(nb)
+    output.write_text(body, encoding="utf-8")
+    return output
+
+
+def _render(nb: Any) -> str:
     exporter = _exporter_class()(
         template_name=TEMPLATE_NAME,
         extra_template_basedirs=[str(TEMPLATE_DIR)],
@@ -200,5 +206,23 @@ def export_html(notebook: Path, output: Path, *, title: str = "") -> Path:
         embed_images=True,
     )
     body, _ = exporter.from_notebook_node(nb)
-    output.write_text(body, encoding="utf-8")
-    return output
+    return str(body)
+
+
+def warm_up() -> None:
+    """Render a two-cell notebook and throw it away, so the first real export finds
+    nbconvert's filters, the template and the highlighter loaded (about 0.5 s of a cold
+    export). The runner calls it in a thread while the kernel starts and runs, time the
+    CLI otherwise spends waiting."""
+    v4 = nbformat.v4
+    table = {"text/html": "<table><tr><td>1</td></tr></table>", "text/plain": "1"}
+    nb = v4.new_notebook(
+        cells=[
+            v4.new_markdown_cell("# warm up\n\n`code` *text*"),
+            v4.new_code_cell("x", outputs=[v4.new_output("execute_result", data=table, execution_count=1)]),
+        ]
+    )
+    try:
+        _render(sanitize_outputs(nb))
+    except Exception:  # noqa: BLE001 - only a head start: the real export reports its own errors
+        return

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -209,6 +210,8 @@ def execute_papermill(
     error = ""
     t0 = time.perf_counter()
     env = {RUN_DIR_ENV: str(run_dir), HOME_ENV: str(project_root()), "MPLBACKEND": "Agg"}
+    # The HTML export's first use of nbconvert costs ~0.5 s: load it while the kernel works.
+    threading.Thread(target=report_html.warm_up, name="warm-html-export", daemon=True).start()
     try:
         with _environment(env), _sigterm_interrupts():
             papermill.execute_notebook(

@@ -94,3 +94,13 @@ def test_accessible_adds_only_what_is_missing() -> None:
     assert 'tabindex="-1"' in got and got.count("tabindex=") == 3  # output, the kept -1, input wrapper
     assert '<div class="jp-OutputArea-outputs">' in got and '<div class="jp-OutputArea-output-like">' in got
     assert report_html.accessible(got) == got
+
+
+def test_warm_up_changes_nothing_in_the_next_report(tmp_path: Path) -> None:
+    notebook = _executed_notebook(tmp_path / "report.ipynb")
+    before = report_html.export_html(notebook, tmp_path / "before.html").read_text(encoding="utf-8")
+    report_html.warm_up()
+    report_html.warm_up()
+    after = report_html.export_html(notebook, tmp_path / "after.html").read_text(encoding="utf-8")
+    assert after == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["after.html", "before.html", "report.ipynb"]
