@@ -91,6 +91,8 @@ class PrefixPattern:
     pattern: str
     groups: tuple[str, ...]
     ignored: tuple[str, ...] = field(default=())
+    #: A faster variant with the same groups (:func:`strict_pattern`); "" when there is none.
+    strict: str = ""
 
     def compiled(self) -> re.Pattern[str]:
         return re.compile(self.pattern)
@@ -128,6 +130,7 @@ def translate_prefix(prefix: str) -> PrefixPattern:
     parts: list[str] = []
     groups: list[str] = []
     ignored: list[str] = []
+    items: list[tuple[str, str, str]] = []  # (space | lit | esc | pad, value, group): for the strict variant
     optional_from: int | None = None
     last_space = False
     for kind, value in _tokens(prefix):
@@ -138,9 +141,12 @@ def translate_prefix(prefix: str) -> PrefixPattern:
             if value.isspace():
                 if not last_space:
                     parts.append(" +")
+                    items.append(("space", "", ""))
+                items[-1] = ("space", items[-1][1] + " ", "")  # the strict variant wants as many as printed
                 last_space = True
                 continue
             parts.append(re.escape(value))
+            items.append(("lit", value, ""))
             last_space = False
             continue
         if value not in _ESCAPES:
@@ -150,8 +156,10 @@ def translate_prefix(prefix: str) -> PrefixPattern:
         if name and name not in groups:
             groups.append(name)
             piece = f"(?P<{name}>{body})"
+            items.append((kind, value, name))
         else:
             piece = f"(?:{body})"
+            items.append((kind, value, ""))
         if kind == "pad":
             piece = f" *{piece} *"
         parts.append(piece)
@@ -163,7 +171,69 @@ def translate_prefix(prefix: str) -> PrefixPattern:
     # Between the prefix and the level PostgreSQL writes nothing, but a prefix without a
     # trailing space (or an ignored escape) must still match: allow optional spaces.
     pattern = f"^(?P<head>{body} *{_SEVERITY}: +)"
-    return PrefixPattern(prefix, pattern, (*groups, "severity"), tuple(ignored))
+    return PrefixPattern(prefix, pattern, (*groups, "severity"), tuple(ignored), strict_pattern(items))
+
+
+_S_DATE = r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}"
+_S_ZONE = r" (?:[A-Za-z]{1,6}|[+-][0-9]{2}(?::?[0-9]{2})?)"
+_FREE_ESCAPES = frozenset("udahLbi")
+_DIGIT = re.compile(r"\d")
+
+
+def _strict_body(letter: str, after: tuple[str, str, str]) -> str | None:
+    """The strict body of escape *letter* followed by *after*; None when it has none."""
+    kind, value, _ = after
+    lit = value if kind == "lit" else ""  # the literal character that follows, if any
+    if letter in "mts":  # the zone required; its letters must not run into what follows
+        if not (kind == "space" or (lit and not lit.isalpha() and lit not in "+-:" and not _DIGIT.match(lit))):
+            return None
+        return _S_DATE + (r"\.[0-9]+" if letter == "m" else "") + _S_ZONE
+    if letter in "pln":  # digits up to a non-digit (ASCII digits: the next element rejects others)
+        if not (kind in ("space", "end") or (lit and not _DIGIT.match(lit) and not (letter == "n" and lit == "."))):
+            return None
+        return "[0-9]+(?:\\.[0-9]+)?" if letter == "n" else "[0-9]+"
+    if letter in _FREE_ESCAPES:  # lazy .*? up to the next literal: the text up to its first occurrence
+        if kind == "space":
+            return "[^ ]+"
+        if lit:
+            return "[^" + ("\\" + lit if lit in "\\]^-[&~" else lit) + " ]*"
+        return None
+    if letter == "e":
+        return _ESCAPES["e"][1]
+    if letter == "c" and (kind in ("space", "end") or (lit and lit not in "0123456789abcdef.")):
+        return _ESCAPES["c"][1]
+    if letter in "PxQ" and lit and not lit.isspace() and not _DIGIT.match(lit) and lit != "-":
+        return _ESCAPES[letter][1]
+    return None
+
+
+def strict_pattern(items: Sequence[tuple[str, str, str]]) -> str:
+    """A variant of the prefix pattern that is deterministic, so polars captures it about twice as fast.
+
+    Why it gives the same groups on every line it matches: it follows the general pattern's
+    first-choice path — a ``%q`` part required, one space where ``" +"`` allows several, a
+    free field (``%u``, ``%d``…) running to the first occurrence of the literal after it, the
+    zone required — and every element is one that cannot start where its neighbour could
+    also go on, so where the general pattern would prefer another path the strict one fails
+    (and the line is captured by the general pattern). "" when the prefix has an element
+    this cannot be said of (padding, ``%r``, ``%v``, two free fields side by side…).
+    """
+    out: list[str] = []
+    ends_with_space = bool(items) and items[-1][0] == "space"
+    for k, (kind, value, name) in enumerate(items):
+        after = items[k + 1] if k + 1 < len(items) else ("end", "", "")
+        if kind == "space":
+            out.append(value)  # what follows cannot start with a space (checked by its body)
+        elif kind == "lit":
+            out.append(re.escape(value))
+        elif kind == "pad":
+            return ""
+        else:
+            body = _strict_body(value, after)
+            if body is None:
+                return ""
+            out.append(f"(?P<{name}>{body})" if name else f"(?:{body})")
+    return f"^(?P<head>{''.join(out)}{'' if ends_with_space else ' *'}{_SEVERITY}: +)"
 
 
 def match_ratio(prefix: str, lines: Sequence[str]) -> float:
