@@ -8,11 +8,35 @@ stopped IOPub thread) does. jupyter_client would wait 2.5 s before SIGTERM.
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
+from collections.abc import Coroutine
+from typing import Any, TypeVar
 
 from runbook_lib.run.kernel import ANSWERED_GRACE_S, PromptShutdownKernelManager
 
 LINGER = "import threading, time\nthreading.Thread(target=time.sleep, args=(60,)).start()"
+
+T = TypeVar("T")
+
+
+def _run(coro: Coroutine[Any, Any, T]) -> T:
+    """Run `coro` on a fresh loop in its own thread: an earlier test in the session (a
+    Playwright sync API, an in-process notebook) may have left a loop running in this one."""
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            box["value"] = asyncio.run(coro)
+        except BaseException as exc:  # handed to the test's thread below
+            box["error"] = exc
+
+    thread = threading.Thread(target=target, name="kernel-shutdown-test")
+    thread.start()
+    thread.join()
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
 
 
 async def _start_run_stop(code: str) -> tuple[PromptShutdownKernelManager, float]:
@@ -32,15 +56,15 @@ async def _start_run_stop(code: str) -> tuple[PromptShutdownKernelManager, float
 
 
 def test_answered_kernel_that_hangs_on_exit_is_ended_after_the_grace() -> None:
-    km, took = asyncio.run(_start_run_stop(LINGER))
+    km, took = _run(_start_run_stop(LINGER))
     assert km.answered_shutdown
-    assert not km.has_kernel or not asyncio.run(km.is_alive())
+    assert not km.has_kernel or not _run(km.is_alive())
     # jupyter_client alone would wait half of its 5 s shutdown_wait_time before SIGTERM.
     assert took < 2.5
     assert took >= ANSWERED_GRACE_S * 0.9
 
 
 def test_kernel_that_exits_by_itself_is_not_held_for_the_grace() -> None:
-    km, took = asyncio.run(_start_run_stop("x = 1"))
+    km, took = _run(_start_run_stop("x = 1"))
     assert km.answered_shutdown
     assert took < 2.5
