@@ -14,10 +14,16 @@ DEMO_MARKER = ROOT / "demo" / ".runbook-demo"
 MAX_DEMO_AGE_S = 30 * 60
 
 
-@pytest.fixture(scope="session", autouse=True)
-def fresh_demo() -> None:
+def ensure_fresh_demo() -> None:
+    """Generate the demo incident unless a fresh one is there (scripts/test.sh calls this
+    once before its two pytest processes start, so that they never write it at once)."""
     if DEMO_MARKER.exists() and time.time() - DEMO_MARKER.stat().st_mtime < MAX_DEMO_AGE_S:
         return
     from runbook_lib.demo import generate_demo
 
     generate_demo(out=ROOT / "demo")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def fresh_demo() -> None:
+    ensure_fresh_demo()

@@ -44,11 +44,11 @@ if [ $# -gt 0 ]; then
 fi
 # The whole suite runs as two pytest processes side by side, one per core: the browser
 # tests, nbval (notebooks in JupyterLab and in a plain kernel) and the two longest flow
-# tests beside everything else. One after the other they took 17 min on a 2-core CI
-# machine, split 13.6 min (lab and nbval only on the first side). The demo incident both
-# read is generated once, before either starts (conftest.py regenerates a stale one).
+# tests beside everything else. One after the other, pytest took 17 min on a 2-core CI
+# machine; split, the whole of .ci/run on a fresh clone took 14.4 min. The demo incident
+# both read is made fresh once, before either starts (conftest.py's ensure_fresh_demo).
 first=(tests/lab notebooks tests/flows/test_calm_control.py tests/flows/test_post_mortem.py)
-.venv/bin/python -c 'from pathlib import Path; from runbook_lib.demo import generate_demo; generate_demo(out=Path("demo"))' >/dev/null
+.venv/bin/python -c 'import conftest; conftest.ensure_fresh_demo()' >/dev/null
 browser_log="$(mktemp)"
 .venv/bin/python -m pytest -q -p no:cacheprovider "${first[@]}" --nbval-lax --durations=10 >"$browser_log" 2>&1 &
 browser=$!

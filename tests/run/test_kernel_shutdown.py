@@ -8,9 +8,9 @@ stopped IOPub thread) does. jupyter_client would wait 2.5 s before SIGTERM.
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
 from collections.abc import Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from runbook_lib.run.kernel import ANSWERED_GRACE_S, PromptShutdownKernelManager
@@ -23,20 +23,8 @@ T = TypeVar("T")
 def _run(coro: Coroutine[Any, Any, T]) -> T:
     """Run `coro` on a fresh loop in its own thread: an earlier test in the session (a
     Playwright sync API, an in-process notebook) may have left a loop running in this one."""
-    box: dict[str, Any] = {}
-
-    def target() -> None:
-        try:
-            box["value"] = asyncio.run(coro)
-        except BaseException as exc:  # handed to the test's thread below
-            box["error"] = exc
-
-    thread = threading.Thread(target=target, name="kernel-shutdown-test")
-    thread.start()
-    thread.join()
-    if "error" in box:
-        raise box["error"]
-    return box["value"]
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coro).result()
 
 
 async def _start_run_stop(code: str) -> tuple[PromptShutdownKernelManager, float]:
