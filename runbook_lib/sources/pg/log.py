@@ -310,13 +310,21 @@ def _parse_stderr_file(
     carry: pl.Series | None = None
     carry_folded = False
     for text, last in texts:
-        if transform is None and _outside(text, window):
-            # the whole chunk is before or after the window: count it, do not parse it
-            res.read += text.count(b"\n") + 1 + physical_lines(carry, folded=carry_folded)
+        head = _outside(text, window) if transform is None else None
+        if head is not None:
+            # every record starting in the chunk is before or after the window: count its lines,
+            # do not parse them; only the lines continuing the record carried in are read with it
+            res.read += text.count(b"\n") + 1 - text.count(b"\n", 0, head)
             res.skipped_chunks += 1
-            carry = None
-            continue
-        lines, folded = next_lines(text, carry, carry_folded, transform)
+            if carry is None and not head:
+                continue
+            if head:
+                text, last = text[: head - 1], True
+                lines, folded = next_lines(text, carry, carry_folded, transform)
+            else:
+                lines, folded, last = carry, carry_folded, True
+        else:
+            lines, folded = next_lines(text, carry, carry_folded, transform)
         chunk = parse_stderr_chunk(lines, pattern, final=last, folded=folded)
         carry, carry_folded = chunk.carry, chunk.folded
         res.read += chunk.lines
@@ -349,16 +357,21 @@ def _chunk_time(match: re.Match[bytes] | tuple[bytes, bytes]) -> tuple[pd.Timest
     return at - pd.Timedelta(seconds=offset), pd.Timedelta(seconds=1)
 
 
-def _outside(text: bytes, window: Window | None) -> bool:
-    """True when every line of *text* is clearly outside *window* (its first and last times)."""
+def _outside(text: bytes, window: Window | None) -> int | None:
+    """Where *text*'s own records start when all of them are clearly outside *window*, else None.
+
+    The offset is that of the first line with a time: the lines before it (a continuation,
+    a DETAIL) belong to the record carried in from the chunk before. Judged by the first
+    and last times in the chunk.
+    """
     if window is None:
-        return False
-    first = _CHUNK_TIME.match(text)
+        return None
+    first = _CHUNK_TIME.search(text, 0, 65536)
     tail = _CHUNK_TIME.findall(text[-65536:])
     if first is None or not tail:
-        return False
+        return None
     (start, m1), (end, m2) = _chunk_time(first), _chunk_time(tail[-1])
-    return bool(end + m2 < window.start or start - m1 >= window.end)
+    return first.start() if end + m2 < window.start or start - m1 >= window.end else None
 
 
 def _unmatched(lines: pl.Series, pattern: str, limit: int) -> list[str]:

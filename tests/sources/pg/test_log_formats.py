@@ -204,6 +204,37 @@ def test_chunks_outside_the_window_are_skipped_unparsed(tmp_path: Path, monkeypa
     assert len(got.frame) == 1000 and got.status == "ok"
 
 
+@pytest.mark.parametrize("block", [997, 1500, 4000])
+def test_chunks_starting_inside_a_record_are_skipped_and_the_record_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, block: int
+) -> None:
+    """Records of four physical lines: most blocks start inside one (a continuation or a
+    DETAIL). Such a block is still skipped, and the record it continues keeps every line."""
+    from runbook_lib.sources import _files
+
+    log = tmp_path / "postgresql.log"
+    start = pd.Timestamp("2026-11-25 00:00", tz="UTC")
+    rows = []
+    for i in range(1500):
+        at = f"{start + pd.Timedelta(seconds=172.8 * i):%Y-%m-%d %H:%M:%S}.000 UTC [{100 + i % 7}]"
+        rows += [f"{at} ERROR:  boom {i}", "\tsecond line", f"{at} DETAIL:  detail {i}", f"{at} STATEMENT:  SELECT {i}"]
+    log.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    whole = collect_pg_log(str(log))
+    monkeypatch.setattr(_files, "BLOCK_CHUNK_BYTES", block)
+    monkeypatch.setattr(_files, "_BLOCK_READ_BYTES", 100)
+    blocks = sum(1 for _ in _files.Blocks(log).texts())
+    for hours in (0, 5, 13):
+        window_start = pd.Timestamp("2026-11-26 00:00", tz="UTC") + pd.Timedelta(hours=hours, seconds=1)
+        window = Window(window_start, window_start + pd.Timedelta(hours=7))
+        got = collect_pg_log(str(log), window=window)
+        assert got.meta["files"][0]["chunks_outside_window"] >= 0.85 * blocks  # 7 h of 72 h read
+        assert got.lines_read == whole.lines_read == 6000
+        inside = (whole.frame["logged_at"] >= window.start) & (whole.frame["logged_at"] < window.end)
+        pd.testing.assert_frame_equal(got.frame, whole.frame[inside].reset_index(drop=True))
+        assert got.frame["detail"].notna().all() and got.frame["statement"].notna().all()
+        assert got.frame["message"].str.endswith("\nsecond line").all() and got.status == "ok"
+
+
 def test_an_application_log_given_by_mistake_is_named(tmp_path: Path) -> None:
     log = tmp_path / "app.log"
     rows = [
