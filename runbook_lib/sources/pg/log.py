@@ -39,19 +39,18 @@ filtered chunk by chunk; jsonlog too; a csvlog file or a Cloud SQL export is rea
 from __future__ import annotations
 
 import itertools
-import re
 import zoneinfo
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 import polars as pl
 
 from runbook_lib.collected import MAX_SAMPLES, Collected, guarded, skipped
 from runbook_lib.errors import ParameterError, SourceDenied, SourceUnavailable
 from runbook_lib.paths import resolve
 from runbook_lib.sources import _files as logfiles
+from runbook_lib.sources.pg.log_blocks import FileResult, parse_stderr_file
 from runbook_lib.sources.pg.log_cloudsql import CLOUDSQL_PREFIX, read_cloudsql
 from runbook_lib.sources.pg.log_detect import detect, looks_like
 from runbook_lib.sources.pg.log_frame import PG_LOG_SCHEMA, FinishState, finish, to_pandas
@@ -59,9 +58,7 @@ from runbook_lib.sources.pg.log_prefix import (
     PrefixPattern,
     suggest_prefix,
     translate_prefix,
-    zone_offset_s,
 )
-from runbook_lib.sources.pg.log_stderr import next_lines, parse_stderr_chunk, physical_lines, unfold
 from runbook_lib.sources.pg.log_structured import read_csvlog, read_jsonlog
 from runbook_lib.sources.pg.log_syslog import SYSLOG_FORMATS, SyslogState, effective_prefix, rewrite
 from runbook_lib.timewindow import Window
@@ -255,45 +252,33 @@ def _collect(paths: str, window: Window | None, prefix: str, log_format: str, st
     return out
 
 
-class _FileResult:
-    def __init__(self, frame: pl.DataFrame | None, fmt: str) -> None:
-        self.frame, self.fmt = frame, fmt
-        self.rows = 0 if frame is None else frame.height
-        self.read = self.skipped = self.candidates = self.matched = 0
-        self.lost_errors = self.aside = self.skipped_chunks = 0
-        self.samples: list[str] = []
-        self.unmatched: list[str] = []
-        self.instances: list[str] = []  # Cloud SQL: resource.labels.database_id
-        self.entry_severity: dict[str, int] = {}  # Cloud SQL: the LogEntries' own severity
-
-
 def _read_file(
     blocks: logfiles.Blocks, log_format: str, pattern: PrefixPattern, window: Window | None,
     state: FinishState,
-) -> _FileResult:  # fmt: skip
+) -> FileResult:  # fmt: skip
     texts = blocks.texts()
     first = next(texts, None)
     if first is None:
-        return _FileResult(None, "empty")
+        return FileResult(None, "empty")
     fmt = log_format if log_format != "auto" else detect(first[0][:65536].decode("utf-8", "replace"))
     if fmt in _NOT_READ:
-        return _FileResult(None, fmt)
+        return FileResult(None, fmt)
     stream = itertools.chain([first], texts)
     if fmt == "cloudsql":  # entries back in time order: the whole file
         export = read_cloudsql(b"\n".join(t for t, _ in stream).decode("utf-8", "replace"))
         joined = iter([("\n".join(export.lines).encode(), True)])
-        result = _parse_stderr_file(joined, translate_prefix(CLOUDSQL_PREFIX), window, blocks.path, state)
+        result = parse_stderr_file(joined, translate_prefix(CLOUDSQL_PREFIX), window, blocks.path, state)
         result.fmt, result.read, result.aside = fmt, export.entries, export.aside
         result.skipped += export.skipped
         result.samples = (export.samples + result.samples)[:MAX_SAMPLES]
         result.instances, result.entry_severity = export.instances, export.entry_severity
         return result
     if fmt == "stderr":
-        return _parse_stderr_file(stream, pattern, window, blocks.path, state)
+        return parse_stderr_file(stream, pattern, window, blocks.path, state)
     if fmt in SYSLOG_FORMATS:
         syslog = SyslogState(year=state.syslog_year)
         full = translate_prefix(effective_prefix(fmt, pattern.prefix))
-        result = _parse_stderr_file(
+        result = parse_stderr_file(
             stream, full, window, blocks.path, state, lambda lines: rewrite(lines, fmt, full.pattern, syslog),
         )  # fmt: skip
         result.fmt = fmt
@@ -301,88 +286,10 @@ def _read_file(
     return _parse_structured(stream, fmt, window, blocks.path, state)
 
 
-def _parse_stderr_file(
-    texts: Iterator[tuple[bytes, bool]], pattern: PrefixPattern, window: Window | None,
-    path: Path, state: FinishState, transform: Callable[[pl.Series], pl.Series] | None = None,
-) -> _FileResult:  # fmt: skip
-    out: list[pl.DataFrame] = []
-    res = _FileResult(None, "stderr")
-    carry: pl.Series | None = None
-    carry_folded = False
-    for text, last in texts:
-        head = _outside(text, window) if transform is None else None
-        if head is not None:
-            # every record starting in the chunk is before or after the window: count its lines,
-            # do not parse them; only the lines continuing the record carried in are read with it
-            res.read += text.count(b"\n") + 1 - text.count(b"\n", 0, head)
-            res.skipped_chunks += 1
-            if carry is None and not head:
-                continue
-            if head:
-                text, last = text[: head - 1], True
-                lines, folded = next_lines(text, carry, carry_folded, transform)
-            else:
-                lines, folded, last = carry, carry_folded, True
-        else:
-            lines, folded = next_lines(text, carry, carry_folded, transform)
-        chunk = parse_stderr_chunk(lines, pattern, final=last, folded=folded)
-        carry, carry_folded = chunk.carry, chunk.folded
-        res.read += chunk.lines
-        res.candidates += chunk.candidates
-        res.matched += chunk.matched
-        res.skipped += chunk.skipped
-        res.lost_errors += chunk.lost_errors
-        res.samples.extend(chunk.samples[: MAX_SAMPLES - len(res.samples)])
-        if chunk.matched < chunk.candidates and len(res.unmatched) < 2000:
-            res.unmatched.extend(
-                _unmatched(unfold(lines) if folded else lines, pattern.pattern, 2000 - len(res.unmatched))
-            )
-        out.append(finish(chunk.records, window, str(path), state))
-    res.frame = pl.concat(out) if out else None
-    res.rows = 0 if res.frame is None else res.frame.height
-    return res
-
-
-_CHUNK_TIME = re.compile(rb"(?m)^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)(?:\.\d+)?(?: ([A-Za-z]{1,6}|[+-]\d\d(?::?\d\d)?))?")
-#: Unknown zones reach 14 h from UTC: such a chunk is skipped only when a day clear of the window.
-_SKIP_MARGIN = pd.Timedelta(days=1)
-
-
-def _chunk_time(match: re.Match[bytes] | tuple[bytes, bytes]) -> tuple[pd.Timestamp, pd.Timedelta]:
-    stamp, zone = (match[1], match[2]) if isinstance(match, re.Match) else match
-    offset = zone_offset_s(zone.decode()) if zone else None  # no zone: pg_log_timezone or UTC
-    at = pd.Timestamp(stamp.decode(), tz="UTC")
-    if offset is None:
-        return at, _SKIP_MARGIN
-    return at - pd.Timedelta(seconds=offset), pd.Timedelta(seconds=1)
-
-
-def _outside(text: bytes, window: Window | None) -> int | None:
-    """Where *text*'s own records start when all of them are clearly outside *window*, else None.
-
-    The offset is that of the first line with a time: the lines before it (a continuation,
-    a DETAIL) belong to the record carried in from the chunk before. Judged by the first
-    and last times in the chunk.
-    """
-    if window is None:
-        return None
-    first = _CHUNK_TIME.search(text, 0, 65536)
-    tail = _CHUNK_TIME.findall(text[-65536:])
-    if first is None or not tail:
-        return None
-    (start, m1), (end, m2) = _chunk_time(first), _chunk_time(tail[-1])
-    return first.start() if end + m2 < window.start or start - m1 >= window.end else None
-
-
-def _unmatched(lines: pl.Series, pattern: str, limit: int) -> list[str]:
-    bad = lines.filter(~lines.str.contains(pattern) & ~lines.str.starts_with("\t") & (lines.str.strip_chars() != ""))
-    return list(bad.head(limit).to_list())
-
-
 def _parse_structured(
     texts: Iterator[tuple[bytes, bool]], fmt: str, window: Window | None, path: Path,
     state: FinishState,
-) -> _FileResult:  # fmt: skip
+) -> FileResult:  # fmt: skip
     # jsonlog has one record per line: chunk by chunk. A csvlog field may hold newlines,
     # so a csvlog file is parsed whole.
     chunks = (
@@ -390,7 +297,7 @@ def _parse_structured(
         if fmt != "csvlog"
         else iter([(b"\n".join(t for t, _ in texts).decode("utf-8", "replace"), True)])
     )
-    res = _FileResult(None, fmt)
+    res = FileResult(None, fmt)
     frames: list[pl.DataFrame] = []
     for text, _ in chunks:
         parsed = read_csvlog(text) if fmt == "csvlog" else read_jsonlog(text.split("\n"))
