@@ -278,9 +278,11 @@ def _read_file(
     if fmt in SYSLOG_FORMATS:
         syslog = SyslogState(year=state.syslog_year)
         full = translate_prefix(effective_prefix(fmt, pattern.prefix))
-        result = parse_stderr_file(
-            stream, full, window, blocks.path, state, lambda lines: rewrite(lines, fmt, full.pattern, syslog),
-        )  # fmt: skip
+
+        def transform(lines: pl.Series) -> pl.Series:
+            return rewrite(lines, fmt, full.pattern, syslog, prefix=pattern.prefix)
+
+        result = parse_stderr_file(stream, full, window, blocks.path, state, transform)
         result.fmt = fmt
         return result
     return _parse_structured(stream, fmt, window, blocks.path, state)

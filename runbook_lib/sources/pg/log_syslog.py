@@ -3,7 +3,9 @@
 Why a rewrite and not a parser of its own: once the syslog header is taken off, the rest
 is what the server wrote to stderr (its ``log_line_prefix``, ``SEVERITY:  message``), so
 each line is rewritten into the stderr shape ``<time> [<pid>] <rest>`` and read by the one
-stderr parser with the prefix ``%m [%p] `` + the server's own.
+stderr parser with the prefix ``%m [%p] `` + the server's own. The header's time and pid are
+added only where the server's prefix lacks them: a server that kept ``%m [%p] `` (Debian's
+default) when it moved to syslog is read by its own times, with milliseconds and zone.
 
 Formats, as documented:
 
@@ -66,10 +68,22 @@ def _share(flags: pl.Series) -> float:
     return float(flags.sum()) / flags.len() if flags.len() else 0.0
 
 
+#: Escapes that print the time: a server prefix with one of them keeps its own (milliseconds, zone).
+_TIME_ESCAPES = ("%m", "%t", "%n")
+
+
+def header_fields(prefix: str) -> tuple[bool, bool]:
+    """Whether the rewrite takes the time, and the pid, from the syslog header: only where
+    the server's *prefix* does not print them itself (``%m [%p] `` on a syslog server)."""
+    plain = prefix.replace("%%", "")
+    return not any(e in plain for e in _TIME_ESCAPES), "%p" not in plain
+
+
 def effective_prefix(fmt: str, prefix: str) -> str:
     """The stderr prefix that reads the rewritten lines of *fmt*."""
     rest = HEROKU_PREFIX if fmt == "heroku" else prefix
-    return "%m " + rest if "%p" in rest else "%m [%p] " + rest
+    time, pid = header_fields(rest)
+    return ("%m " if time else "") + ("[%p] " if pid else "") + rest
 
 
 @dataclass
@@ -98,8 +112,11 @@ def _years(months: pl.Series, state: SyslogState, today: dt.date) -> pl.Series:
     return years
 
 
-def rewrite(lines: pl.Series, fmt: str, pattern: str, state: SyslogState, today: dt.date | None = None) -> pl.Series:
-    """Rewrite syslog/logplex *lines* into stderr lines that *pattern* (the effective prefix) reads."""
+def rewrite(
+    lines: pl.Series, fmt: str, pattern: str, state: SyslogState, today: dt.date | None = None, prefix: str = ""
+) -> pl.Series:
+    """Rewrite syslog/logplex *lines* into stderr lines that *pattern* reads: the effective
+    prefix of the server's *prefix* (:func:`effective_prefix`)."""
     frame = pl.DataFrame({"line": lines}).with_row_index("i")
     if fmt == "heroku":
         parts = frame.with_columns(pl.col("line").str.extract_groups(_HEROKU).alias("g")).unnest("g")
@@ -123,7 +140,9 @@ def rewrite(lines: pl.Series, fmt: str, pattern: str, state: SyslogState, today:
         )
     is_head = pl.col("ts").is_not_null() & (pl.col("part").is_null() | (pl.col("part") == "1"))
     rest = pl.col("rest").str.replace_all("#011", "\t")
-    whole = pl.format("{} [{}] {}", pl.col("ts"), pl.col("pid"), rest)
+    time, pid = header_fields(HEROKU_PREFIX if fmt == "heroku" else prefix)
+    header = [*([pl.col("ts")] if time else []), *([pl.format("[{}]", pl.col("pid"))] if pid else [])]
+    whole = pl.concat_str([*header, rest], separator=" ")
     parts = parts.with_columns(
         pl.when(is_head).then(pl.col("i")).otherwise(None).forward_fill().over("pid").alias("head"),
         # a later part is a line of its own when it carries the prefix (the STATEMENT/DETAIL

@@ -141,6 +141,36 @@ def test_rfc5424_syslog() -> None:
     assert auto.details["format"] == "syslog"
 
 
+def test_syslog_from_a_server_prefix_with_its_own_time_and_pid() -> None:
+    """rsyslog in front of a server that kept %m [%p]: the server's time is read, not the header's."""
+    got = collect_pg_log(str(DATA / "syslog_server_prefix.log"), log_line_prefix="%m [%p] %q%u@%d ")
+    assert got.status == "ok", got.reason
+    assert got.details == {"format": "syslog", "by_severity": {"ERROR": 1, "FATAL": 1, "LOG": 2}}
+    assert got.frame["logged_at"].min() == pd.Timestamp("2026-11-27 05:00:01.250", tz="UTC")
+    error = got.frame[got.frame["severity"] == "ERROR"].iloc[0]
+    assert error["message"].split("\n") == [
+        "deadlock detected",
+        "Process 4003 waits for ShareLock on transaction 901; blocked by process 4004.",
+        "Process 4004 waits for ShareLock on transaction 900; blocked by process 4003.",
+    ]
+    assert error["statement"] == "UPDATE orders SET paid = true WHERE id = 8" and error["user"] == "app"
+    assert got.frame["duration_s"].dropna().tolist() == [1.2505]
+
+
+def test_syslog_with_the_default_prefix_is_read(tmp_path: Path) -> None:
+    log = tmp_path / "postgresql.log"
+    log.write_text(
+        "Nov 27 05:19:26 db1 postgres[1234]: [3-1] 2026-11-27 05:19:26.123 UTC [1234] LOG:  checkpoint starting: time\n"
+        "Nov 27 05:19:28 db1 postgres[1237]: [6-1] 2026-11-27 05:19:28.000 UTC [1237] FATAL:  sorry, too many clients"
+        " already\n",
+        encoding="utf-8",
+    )
+    got = collect_pg_log(str(log))  # log_line_prefix left at its default, '%m [%p] '
+    assert got.status == "ok", got.reason
+    assert got.details == {"format": "syslog", "by_severity": {"FATAL": 1, "LOG": 1}}
+    assert got.frame["pid"].tolist() == [1234, 1237]
+
+
 def test_heroku_logplex() -> None:
     got = collect_pg_log(str(DATA / "heroku_logplex.log"))
     assert got.details["format"] == "heroku"
