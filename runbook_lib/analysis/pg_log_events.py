@@ -278,14 +278,13 @@ def find_pg_log_findings(collected: Collected, *, slow_query_s: float = 1.0) -> 
         )  # fmt: skip
         return out
     flags = classify_pg_log(frame, slow_query_s=slow_query_s)
-    buckets = frame["logged_at"].dt.floor(MINUTE)
     for kind in _DESCRIBE:
         mask = flags[kind].to_numpy()
         if mask.any():
             rows = frame.loc[mask]
-            out.append(_event_finding(kind, rows, buckets[mask].value_counts()))
-    totals = count_pg_log_events(frame)
+            out.append(_event_finding(kind, rows, rows["logged_at"].dt.floor(MINUTE).value_counts()))
     if not any(f.kind.startswith("pg_log_") and f.kind != "pg_log_prefix_mismatch" for f in out):
+        totals = count_pg_log_events(frame)  # a full scan of the messages: only for the quiet log's numbers
         errors, fatals = int(flags["error"].sum()), int(flags["fatal"].sum())
         out.append(
             Finding(

@@ -126,7 +126,9 @@ def lines_of(data: bytes) -> pl.Series:
             schema={"line": pl.String},
             encoding="utf8-lossy",
         )
-        return frame["line"].fill_null("").str.strip_suffix("\r")
+        lines = frame["line"].fill_null("").str.strip_suffix("\r")
+        # the reader drops the empty line after a final newline; str.split keeps it
+        return pl.concat([lines, pl.Series("line", [""])]) if data.endswith(b"\n") else lines
     lines = pl.Series("line", data.decode("utf-8", "replace").split("\n"), dtype=pl.String)
     return lines.str.strip_suffix("\r")
 
@@ -169,7 +171,7 @@ def parse_stderr_chunk(lines: pl.Series, prefix: PrefixPattern, *, final: bool, 
     carry: pl.Series | None = None
     if not final:
         last = frame.filter(pl.col("is_primary")).select(pl.col("i").max()).item()
-        if last is not None and last > 0:
+        if last is not None:  # last == 0: one record longer than the chunk, carried whole
             carry = frame["line"].slice(last)
             frame = frame.slice(0, last)
 
