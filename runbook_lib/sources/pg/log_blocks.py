@@ -145,12 +145,19 @@ def _segments(
         yield tail
 
 
+#: Lines (continuations aside) :func:`_last_record_start` tries before it gives up: a file
+#: the prefix does not read must not cost a Python regex per line.
+_CUT_TRIES = 1000
+
+
 def _last_record_start(data: bytes, header: re.Pattern[str]) -> int | None:
-    """Offset of the last line of *data* that starts a record (LOG, ERROR, …), None if none."""
-    end = len(data)
-    while end > 0:
+    """Offset of the last line of *data* that starts a record (LOG, ERROR, …); None if none
+    of its last ``_CUT_TRIES`` lines does (continuation lines are passed over unread)."""
+    end, tries = len(data), _CUT_TRIES
+    while end > 0 and tries:
         start = data.rfind(b"\n", 0, end) + 1
         if data[start : start + 1] != b"\t":  # a continuation never starts a record
+            tries -= 1
             found = header.match(data[start:end].decode("utf-8", "replace").removesuffix("\r"))
             if found is not None and found["severity"] in PRIMARY_SEVERITIES:
                 return start
