@@ -7,7 +7,9 @@ readable), rotated sets and globs are read in name order, and the format is dete
 file from its content (``log_format="auto"``, ``log_detect``): jsonlog only with jsonlog's
 fields, CloudNativePG, Google Cloud SQL LogEntries (``log_cloudsql``), csvlog, syslog and
 Heroku (``log_syslog``), else stderr. A file that is none of these (JSON of another kind, a
-PgBouncer log, an application log) is ``unavailable`` with what it looks like.
+PgBouncer log, an application log) is ``unavailable`` with what it looks like. A container
+runtime's file (Kubernetes CRI, Docker json-file, ``docker logs -t``) has the runtime's
+wrapper taken off first (``log_container``), then is read as what the server wrote.
 
 Frame schema (:data:`PG_LOG_SCHEMA`), one row per log record (DETAIL/HINT/CONTEXT/STATEMENT
 and tab-continued lines folded into their record):
@@ -30,7 +32,8 @@ of an empty pgBadger report, so it is never silent). Non-log lines (pg_ctl chatt
 counted in ``lines_skipped``; an unmatched line that reads like an ERROR/FATAL/PANIC makes
 the source ``partial`` (``meta["lost_errors"]``), and so do records without a readable time
 when a window is given (they cannot be placed in it). ``details`` (the sources entry of
-findings.json) carries ``format``, ``by_severity`` and, for Cloud SQL, ``instances``. Memory:
+findings.json) carries ``format``, ``by_severity``, for Cloud SQL ``instances`` and for a
+container file ``container`` (the wrapper taken off). Memory:
 stderr is read in chunks, chunks wholly outside the window are skipped unparsed, the rest
 filtered chunk by chunk; jsonlog too; a csvlog file or a Cloud SQL export is read whole
 (a record's fields may span lines, entries may be newest first).
@@ -52,6 +55,7 @@ from runbook_lib.paths import resolve
 from runbook_lib.sources import _files as logfiles
 from runbook_lib.sources.pg.log_blocks import FileResult, parse_stderr_file
 from runbook_lib.sources.pg.log_cloudsql import CLOUDSQL_PREFIX, read_cloudsql
+from runbook_lib.sources.pg.log_container import detect_wrapper, unwrap
 from runbook_lib.sources.pg.log_detect import detect, looks_like
 from runbook_lib.sources.pg.log_frame import PG_LOG_SCHEMA, FinishState, finish, to_pandas
 from runbook_lib.sources.pg.log_prefix import (
@@ -166,6 +170,8 @@ def _collect(paths: str, window: Window | None, prefix: str, log_format: str, st
             strangers.append(path.name)
             continue
         entry: dict[str, Any] = {"path": str(path), "format": result.fmt, "records": result.rows}
+        if result.container:
+            entry["container"] = result.container
         if result.skipped_chunks:
             entry["chunks_outside_window"] = result.skipped_chunks
         if result.fmt == "cloudsql":
@@ -207,6 +213,9 @@ def _collect(paths: str, window: Window | None, prefix: str, log_format: str, st
     out.details = {"format": ",".join(formats) or "empty", "by_severity": dict(sorted(by_severity.items()))}
     if instances:
         out.details["instances"] = sorted(set(instances))
+    containers = sorted({f["container"] for f in meta["files"] if f.get("container")})
+    if containers:
+        out.details["container"] = ",".join(containers)
     meta.update(by_severity=out.details["by_severity"], format=out.details["format"], cnpg_other_lines=aside)
     ratio = matched / candidates if candidates else 1.0
     meta.update(prefix_match_ratio=round(ratio, 4), prefix_mismatch=False, suggested_prefix="")
@@ -260,21 +269,38 @@ def _read_file(
     first = next(texts, None)
     if first is None:
         return FileResult(None, "empty")
-    fmt = log_format if log_format != "auto" else detect(first[0][:65536].decode("utf-8", "replace"))
+    head = first[0][:65536].decode("utf-8", "replace")
+    wrapper = "" if log_format in SYSLOG_FORMATS or detect(head) in SYSLOG_FORMATS else detect_wrapper(head)
+    if wrapper:  # a container runtime's file: its wrapper off every line, then read what the server wrote
+        texts = unwrap(itertools.chain([first], texts), wrapper)
+        first = next(texts, None)
+        if first is None or not first[0]:
+            return FileResult(None, "empty")
+        head = first[0][:65536].decode("utf-8", "replace")
+    result = _read_text(first, texts, head, log_format, pattern, window, state, blocks.path)
+    result.container = wrapper
+    return result
+
+
+def _read_text(
+    first: tuple[bytes, bool], texts: Iterator[tuple[bytes, bool]], head: str, log_format: str,
+    pattern: PrefixPattern, window: Window | None, state: FinishState, path: Path,
+) -> FileResult:  # fmt: skip
+    fmt = log_format if log_format != "auto" else detect(head)
     if fmt in _NOT_READ:
         return FileResult(None, fmt)
     stream = itertools.chain([first], texts)
     if fmt == "cloudsql":  # entries back in time order: the whole file
         export = read_cloudsql(b"\n".join(t for t, _ in stream).decode("utf-8", "replace"))
         joined = iter([("\n".join(export.lines).encode(), True)])
-        result = parse_stderr_file(joined, translate_prefix(CLOUDSQL_PREFIX), window, blocks.path, state)
+        result = parse_stderr_file(joined, translate_prefix(CLOUDSQL_PREFIX), window, path, state)
         result.fmt, result.read, result.aside = fmt, export.entries, export.aside
         result.skipped += export.skipped
         result.samples = (export.samples + result.samples)[:MAX_SAMPLES]
         result.instances, result.entry_severity = export.instances, export.entry_severity
         return result
     if fmt == "stderr":
-        return parse_stderr_file(stream, pattern, window, blocks.path, state)
+        return parse_stderr_file(stream, pattern, window, path, state)
     if fmt in SYSLOG_FORMATS:
         syslog = SyslogState(year=state.syslog_year)
         full = translate_prefix(effective_prefix(fmt, pattern.prefix))
@@ -282,10 +308,10 @@ def _read_file(
         def transform(lines: pl.Series) -> pl.Series:
             return rewrite(lines, fmt, full.pattern, syslog, prefix=pattern.prefix)
 
-        result = parse_stderr_file(stream, full, window, blocks.path, state, transform)
+        result = parse_stderr_file(stream, full, window, path, state, transform)
         result.fmt = fmt
         return result
-    return _parse_structured(stream, fmt, window, blocks.path, state)
+    return _parse_structured(stream, fmt, window, path, state)
 
 
 def _parse_structured(

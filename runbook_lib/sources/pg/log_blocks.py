@@ -59,6 +59,7 @@ class FileResult:
         self.unmatched: list[str] = []
         self.instances: list[str] = []  # Cloud SQL: resource.labels.database_id
         self.entry_severity: dict[str, int] = {}  # Cloud SQL: the LogEntries' own severity
+        self.container = ""  # the container runtime's wrapper taken off (log_container), if any
 
 
 def parse_stderr_file(
