@@ -4,6 +4,8 @@ real files and real sockets, and a guard that fails when a driver grows an unmap
 from __future__ import annotations
 
 import inspect
+import subprocess
+import sys
 from pathlib import Path
 
 import httpx
@@ -89,3 +91,16 @@ def test_error_codes_are_checked_and_details_carry_no_prefix() -> None:
     assert err.code == "unreachable" and err.detail == "no file matches" and str(err).startswith("access_log (")
     with pytest.raises(ValueError, match="unknown error code"):
         SourceError("x", source="s", code="nonsense")  # type: ignore[arg-type]
+
+
+def test_httpx_is_imported_only_when_an_http_endpoint_is_called() -> None:
+    """httpx costs a run ~0.13 s to import (its CLI pulls in click): the triage and
+    db_connections flows import these modules, and most of their runs call no endpoint."""
+    code = (
+        "import sys\n"
+        "import runbook_lib.sources.dependencies, runbook_lib.sources.pg.connect\n"
+        "import runbook_lib.sources.driver_errors as d\n"
+        "assert 'httpx' not in sys.modules, 'imported at module level'\n"
+        "assert d.HTTPX_CODES and 'httpx' in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
