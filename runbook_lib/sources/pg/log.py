@@ -7,7 +7,9 @@ readable), rotated sets and globs are read in name order, and the format is dete
 file from its content (``log_format="auto"``, ``log_detect``): jsonlog only with jsonlog's
 fields, CloudNativePG, Google Cloud SQL LogEntries (``log_cloudsql``), csvlog, syslog and
 Heroku (``log_syslog``), else stderr. A file that is none of these (JSON of another kind, a
-PgBouncer log, an application log) is ``unavailable`` with what it looks like. A container
+PgBouncer log, an application log) is ``unavailable`` with what it looks like. Amazon RDS /
+Aurora's stderr (fixed prefix :data:`RDS_PREFIX`) is read as ``rds`` when the prefix given
+does not read it. A container
 runtime's file (Kubernetes CRI, Docker json-file, ``docker logs -t``) has the runtime's
 wrapper taken off first (``log_container``), then is read as what the server wrote.
 
@@ -60,6 +62,7 @@ from runbook_lib.sources.pg.log_detect import detect, looks_like
 from runbook_lib.sources.pg.log_frame import PG_LOG_SCHEMA, FinishState, finish, to_pandas
 from runbook_lib.sources.pg.log_prefix import (
     PrefixPattern,
+    match_ratio,
     suggest_prefix,
     translate_prefix,
 )
@@ -67,10 +70,12 @@ from runbook_lib.sources.pg.log_structured import read_csvlog, read_jsonlog
 from runbook_lib.sources.pg.log_syslog import SYSLOG_FORMATS, SyslogState, effective_prefix, rewrite
 from runbook_lib.timewindow import Window
 
-__all__ = ["LOG_FORMATS", "PG_LOG_SCHEMA", "collect_pg_log", "expand_paths"]
+__all__ = ["LOG_FORMATS", "PG_LOG_SCHEMA", "RDS_PREFIX", "collect_pg_log", "expand_paths"]
 
 SOURCE = "pg_log"
-LOG_FORMATS = ("auto", "stderr", "csvlog", "jsonlog", "cloudnativepg", "cloudsql", *SYSLOG_FORMATS)
+LOG_FORMATS = ("auto", "stderr", "rds", "csvlog", "jsonlog", "cloudnativepg", "cloudsql", *SYSLOG_FORMATS)
+#: Amazon RDS and Aurora PostgreSQL write stderr with this fixed prefix (pgBadger's ``-f rds``).
+RDS_PREFIX = "%t:%r:%u@%d:[%p]:"
 #: Formats recognised by content but not read: the source says what the file is.
 _NOT_READ = {"json": "JSON lines that are neither PostgreSQL jsonlog nor Cloud Logging LogEntries"}
 #: Below this share of matching lines the prefix is declared wrong (status partial).
@@ -220,6 +225,8 @@ def _collect(paths: str, window: Window | None, prefix: str, log_format: str, st
     ratio = matched / candidates if candidates else 1.0
     meta.update(prefix_match_ratio=round(ratio, 4), prefix_mismatch=False, suggested_prefix="")
     reasons = list(problems)
+    if "rds" in formats and prefix != RDS_PREFIX:
+        reasons.append(f"read as Amazon RDS/Aurora stderr (log_line_prefix {RDS_PREFIX!r}, not {prefix!r})")
     if mismatched:
         meta["prefix_mismatch"] = True
         meta["mismatched_files"] = mismatched
@@ -287,6 +294,8 @@ def _read_text(
     pattern: PrefixPattern, window: Window | None, state: FinishState, path: Path,
 ) -> FileResult:  # fmt: skip
     fmt = log_format if log_format != "auto" else detect(head)
+    if fmt == "stderr" and log_format == "auto" and _reads_as_rds(head, pattern.prefix):
+        fmt = "rds"
     if fmt in _NOT_READ:
         return FileResult(None, fmt)
     stream = itertools.chain([first], texts)
@@ -301,6 +310,10 @@ def _read_text(
         return result
     if fmt == "stderr":
         return parse_stderr_file(stream, pattern, window, path, state)
+    if fmt == "rds":
+        result = parse_stderr_file(stream, translate_prefix(RDS_PREFIX), window, path, state)
+        result.fmt = fmt
+        return result
     if fmt in SYSLOG_FORMATS:
         syslog = SyslogState(year=state.syslog_year)
         full = translate_prefix(effective_prefix(fmt, pattern.prefix))
@@ -312,6 +325,13 @@ def _read_text(
         result.fmt = fmt
         return result
     return _parse_structured(stream, fmt, window, path, state)
+
+
+def _reads_as_rds(head: str, prefix: str) -> bool:
+    """True when RDS's fixed prefix reads the first lines and the *prefix* given does not
+    (the kit's default on an RDS log: read it, as pgBadger's ``-f rds`` would)."""
+    lines = [line for line in head.split("\n")[:-1][:200] if line.strip() and not line.startswith("\t")]
+    return match_ratio(RDS_PREFIX, lines) >= MIN_PREFIX_MATCH > match_ratio(prefix, lines)
 
 
 def _parse_structured(

@@ -171,6 +171,30 @@ def test_syslog_with_the_default_prefix_is_read(tmp_path: Path) -> None:
     assert got.frame["pid"].tolist() == [1234, 1237]
 
 
+def test_amazon_rds_is_read_with_its_fixed_prefix_when_the_given_one_does_not_read_it() -> None:
+    got = collect_pg_log(str(DATA / "rds_postgresql.log"))  # the kit's default prefix, '%m [%p] '
+    assert got.status == "ok", got.reason
+    assert got.details == {"format": "rds", "by_severity": {"ERROR": 1, "FATAL": 1, "LOG": 4}}
+    assert "read as Amazon RDS" in got.reason
+    refused = got.frame[got.frame["severity"] == "FATAL"].iloc[0]
+    assert (refused["user"], refused["database"], refused["client_addr"], refused["pid"]) == (
+        "app",
+        "shop",
+        "10.0.3.17",
+        8812,
+    )
+    timeout = got.frame[got.frame["severity"] == "ERROR"].iloc[0]
+    assert timeout["statement"] == "SELECT count(*)\nFROM orders o JOIN order_lines l ON l.order_id = o.id"
+    assert got.frame["duration_s"].dropna().tolist() == [3.00125]
+    # the server's own prefix given: plain stderr; stderr forced with a wrong prefix: still loud
+    assert (
+        collect_pg_log(str(DATA / "rds_postgresql.log"), log_line_prefix="%t:%r:%u@%d:[%p]:").details["format"]
+        == "stderr"
+    )
+    forced = collect_pg_log(str(DATA / "rds_postgresql.log"), log_format="stderr")
+    assert forced.status == "partial" and forced.meta["suggested_prefix"] == "%t:%r:%u@%d:[%p]:"
+
+
 def test_heroku_logplex() -> None:
     got = collect_pg_log(str(DATA / "heroku_logplex.log"))
     assert got.details["format"] == "heroku"
@@ -200,10 +224,11 @@ def test_a_century_window_is_the_log_itself() -> None:
     ],
 )  # fmt: skip
 def test_common_layouts_are_suggested(tmp_path: Path, line: str, prefix: str) -> None:
-    """Amazon RDS/Aurora's fixed '%t:%r:%u@%d:[%p]:' among them (RDS parameter group default)."""
+    """Amazon RDS/Aurora's fixed '%t:%r:%u@%d:[%p]:' among them (RDS parameter group default;
+    with log_format auto it is read as ``rds`` outright)."""
     log = tmp_path / "postgresql.log"
     log.write_text((line + "\n") * 3, encoding="utf-8")
-    got = collect_pg_log(str(log), log_line_prefix="%m [%p] ")
+    got = collect_pg_log(str(log), log_line_prefix="%m [%p] ", log_format="stderr")
     assert got.status == "partial"
     assert got.meta["suggested_prefix"] == prefix
     right = collect_pg_log(str(log), log_line_prefix=prefix)
