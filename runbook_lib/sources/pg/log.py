@@ -58,7 +58,7 @@ from runbook_lib.sources import _files as logfiles
 from runbook_lib.sources.pg.log_blocks import FileResult, parse_stderr_file
 from runbook_lib.sources.pg.log_cloudsql import CLOUDSQL_PREFIX, read_cloudsql
 from runbook_lib.sources.pg.log_container import detect_wrapper, unwrap
-from runbook_lib.sources.pg.log_detect import detect, looks_like
+from runbook_lib.sources.pg.log_detect import detect, level_heads, looks_like
 from runbook_lib.sources.pg.log_frame import PG_LOG_SCHEMA, FinishState, finish, to_pandas
 from runbook_lib.sources.pg.log_prefix import (
     PrefixPattern,
@@ -166,7 +166,8 @@ def _collect(paths: str, window: Window | None, prefix: str, log_format: str, st
             strangers.append(path.name)
             continue
         unread = result.fmt == "stderr" and result.candidates and not result.matched and not result.rows
-        if unread and not suggest_prefix(result.unmatched[:2000]):  # no prefix reads it: not a server log
+        if unread and not suggest_prefix(result.unmatched[:2000]) and not level_heads(result.unmatched):
+            # no prefix reads it and no line has a server's "LEVEL:  ": not a server log
             problems.append(f"{path}: looks like {looks_like(result.unmatched)}, not a PostgreSQL log")
             strangers.append(path.name)
             continue
@@ -240,6 +241,8 @@ def _collect(paths: str, window: Window | None, prefix: str, log_format: str, st
         if hint:
             meta["suggested_prefix"] = hint[0]
             text += f" (the lines look like log_line_prefix={hint[0]!r}, {hint[1]:.0%} match)"
+        elif heads := level_heads(unmatched):
+            text += f" (the server printed {heads[0]!r} before each level: give the prefix that prints that)"
         reasons.insert(0, text)
         samples = unmatched[:3] + samples
     if state.zones:

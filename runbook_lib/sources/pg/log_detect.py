@@ -44,6 +44,18 @@ _LOOKS_LIKE = (
 )
 
 
+#: PostgreSQL writes the level, a colon and two spaces: "ERROR:  ", "LOG:  ".
+_LEVEL = re.compile(r"^(.{1,200}?)\b(?:LOG|ERROR|FATAL|PANIC|WARNING|NOTICE|INFO|DETAIL|STATEMENT|HINT):  ")
+
+
+def level_heads(lines: list[str]) -> list[str]:
+    """What precedes the level in *lines* that read like a server's (at least half of
+    them): the output of an unknown ``log_line_prefix``; empty when they do not."""
+    sample = [line for line in lines[:200] if line.strip() and not line.startswith("\t")]
+    heads = [m[1] for m in map(_LEVEL.match, sample) if m]
+    return heads if sample and len(heads) * 2 >= len(sample) else []
+
+
 def looks_like(lines: list[str]) -> str:
     """What *lines* (a file's unmatched lines) look like, for the reason of ``unavailable``."""
     text = "\n".join(lines[:50])

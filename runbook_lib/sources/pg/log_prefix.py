@@ -59,7 +59,7 @@ _ESCAPES: dict[str, tuple[str, str]] = {
 
 _SEVERITY = "(?P<severity>" + "|".join((*PRIMARY_SEVERITIES, *SECONDARY_SEVERITIES)) + ")"
 
-#: Prefixes seen in the wild (Debian default, pgBadger docs, RDS, our samples), tried when
+#: Prefixes seen in the wild (Debian default, pgBadger docs, RDS, Azure, our samples), tried when
 #: the configured one fails, to suggest the right setting.
 COMMON_PREFIXES: tuple[str, ...] = (
     "%m [%p] ",
@@ -77,6 +77,7 @@ COMMON_PREFIXES: tuple[str, ...] = (
     "%t [%p]: [%l-1] [%x] usr=%u,db=%d,appli=%a ",
     "%m [%p] user=%u,db=%d ",
     "%t:%r:%u@%d:[%p]:",
+    "%t-%c-",  # Azure Database for PostgreSQL (flexible server) default
     "%m %u %d [%p] ",
     "%m [%p] %u@%d ",
     "< %m > ",

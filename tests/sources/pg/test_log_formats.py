@@ -221,6 +221,7 @@ def test_a_century_window_is_the_log_itself() -> None:
          "%t [%p]: [%l-1] user=%u,db=%d,host=%h,app=%a "),
         ("2026-11-27 05:00:01.123 UTC [4003] [queryid=-8234] app@shop ERROR:  boom", "%m [%p] [queryid=%Q] %q%u@%d "),
         ("2026-11-27 05:00:01 UTC:10.0.0.7(51234):app@shop:[4003]:ERROR:  boom", "%t:%r:%u@%d:[%p]:"),
+        ("2026-11-27 05:00:01 UTC-6566b1f2.1a2b-ERROR:  boom user=app", "%t-%c-"),  # Azure's default
     ],
 )  # fmt: skip
 def test_common_layouts_are_suggested(tmp_path: Path, line: str, prefix: str) -> None:
@@ -233,7 +234,24 @@ def test_common_layouts_are_suggested(tmp_path: Path, line: str, prefix: str) ->
     assert got.meta["suggested_prefix"] == prefix
     right = collect_pg_log(str(log), log_line_prefix=prefix)
     assert right.status == "ok" and len(right.frame) == 3
-    assert right.frame["user"].tolist() == ["app"] * 3
+    if "%u" in prefix:
+        assert right.frame["user"].tolist() == ["app"] * 3
+
+
+def test_a_server_log_with_an_unknown_prefix_is_not_called_a_stranger(tmp_path: Path) -> None:
+    """No known prefix reads it, but its lines carry PostgreSQL's "LEVEL:  ": the prefix is
+    wrong (partial, loud, what the server printed quoted), the file is not a stranger."""
+    log = tmp_path / "postgresql.log"
+    log.write_text(
+        "2026-11-27 05:00:01 UTC|db1|LOG:  connection received: host=10.1.0.4 port=50000\n"
+        "2026-11-27 05:00:02 UTC|db1|FATAL:  sorry, too many clients already\n",
+        encoding="utf-8",
+    )
+    got = collect_pg_log(str(log))
+    assert got.status == "partial" and got.meta["prefix_mismatch"]
+    assert "not a PostgreSQL log" not in got.reason
+    assert "'2026-11-27 05:00:01 UTC|db1|' before each level" in got.reason
+    assert got.meta["lost_errors"] == 1
 
 
 def test_chunks_outside_the_window_are_skipped_unparsed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
