@@ -17,6 +17,8 @@ Formats, as documented:
   log's last line in the future; a log running over New Year steps the year where the
   month goes back (Dec -> Jan). ``year`` overrides the inference.
 - RFC 5424: ``<pri>1 2026-11-27T05:00:01.123+01:00 host postgres 4003 - - [seq-part] …``.
+- RFC 3339 file format (rsyslog's ``RSYSLOG_FileFormat``, Debian 12's default; ``journalctl
+  -o short-iso``): ``2026-11-27T05:00:01.123456+01:00 host postgres[pid]: [seq-part] …``.
 - Heroku Postgres (logplex): ``2026-11-27T05:00:01+00:00 app[postgres.4003]: [COLOR] [seq-part]
   sql_error_code = 00000 LOG:  …``: the prefix after the counter is fixed
   (``sql_error_code = %e ``).
@@ -44,6 +46,12 @@ _RFC5424 = (
     r"^(?:<\d+>)?1 (?P<date>\d{4}-\d\d-\d\d)T(?P<time>\d\d:\d\d:\d\d)(?P<frac>\.\d+)?(?P<zone>Z|[+-]\d\d:\d\d) "
     r"\S+ \S+ (?P<pid>\d+) \S+ (?:-|\[.*?\]) " + _COUNTER + r"(?P<rest>.*)$"
 )
+#: rsyslog's RSYSLOG_FileFormat (Debian 12's default) and ``journalctl -o short-iso``:
+#: a BSD header with an RFC 3339 time in place of "Mon DD HH:MM:SS".
+_ISO = (
+    r"^(?P<date>\d{4}-\d\d-\d\d)T(?P<time>\d\d:\d\d:\d\d)(?P<frac>\.\d+)?(?P<zone>Z|[+-]\d\d:?\d\d) \S+ "
+    r"[^\s\[:]+\[(?P<pid>\d+)\]: " + _COUNTER + r"(?P<rest>.*)$"
+)
 _HEROKU = (
     r"^(?P<date>\d{4}-\d\d-\d\d)T(?P<time>\d\d:\d\d:\d\d)(?P<frac>\.\d+)?(?P<zone>Z|[+-]\d\d:\d\d) "
     r"\S+\[postgres\.(?P<pid>\d+)\]: (?:\[[A-Z_]+\] )?" + _COUNTER + r" *(?P<rest>.*)$"
@@ -59,7 +67,7 @@ def detect_syslog(head: list[str]) -> str:
         return ""
     if _share(lines.str.contains(_HEROKU)) >= 0.5:
         return "heroku"
-    if _share(lines.str.contains(_BSD) | lines.str.contains(_RFC5424)) >= 0.5:
+    if _share(lines.str.contains(_BSD) | lines.str.contains(_RFC5424) | lines.str.contains(_ISO)) >= 0.5:
         return "syslog"
     return ""
 
@@ -135,8 +143,9 @@ def rewrite(
         )
         bsd = bsd.with_columns(pl.when(pl.col("mon").is_not_null()).then(bsd_ts).alias("ts"))
         rfc = rfc.with_columns(_iso_ts())
+        iso = frame.select(pl.col("line").str.extract_groups(_ISO).alias("g")).unnest("g").with_columns(_iso_ts())
         parts = frame.with_columns(
-            *(pl.coalesce(bsd[c], rfc[c]).alias(c) for c in ("ts", "pid", "seq", "part", "rest")),
+            *(pl.coalesce(bsd[c], rfc[c], iso[c]).alias(c) for c in ("ts", "pid", "seq", "part", "rest")),
         )
     is_head = pl.col("ts").is_not_null() & (pl.col("part").is_null() | (pl.col("part") == "1"))
     rest = pl.col("rest").str.replace_all("#011", "\t")

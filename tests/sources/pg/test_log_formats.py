@@ -157,6 +157,24 @@ def test_syslog_from_a_server_prefix_with_its_own_time_and_pid() -> None:
     assert got.frame["duration_s"].dropna().tolist() == [1.2505]
 
 
+def test_syslog_with_rfc3339_headers(tmp_path: Path) -> None:
+    """rsyslog's RSYSLOG_FileFormat (Debian 12) and journalctl's short-iso: the same reading."""
+    got = collect_pg_log(str(DATA / "syslog_rfc3339.log"), log_line_prefix="%m [%p] %q%u@%d ")
+    assert got.status == "ok", got.reason
+    assert got.details == {"format": "syslog", "by_severity": {"ERROR": 1, "FATAL": 1, "LOG": 2}}
+    assert got.frame["logged_at"].iloc[-1] == pd.Timestamp("2026-11-27 05:00:04.500", tz="UTC")
+    error = got.frame[got.frame["severity"] == "ERROR"].iloc[0]
+    assert error["message"].endswith("blocked by process 4004.") and error["statement"].endswith("id = 8")
+    # a server prefix without a time: the header's time, its offset applied
+    log = tmp_path / "syslog"
+    log.write_text(
+        "2026-11-27T06:00:01.250311+01:00 db1 postgres[812]: [7-1] app@shop FATAL:  too many\n", encoding="utf-8"
+    )
+    header = collect_pg_log(str(log), log_line_prefix="%q%u@%d ")
+    assert header.frame["logged_at"].tolist() == [pd.Timestamp("2026-11-27 05:00:01.250311", tz="UTC")]
+    assert header.frame["user"].tolist() == ["app"]
+
+
 def test_syslog_with_the_default_prefix_is_read(tmp_path: Path) -> None:
     log = tmp_path / "postgresql.log"
     log.write_text(
