@@ -226,3 +226,25 @@ def test_syslog_log_through_the_flow_reports_format_and_severities(run_flow: Any
     assert entry["by_severity"] == {"ERROR": 1, "FATAL": 2, "LOG": 2, "WARNING": 1}
     refusals = kinds(findings)["pg_log_too_many_connections"][0]
     assert refusals["numbers"]["count"] == 2
+
+
+@pytest.mark.parametrize(
+    ("name", "fmt", "container"),
+    [("rds_postgresql.log", "rds", None), ("container_cri.log", "stderr", "cri")],
+)
+def test_managed_and_container_logs_through_the_flow_with_the_default_prefix(
+    run_flow: Any, name: str, fmt: str, container: str | None
+) -> None:
+    """An RDS log and a Kubernetes node file, given as they are with every other parameter
+    left at its default: the refusal is found and named with its count."""
+    log = ROOT / "tests" / "data" / "pg_log" / name
+    findings = run_flow(
+        "db_connections", {"pg_log": str(log), "start": "2026-11-27T04:00:00Z", "end": "2026-11-27T06:00:00Z"}
+    )
+    entry = source(findings, "pg_log")
+    assert entry["status"] == "ok", entry["reason"]
+    assert entry["format"] == fmt and entry.get("container") == container
+    assert entry["by_severity"]["FATAL"] == 1
+    assert "pg_log_prefix_mismatch" not in kinds(findings)
+    refusals = kinds(findings)["pg_log_too_many_connections"][0]
+    assert refusals["numbers"]["count"] == 1
