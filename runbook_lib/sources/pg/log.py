@@ -280,25 +280,30 @@ def _read_file(
     if first is None:
         return FileResult(None, "empty")
     head = first[0][:65536].decode("utf-8", "replace")
-    wrapper = "" if log_format in SYSLOG_FORMATS or detect(head) in SYSLOG_FORMATS else detect_wrapper(head)
+    detected = detect(head)
+    wrapper = "" if log_format in SYSLOG_FORMATS or detected in SYSLOG_FORMATS else detect_wrapper(head)
     if wrapper:  # a container runtime's file: its wrapper off every line, then read what the server wrote
         texts = unwrap(itertools.chain([first], texts), wrapper)
         first = next(texts, None)
         if first is None or not first[0]:
             return FileResult(None, "empty")
         head = first[0][:65536].decode("utf-8", "replace")
-    result = _read_text(first, texts, head, log_format, pattern, window, state, blocks.path)
+        detected = detect(head)
+    if log_format != "auto":
+        fmt = log_format
+    elif detected == "stderr" and _reads_as_rds(head, pattern.prefix):
+        fmt = "rds"
+    else:
+        fmt = detected
+    result = _read_text(first, texts, fmt, pattern, window, state, blocks.path)
     result.container = wrapper
     return result
 
 
 def _read_text(
-    first: tuple[bytes, bool], texts: Iterator[tuple[bytes, bool]], head: str, log_format: str,
+    first: tuple[bytes, bool], texts: Iterator[tuple[bytes, bool]], fmt: str,
     pattern: PrefixPattern, window: Window | None, state: FinishState, path: Path,
 ) -> FileResult:  # fmt: skip
-    fmt = log_format if log_format != "auto" else detect(head)
-    if fmt == "stderr" and log_format == "auto" and _reads_as_rds(head, pattern.prefix):
-        fmt = "rds"
     if fmt in _NOT_READ:
         return FileResult(None, fmt)
     stream = itertools.chain([first], texts)

@@ -177,28 +177,17 @@ def _tally(res: FileResult, chunk: ChunkResult) -> None:
 
 def _assemble_chunks(
     texts: Iterator[tuple[bytes, bool]], pattern: PrefixPattern, window: Window | None, path: Path,
-    state: FinishState, transform: Callable[[pl.Series], pl.Series] | None, typing: ThreadPoolExecutor,
+    state: FinishState, transform: Callable[[pl.Series], pl.Series], typing: ThreadPoolExecutor,
 ) -> tuple[FileResult, list[Future[pl.DataFrame]]]:  # fmt: skip
+    """Rewritten blocks (syslog) one after another, each carrying its last record into the next.
+
+    No block is skipped unparsed: its times are known only once it is rewritten."""
     out: list[Future[pl.DataFrame]] = []
     res = FileResult(None, "stderr")
     carry: pl.Series | None = None
     carry_folded = False
     for text, last in texts:
-        head = _outside(text, window) if transform is None else None
-        if head is None:
-            lines, folded = next_lines(text, carry, carry_folded, transform)
-        else:
-            # every record starting in the chunk is before or after the window: count its lines,
-            # do not parse them; only the lines continuing the record carried in are read with it
-            res.read += text.count(b"\n") + 1 - text.count(b"\n", 0, head)
-            res.skipped_chunks += 1
-            if head:
-                lines, folded = next_lines(text[: head - 1], carry, carry_folded, transform)
-            elif carry is not None:
-                lines, folded = carry, carry_folded
-            else:
-                continue
-            last = True
+        lines, folded = next_lines(text, carry, carry_folded, transform)
         chunk = parse_stderr_chunk(lines, pattern, final=last, folded=folded)
         carry, carry_folded = chunk.carry, chunk.folded
         _tally(res, chunk)

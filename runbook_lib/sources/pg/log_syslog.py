@@ -87,9 +87,14 @@ def header_fields(prefix: str) -> tuple[bool, bool]:
     return not any(e in plain for e in _TIME_ESCAPES), "%p" not in plain
 
 
+def server_prefix(fmt: str, prefix: str) -> str:
+    """What follows the header in *fmt*'s lines: Heroku's fixed prefix, else the server's *prefix*."""
+    return HEROKU_PREFIX if fmt == "heroku" else prefix
+
+
 def effective_prefix(fmt: str, prefix: str) -> str:
     """The stderr prefix that reads the rewritten lines of *fmt*."""
-    rest = HEROKU_PREFIX if fmt == "heroku" else prefix
+    rest = server_prefix(fmt, prefix)
     time, pid = header_fields(rest)
     return ("%m " if time else "") + ("[%p] " if pid else "") + rest
 
@@ -149,7 +154,7 @@ def rewrite(
         )
     is_head = pl.col("ts").is_not_null() & (pl.col("part").is_null() | (pl.col("part") == "1"))
     rest = pl.col("rest").str.replace_all("#011", "\t")
-    time, pid = header_fields(HEROKU_PREFIX if fmt == "heroku" else prefix)
+    time, pid = header_fields(server_prefix(fmt, prefix))
     header = [*([pl.col("ts")] if time else []), *([pl.format("[{}]", pl.col("pid"))] if pid else [])]
     whole = pl.concat_str([*header, rest], separator=" ")
     parts = parts.with_columns(
