@@ -14,9 +14,6 @@ log = logging.getLogger("runbook")
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from runbook_lib.incident.record import create_incident
-    from runbook_lib.run.runner import run_flow
-
     incident_id = args.incident
     files = [Path(f) for f in args.file]
     if incident_id == "auto":  # scheduled health run: an incident only on evidence
@@ -24,10 +21,23 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
         result = run_scheduled(args.flow, files=files, overrides=args.param or [], cell_timeout_s=args.timeout)
     else:
-        if not incident_id:
-            incident_id = create_incident(f"{args.flow} run")["id"]
-            log.info("no --incident given: opened %s", incident_id)
-        result = run_flow(args.flow, incident_id, files=files, overrides=args.param or [], cell_timeout_s=args.timeout)
+        from runbook_lib.run.warm_kernel import WarmKernel
+
+        with WarmKernel() as kernel:  # first: it boots while the run is prepared
+            from runbook_lib.incident.record import create_incident
+            from runbook_lib.run.runner import run_flow
+
+            if not incident_id:
+                incident_id = create_incident(f"{args.flow} run")["id"]
+                log.info("no --incident given: opened %s", incident_id)
+            result = run_flow(
+                args.flow,
+                incident_id,
+                files=files,
+                overrides=args.param or [],
+                cell_timeout_s=args.timeout,
+                kernel=kernel,
+            )
     print(f"{result.status}: {result.report}")
     print(f"index: {result.index}")
     if result.status != "ok":
@@ -69,16 +79,21 @@ def _cmd_show(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from runbook_lib.demo import DEMO_DIR, generate_demo
-    from runbook_lib.incident.record import create_incident
-    from runbook_lib.run.runner import run_flow
+    from contextlib import nullcontext
 
-    summary = generate_demo(seed=args.seed)
-    log.info("demo incident generated in %s (%d access log lines)", DEMO_DIR, summary["access_lines"])
-    if args.no_run:
-        return 0
-    incident_id = create_incident("Demo: API 5xx after deploy", reporter="demo")["id"]
-    result = run_flow("triage", incident_id, files=[summary["params"]])
+    from runbook_lib.run.warm_kernel import WarmKernel
+
+    with nullcontext() if args.no_run else WarmKernel() as kernel:  # boots while the demo is made
+        from runbook_lib.demo import DEMO_DIR, generate_demo
+        from runbook_lib.incident.record import create_incident
+        from runbook_lib.run.runner import run_flow
+
+        summary = generate_demo(seed=args.seed)
+        log.info("demo incident generated in %s (%d access log lines)", DEMO_DIR, summary["access_lines"])
+        if kernel is None:
+            return 0
+        incident_id = create_incident("Demo: API 5xx after deploy", reporter="demo")["id"]
+        result = run_flow("triage", incident_id, files=[summary["params"]], kernel=kernel)
     print(f"{result.status}: {result.report}")
     print(f"index: {result.index}")
     return 0 if result.status == "ok" else 1

@@ -18,9 +18,14 @@ from __future__ import annotations
 import zmq
 from jupyter_client.manager import AsyncKernelManager
 
-__all__ = ["ANSWERED_GRACE_S", "PromptShutdownKernelManager"]
+__all__ = ["ANSWERED_GRACE_S", "KERNEL_ARGUMENTS", "PromptShutdownKernelManager"]
 
 ANSWERED_GRACE_S = 0.5  # an answered kernel normally exits in 0.2-0.4 s on its own
+#: ipykernel warns on stderr about loopback TCP on every start; it would bury the one line
+#: the CLI prints about the outcome. No IPython history: a run's cells (and the parameters
+#: papermill injects) do not belong in the user's history.sqlite, and its database and
+#: saving thread cost each run's kernel.
+KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=ERROR", "--HistoryManager.enabled=False"]
 _REPLY_WAIT_MS = 1000
 
 

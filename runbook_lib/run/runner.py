@@ -9,7 +9,6 @@ the incident timeline and the index, and always archives what was produced.
 from __future__ import annotations
 
 import json
-import os
 import signal
 import threading
 import time
@@ -25,11 +24,12 @@ from runbook_lib import findings
 from runbook_lib.incident import record as incident
 from runbook_lib.incident.life import apply_severity
 from runbook_lib.incident.severity import POLICIES
-from runbook_lib.paths import HOME_ENV, RUN_DIR_ENV, project_root
+from runbook_lib.paths import project_root
 from runbook_lib.redact import redact, redact_obj
 from runbook_lib.run import archive
 from runbook_lib.run import html as report_html
 from runbook_lib.run.params import merge_parameters, notebook_path, read_parameters
+from runbook_lib.run.warm_kernel import WarmKernel
 from runbook_lib.store import StoreError
 from runbook_lib.timewindow import utc_now
 
@@ -54,20 +54,6 @@ class RunResult:
     @property
     def report(self) -> Path:
         return self.run_dir / "report.html"
-
-
-@contextmanager
-def _environment(values: dict[str, str]) -> Iterator[None]:
-    saved = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, old in saved.items():
-            if old is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = old
 
 
 @contextmanager
@@ -115,15 +101,19 @@ def run_flow(
     overrides: Iterable[tuple[str, str]] = (),
     cell_timeout_s: int = DEFAULT_CELL_TIMEOUT_S,
     root: Path | None = None,
+    kernel: WarmKernel | None = None,
 ) -> RunResult:
     """Execute *flow* for *incident_id*; return the archived result (never raises for a
-    notebook failure; raises ParameterError for bad parameters before anything runs)."""
-    run = prepare_run(flow, incident_id, files=files, overrides=overrides, root=root)
-    output = run.run_dir / "report.ipynb"
-    status, error, elapsed = execute_notebook(
-        run.notebook, output, run.values, run_dir=run.run_dir, cell_timeout_s=cell_timeout_s
-    )
-    return archive_run(run, status, error, elapsed)
+    notebook failure; raises ParameterError for bad parameters before anything runs).
+    *kernel*: one started earlier still (``runbook run`` starts it before its imports);
+    it is used once and always ended."""
+    with kernel or WarmKernel() as warm:  # boots while the run is prepared
+        run = prepare_run(flow, incident_id, files=files, overrides=overrides, root=root)
+        output = run.run_dir / "report.ipynb"
+        status, error, elapsed = execute_notebook(
+            run.notebook, output, run.values, run_dir=run.run_dir, cell_timeout_s=cell_timeout_s, kernel=warm
+        )
+        return archive_run(run, status, error, elapsed)
 
 
 def prepare_run(
@@ -175,6 +165,7 @@ def execute_notebook(
     run_dir: Path,
     cell_timeout_s: int = DEFAULT_CELL_TIMEOUT_S,
     cwd: Path | None = None,
+    kernel: WarmKernel | None = None,
 ) -> tuple[Outcome, str, float]:
     """Run *notebook* with papermill into *output*, the kernel in the project root and
     ``RUNBOOK_RUN_DIR`` = *run_dir*; return (outcome, one-line error, seconds). *cwd* is
@@ -187,7 +178,9 @@ def execute_notebook(
     """
     if "interactive" in read_parameters(notebook):
         parameters = {**parameters, "interactive": False}
-    return execute_papermill(notebook, output, parameters, run_dir=run_dir, cell_timeout_s=cell_timeout_s, cwd=cwd)
+    return execute_papermill(
+        notebook, output, parameters, run_dir=run_dir, cell_timeout_s=cell_timeout_s, cwd=cwd, kernel=kernel
+    )
 
 
 def execute_papermill(
@@ -198,38 +191,43 @@ def execute_papermill(
     run_dir: Path,
     cell_timeout_s: int = DEFAULT_CELL_TIMEOUT_S,
     cwd: Path | None = None,
+    kernel: WarmKernel | None = None,
 ) -> tuple[Outcome, str, float]:
     """:func:`execute_notebook` with *parameters* as given (tests use it to execute a flow
     with ``interactive=True`` and compare its findings with the batch run's)."""
     import papermill
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
-    from runbook_lib.run.kernel import PromptShutdownKernelManager
+    from runbook_lib.run.engine import ENGINE_NAME
 
     status: Outcome = "ok"
     error = ""
+    idle = False  # the kernel finished its cells and waits: it can be asked to exit
     t0 = time.perf_counter()
-    env = {RUN_DIR_ENV: str(run_dir), HOME_ENV: str(project_root()), "MPLBACKEND": "Agg"}
+    root = Path(cwd or project_root())
+    own = kernel is None or root.resolve() != kernel.cwd.resolve()
+    if own:  # none given, or started for another folder
+        kernel = WarmKernel(root)
+    assert kernel is not None
     # The HTML export's first use of nbconvert costs ~0.5 s: load it while the kernel works.
     threading.Thread(target=report_html.warm_up, name="warm-html-export", daemon=True).start()
     try:
-        with _environment(env), _sigterm_interrupts():
+        with _sigterm_interrupts():
+            kernel.assign(run_dir)
             papermill.execute_notebook(
                 str(notebook),
                 str(output),
                 parameters=parameters,
-                cwd=str(cwd or project_root()),
+                cwd=str(root),
                 kernel_name="python3",
+                engine_name=ENGINE_NAME,
+                km=kernel.km,
                 progress_bar=False,
                 execution_timeout=cell_timeout_s,
-                # ipykernel warns on stderr about loopback TCP on every start; it would bury
-                # the one line the CLI prints about the outcome. No IPython history: a run's
-                # cells (and the parameters papermill injects) do not belong in the user's
-                # history.sqlite, and its database and saving thread cost each run's kernel.
-                extra_arguments=["--IPKernelApp.log_level=ERROR", "--HistoryManager.enabled=False"],
-                kernel_manager_class=PromptShutdownKernelManager,
             )
+        idle = True
     except papermill.PapermillExecutionError as err:
+        idle = True
         status, error = "failed", _cell_error(output, err.cell_index, f"{err.ename}: {err.evalue}")
     except CellTimeoutError:
         status, error = "timed out", _cell_error(output, None, f"a cell ran longer than {cell_timeout_s} s")
@@ -237,6 +235,11 @@ def execute_papermill(
         status, error = "failed", _cell_error(output, None, f"the kernel died ({err})")
     except (Interrupted, KeyboardInterrupt):
         status, error = "interrupted", _cell_error(output, None, "interrupted (SIGTERM/Ctrl-C)")
+    finally:
+        if own:
+            kernel.close()
+    if idle and not own:
+        kernel.stop_soon()  # idle after its last cell: it exits while the caller archives
     return status, error, time.perf_counter() - t0
 
 
