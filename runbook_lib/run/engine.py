@@ -28,7 +28,7 @@ ENGINE_NAME = "runbook"
 SAVE_EVERY_S = 1.0
 
 
-class ThrottledSaveManager(NotebookExecutionManager):
+class ThrottledSaveManager(NotebookExecutionManager):  # type: ignore[misc]  # untyped
     """Saves at the start and the end, and between cells at most every SAVE_EVERY_S."""
 
     _last_write = float("-inf")
@@ -56,7 +56,7 @@ class ThrottledSaveManager(NotebookExecutionManager):
         self._write()
 
 
-class RunbookEngine(NBClientEngine):
+class RunbookEngine(NBClientEngine):  # type: ignore[misc]  # untyped
     """nbclient's engine with :class:`ThrottledSaveManager`."""
 
     @classmethod

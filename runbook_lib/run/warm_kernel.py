@@ -44,7 +44,7 @@ class WarmKernel:
     def assign(self, run_dir: Path, timeout_s: float = READY_TIMEOUT_S) -> None:
         """Wait for the kernel and set ``RUNBOOK_RUN_DIR`` in it (no output, no history).
         Raises DeadKernelError (the runner's "the kernel died") if it does not answer."""
-        from jupyter_client.blocking import BlockingKernelClient
+        from jupyter_client.blocking.client import BlockingKernelClient
         from nbclient.exceptions import DeadKernelError
 
         kc = BlockingKernelClient()
