@@ -8,6 +8,7 @@ from pathlib import Path
 __all__ = [
     "HOME_ENV",
     "RUN_DIR_ENV",
+    "flow_notebook",
     "project_root",
     "reports_root",
     "resolve",
@@ -43,6 +44,11 @@ def resolve(path: str | os.PathLike[str]) -> Path:
     """Resolve a parameter path: absolute as given, relative against :func:`project_root`."""
     p = Path(os.path.expanduser(str(path)))
     return p if p.is_absolute() else project_root() / p
+
+
+def flow_notebook(flow: str) -> Path:
+    """Where *flow*'s notebook is (``high-cpu`` names ``high_cpu``), whether or not it exists."""
+    return project_root() / "notebooks" / f"{flow.replace('-', '_')}.ipynb"
 
 
 def reports_root() -> Path:

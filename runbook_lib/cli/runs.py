@@ -21,9 +21,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
         result = run_scheduled(args.flow, files=files, overrides=args.param or [], cell_timeout_s=args.timeout)
     else:
+        from runbook_lib.paths import flow_notebook
         from runbook_lib.run.warm_kernel import WarmKernel
 
-        with WarmKernel() as kernel:  # first: it boots while the run is prepared
+        # first: it boots, and imports what the flow imports, while the run is prepared
+        with WarmKernel(preload=flow_notebook(args.flow)) as kernel:
             from runbook_lib.incident.record import create_incident
             from runbook_lib.run.runner import run_flow
 
@@ -81,9 +83,11 @@ def _cmd_show(args: argparse.Namespace) -> int:
 def _cmd_demo(args: argparse.Namespace) -> int:
     from contextlib import nullcontext
 
+    from runbook_lib.paths import flow_notebook
     from runbook_lib.run.warm_kernel import WarmKernel
 
-    with nullcontext() if args.no_run else WarmKernel() as kernel:  # boots while the demo is made
+    # it boots, and imports what triage imports, while the demo is made
+    with nullcontext() if args.no_run else WarmKernel(preload=flow_notebook("triage")) as kernel:
         from runbook_lib.demo import DEMO_DIR, generate_demo
         from runbook_lib.incident.record import create_incident
         from runbook_lib.run.runner import run_flow

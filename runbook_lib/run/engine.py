@@ -1,5 +1,6 @@
 """The papermill engine the runner uses: papermill's nbclient engine with fewer, cheaper
-saves, and the channels to a kernel given to it (:mod:`runbook_lib.run.warm_kernel`) closed.
+saves; the channels to a kernel given to it (:mod:`runbook_lib.run.warm_kernel`) closed,
+and that kernel's readiness (``before_cells``) awaited only right before the first cell.
 
 papermill writes the whole output notebook, validated, before and after every cell: 59
 writes for a 29-cell flow, 0.6-0.7 s of a 7 s run, spent between cells while the kernel
@@ -15,9 +16,12 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 import nbformat
+from jupyter_core.utils import run_sync
+from nbclient.exceptions import DeadKernelError
 from papermill.clientwrap import PapermillNotebookClient
 from papermill.engines import NBClientEngine, NotebookExecutionManager, papermill_engines
 from papermill.iorw import papermill_io
@@ -33,6 +37,8 @@ class ThrottledSaveManager(NotebookExecutionManager):  # type: ignore[misc]  # u
 
     _last_write = float("-inf")
     writes = 0
+    #: Called once before the first cell runs: the warm kernel's wait for its run folder.
+    before_cells: Callable[[], None] | None = None
 
     def _write(self) -> None:
         if self.output_path:
@@ -44,6 +50,12 @@ class ThrottledSaveManager(NotebookExecutionManager):  # type: ignore[misc]  # u
     def save(self, **kwargs: Any) -> None:
         if time.monotonic() - self._last_write >= SAVE_EVERY_S:
             self._write()
+
+    def cell_start(self, cell: Any, cell_index: int | None = None, **kwargs: Any) -> None:
+        if self.before_cells is not None:
+            ready, self.before_cells = self.before_cells, None
+            ready()
+        super().cell_start(cell, cell_index, **kwargs)
 
     def notebook_start(self, **kwargs: Any) -> None:
         self._last_write = time.monotonic()  # papermill's own save in there: skip it
@@ -73,6 +85,7 @@ class RunbookEngine(NBClientEngine):  # type: ignore[misc]  # untyped
         nb_man = ThrottledSaveManager(
             nb, output_path=output_path, progress_bar=progress_bar, log_output=log_output, autosave_cell_every=0
         )
+        nb_man.before_cells = kwargs.pop("before_cells", None)
         nb_man.notebook_start()
         try:
             cls.execute_managed_notebook(nb_man, kernel_name, log_output=log_output, **kwargs)
@@ -109,6 +122,13 @@ class RunbookEngine(NBClientEngine):  # type: ignore[misc]  # untyped
         )
         try:
             return client.execute()
+        except DeadKernelError:
+            raise
+        except RuntimeError as err:  # nbclient: "Kernel died before replying to kernel_info"
+            # a client that could not start gives its kernel up (km None); else ask the kernel
+            if client.km is None or not run_sync(client.km.is_alive)():
+                raise DeadKernelError(str(err)) from err
+            raise
         finally:
             # nbclient ends a kernel it started itself; one given to it (``km``) is left to
             # its owner, but the client's channels (a heartbeat thread among them) are ours.

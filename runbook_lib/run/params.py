@@ -19,7 +19,7 @@ import nbformat
 import yaml
 
 from runbook_lib.errors import ParameterError
-from runbook_lib.paths import project_root
+from runbook_lib.paths import flow_notebook, project_root
 from runbook_lib.redact import carries_secret
 
 
@@ -43,8 +43,7 @@ def flow_names() -> list[str]:
 
 def notebook_path(flow: str) -> Path:
     """The notebook of *flow* (accepting ``high-cpu`` for ``high_cpu``), or a ParameterError."""
-    name = flow.replace("-", "_")
-    path = notebooks_dir() / f"{name}.ipynb"
+    path = flow_notebook(flow)
     if not path.is_file():
         known = ", ".join(flow_names()) or "none"
         raise ParameterError(f"no flow named {flow!r} (flows: {known})", key="flow")

@@ -24,7 +24,7 @@ from runbook_lib import findings
 from runbook_lib.incident import record as incident
 from runbook_lib.incident.life import apply_severity
 from runbook_lib.incident.severity import POLICIES
-from runbook_lib.paths import project_root
+from runbook_lib.paths import flow_notebook, project_root
 from runbook_lib.redact import redact, redact_obj
 from runbook_lib.run import archive
 from runbook_lib.run import html as report_html
@@ -107,7 +107,7 @@ def run_flow(
     notebook failure; raises ParameterError for bad parameters before anything runs).
     *kernel*: one started earlier still (``runbook run`` starts it before its imports);
     it is used once and always ended."""
-    with kernel or WarmKernel() as warm:  # boots while the run is prepared
+    with kernel or WarmKernel(preload=flow_notebook(flow)) as warm:  # boots while the run is prepared
         run = prepare_run(flow, incident_id, files=files, overrides=overrides, root=root)
         output = run.run_dir / "report.ipynb"
         status, error, elapsed = execute_notebook(
@@ -207,7 +207,7 @@ def execute_papermill(
     root = Path(cwd or project_root())
     own = kernel is None or root.resolve() != kernel.cwd.resolve()
     if own:  # none given, or started for another folder
-        kernel = WarmKernel(root)
+        kernel = WarmKernel(root, preload=notebook)
     assert kernel is not None
     # The HTML export's first use of nbconvert costs ~0.5 s: load it while the kernel works.
     threading.Thread(target=report_html.warm_up, name="warm-html-export", daemon=True).start()
@@ -222,6 +222,7 @@ def execute_papermill(
                 kernel_name="python3",
                 engine_name=ENGINE_NAME,
                 km=kernel.km,
+                before_cells=kernel.wait_assigned,
                 progress_bar=False,
                 execution_timeout=cell_timeout_s,
             )
