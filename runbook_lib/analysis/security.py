@@ -250,9 +250,7 @@ def rank_user_agents(frame: pd.DataFrame, *, top: int = 20) -> pd.DataFrame:
         pl.col("client_ip").drop_nulls().n_unique().cast(pl.Int64).alias("clients"),
         pl.col("status").is_in((401, 403, 404)).sum().cast(pl.Int64).alias("failures"),
     )
-    evidence = first_distinct(rows, ["user_agent"], "client_ip", alias="evidence")
-    out = to_pandas(totals.join(evidence, on="user_agent", how="left").sort("user_agent"))
-    out["evidence"] = out["evidence"].fillna("").astype("str")
+    out = to_pandas(totals.sort("user_agent"))
     name = out["user_agent"]
     out["category"] = np.select(
         [
@@ -270,7 +268,13 @@ def rank_user_agents(frame: pd.DataFrame, *, top: int = 20) -> pd.DataFrame:
     out = out[(out["category"] != "rare") | rare]
     order = {"payload": 0, "tool": 1, "empty": 2, "script": 3, "rare": 4}
     out = out.assign(_o=out["category"].map(order)).sort_values(["_o", "requests"], ascending=[True, False])
-    return out.head(top)[cols].reset_index(drop=True)
+    out = out.head(top).reset_index(drop=True)
+    # evidence for the agents shown only: per (agent, client) pair it is most of the cost
+    shown = rows.filter(pl.col("user_agent").is_in(out["user_agent"].tolist()))
+    evidence = to_pandas(first_distinct(shown, ["user_agent"], "client_ip", alias="evidence"))
+    out = out.merge(evidence, on="user_agent", how="left")
+    out["evidence"] = out["evidence"].fillna("").astype("str")
+    return out[cols]
 
 
 def _robust_z(values: pd.Series) -> pd.Series:

@@ -96,6 +96,20 @@ def test_classify_probe(target: str, label: str) -> None:
     assert security.classify_probe(target) == label
 
 
+def test_user_agent_evidence_is_the_first_clients_seen_whatever_is_shown() -> None:
+    # evidence is computed for the agents shown only: cutting the table must not change it
+    agents = ["curl/8.4.0", "sqlmap/1.7", "Mozilla/5.0 (X11)", "curl/8.4.0", "sqlmap/1.7", "curl/8.4.0", "curl/8.4.0"]
+    ips = ["10.0.0.5", "10.0.0.9", "10.0.0.1", "10.0.0.5", "10.0.0.2", "10.0.0.7", "10.0.0.3"]
+    frame = pd.DataFrame({"user_agent": pd.Series(agents, dtype="str"), "client_ip": pd.Series(ips, dtype="str"),
+                          "status": [200, 404, 200, 200, 404, 200, 200]})  # fmt: skip
+    every = security.rank_user_agents(frame, top=10).set_index("user_agent")
+    assert every.loc["curl/8.4.0", "evidence"] == "10.0.0.5 | 10.0.0.7 | 10.0.0.3"
+    assert every.loc["sqlmap/1.7", "evidence"] == "10.0.0.9 | 10.0.0.2"
+    first = security.rank_user_agents(frame, top=1)
+    assert len(first) == 1
+    assert first.iloc[0]["evidence"] == every.loc[first.iloc[0]["user_agent"], "evidence"]
+
+
 def test_unusual_user_agents(attacked: WebLog) -> None:
     ranked = security.rank_user_agents(attacked.frame())
     # The scanner's agent names a tool *and* carries a script tag: the payload ranks first.
