@@ -101,3 +101,14 @@ def test_a_kernel_that_dies_before_the_run_is_a_failed_run_not_a_crash(project: 
     assert result.status == "failed"
     assert "the kernel died" in result.error
     assert (result.run_dir / "report.html").is_file()
+
+
+def test_a_kernel_still_importing_past_the_wait_is_named_not_waited_for(project: Path) -> None:
+    from nbclient.exceptions import DeadKernelError
+
+    (project / "warmmod.py").write_text("import time\ntime.sleep(30)\n")  # an import that hangs
+    notebook = write_notebook(project / "notebooks", "warm", [FIRST, CHECK])
+    with WarmKernel(preload=notebook) as kernel:
+        kernel.assign(project / "reports")
+        with pytest.raises(DeadKernelError, match="did not answer in 1 s"):
+            kernel.wait_assigned(timeout_s=1.0)
