@@ -6,6 +6,7 @@ import random
 import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -175,3 +176,35 @@ def test_quiet_log_says_so_and_missing_data_is_unknown(tmp_path: Path) -> None:
     unknown = find_pg_log_findings(down)
     assert [f.severity for f in unknown] == ["unknown"] and "missing" in unknown[0].summary
     assert list(nothing.frame.columns) == list(PG_LOG_SCHEMA)
+
+
+def test_kinds_are_scanned_once_per_frame_and_follow_an_edited_frame(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from runbook_lib.analysis import pg_log_events
+
+    log = tmp_path / "pg.log"
+    write_burst_log(log)
+    frame = collect_pg_log(str(log), log_line_prefix=PREFIX).frame
+    scans: list[int] = []
+    original = pg_log_events._scan_kinds
+
+    def counting(f: pd.DataFrame) -> np.ndarray:
+        scans.append(1)
+        return original(f)
+
+    monkeypatch.setattr(pg_log_events, "_scan_kinds", counting)
+    per_minute = pg_log_events_per_minute(frame)
+    rows = pg_log_event_rows(frame)
+    assert len(scans) == 1  # the second analysis reused the first one's scan
+    assert int(per_minute["too_many_connections"].sum()) == sum(BURST.values())
+    assert "too_many_connections" in set(rows["event"])
+    # slow_query follows duration_s, which is never cached: all 180 statements exceed 0 s
+    assert int(pg_log_events_per_minute(frame, slow_query_s=0.0)["slow_query"].sum()) == 180
+    # an edited message is a new Arrow array: scanned again, and the edit counts
+    edited = frame.copy()
+    first = edited.index[edited["message"].str.contains("too many clients")][0]
+    edited.loc[first, "message"] = "all quiet"
+    again = pg_log_events_per_minute(edited)
+    assert len(scans) == 2
+    assert int(again["too_many_connections"].sum()) == sum(BURST.values()) - 1
