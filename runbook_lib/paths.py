@@ -9,6 +9,7 @@ __all__ = [
     "HOME_ENV",
     "RUN_DIR_ENV",
     "flow_notebook",
+    "notebooks_dir",
     "project_root",
     "reports_root",
     "resolve",
@@ -46,9 +47,13 @@ def resolve(path: str | os.PathLike[str]) -> Path:
     return p if p.is_absolute() else project_root() / p
 
 
+def notebooks_dir() -> Path:
+    return project_root() / "notebooks"
+
+
 def flow_notebook(flow: str) -> Path:
     """Where *flow*'s notebook is (``high-cpu`` names ``high_cpu``), whether or not it exists."""
-    return project_root() / "notebooks" / f"{flow.replace('-', '_')}.ipynb"
+    return notebooks_dir() / f"{flow.replace('-', '_')}.ipynb"
 
 
 def reports_root() -> Path:

@@ -49,10 +49,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
-    from runbook_lib.run.params import flow_names, notebooks_dir, purpose, read_parameters
+    from runbook_lib.paths import flow_notebook
+    from runbook_lib.run.params import flow_names, purpose, read_parameters
 
     for flow in flow_names():
-        path = notebooks_dir() / f"{flow}.ipynb"
+        path = flow_notebook(flow)
         print(f"{flow}: {purpose(path)}")
         if args.brief:
             continue

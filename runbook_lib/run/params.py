@@ -19,7 +19,7 @@ import nbformat
 import yaml
 
 from runbook_lib.errors import ParameterError
-from runbook_lib.paths import flow_notebook, project_root
+from runbook_lib.paths import flow_notebook, notebooks_dir
 from runbook_lib.redact import carries_secret
 
 
@@ -31,10 +31,6 @@ class Parameter:
     type_name: str
     default: Any
     help: str
-
-
-def notebooks_dir() -> Path:
-    return project_root() / "notebooks"
 
 
 def flow_names() -> list[str]:
@@ -124,7 +120,7 @@ def coerce(value: Any, param: Parameter, *, source: str = "") -> Any:
 def all_known_parameters() -> set[str]:
     names: set[str] = set()
     for flow in flow_names():
-        names.update(read_parameters(notebooks_dir() / f"{flow}.ipynb"))
+        names.update(read_parameters(flow_notebook(flow)))
     return names
 
 
