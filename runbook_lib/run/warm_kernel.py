@@ -94,7 +94,7 @@ class WarmKernel:
 
     def stop_soon(self) -> None:
         """Ask a kernel that has run every cell to exit, without waiting for it: it exits
-        (0.2-0.4 s) while the report is archived, and :meth:`close` finds it gone."""
+        while the report is archived, and :meth:`close` ends what is left of it."""
         from jupyter_core.utils import run_sync
 
         if self.km.has_kernel:
