@@ -18,6 +18,8 @@ jupyter_client's whole sequence unchanged: interrupt, request, wait, SIGTERM, SI
 
 from __future__ import annotations
 
+import time
+
 import zmq
 from jupyter_client.manager import AsyncKernelManager
 
@@ -30,16 +32,19 @@ ANSWERED_GRACE_S = 0.1  # an answered kernel exits on its own in 0.2-0.7 s: not 
 #: saving thread cost each run's kernel.
 KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=ERROR", "--HistoryManager.enabled=False"]
 _REPLY_WAIT_MS = 1000
+_AFTER_SIGTERM_S = 0.02  # the least wait before each signal once the grace has run out
 
 
 class PromptShutdownKernelManager(AsyncKernelManager):
     """:class:`AsyncKernelManager` that shortens the wait once the kernel has answered."""
 
     answered_shutdown = False  # the last shutdown request got its reply
+    _answered_at = 0.0  # when (time.monotonic): the grace runs from there, not from the wait
 
     async def _async_request_shutdown(self, restart: bool = False) -> None:
         await super()._async_request_shutdown(restart=restart)
         self.answered_shutdown = await self._shutdown_reply_arrived()
+        self._answered_at = time.monotonic()
 
     async def _shutdown_reply_arrived(self) -> bool:
         socket = self._control_socket
@@ -60,5 +65,7 @@ class PromptShutdownKernelManager(AsyncKernelManager):
     ) -> None:
         if self.answered_shutdown and waittime is None:
             # jupyter_client waits half of *waittime* before SIGTERM and half before SIGKILL.
-            waittime = 2 * ANSWERED_GRACE_S
+            # A kernel asked before the report was archived has had (some of) its grace.
+            left = ANSWERED_GRACE_S - (time.monotonic() - self._answered_at)
+            waittime = 2 * max(left, _AFTER_SIGTERM_S)
         await super()._async_finish_shutdown(waittime=waittime, pollinterval=pollinterval, restart=restart)
