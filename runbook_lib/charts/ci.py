@@ -7,7 +7,7 @@ import pandas as pd
 from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 
-from runbook_lib.charts.style import add_legend, decorate_time_axis, new_figure
+from runbook_lib.charts.style import add_legend, decorate_time_axis, hide_scale, new_figure
 
 #: Outcome codes of the heatmap (see analysis.tests_history.detect_outcome_matrix).
 _COLORS = ["#1a9850", "#d73027", "#7b3294", "#bdbdbd", "#000000"]
@@ -41,6 +41,7 @@ def plot_test_heatmap(matrix: pd.DataFrame, runs: pd.DataFrame) -> Figure:
     )
     if matrix.empty:
         ax.text(0.5, 0.5, "no failing test to show", ha="center", va="center", transform=ax.transAxes)
+        hide_scale(ax)
         return fig
     values = np.ma.masked_invalid(matrix.to_numpy(dtype=float))
     ax.imshow(values, aspect="auto", cmap=ListedColormap(_COLORS), vmin=-0.5, vmax=4.5, interpolation="nearest")

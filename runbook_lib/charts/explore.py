@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from runbook_lib.charts.style import add_legend, decorate_time_axis, new_figure
+from runbook_lib.charts.style import add_legend, decorate_time_axis, hide_scale, new_figure
 
 #: More lines than this make the legend unreadable; the rest are summed as "other".
 MAX_SERIES = 6
@@ -97,6 +97,7 @@ def plot_rows_over_time(frame: pd.DataFrame, at: str, *, by: str = "", value: st
     fig, (ax,) = new_figure(title)
     if frame.empty:
         ax.text(0.5, 0.5, "no rows selected", ha="center", va="center", transform=ax.transAxes)
+        hide_scale(ax)
         return fig
     if not at:
         counts = frame[by].astype("string").fillna("(none)").value_counts().head(15)[::-1]

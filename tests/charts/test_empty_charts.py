@@ -32,3 +32,11 @@ def test_empty_chart_without_window_has_no_scale_and_with_one_keeps_the_window()
     assert framed.get_xticks().size  # the window is drawn on a time scale
     drawn = pd.DataFrame({"minute": pd.date_range("2026-01-01", periods=3, freq="min", tz="UTC"), "errors": [1, 2, 3]})
     assert plot_series(drawn, x="minute", columns=["errors"], title="Errors").axes[0].get_xticks().size
+
+
+def test_explore_chart_of_no_rows_has_no_scale() -> None:
+    from runbook_lib.charts.explore import plot_rows_over_time
+
+    ax = plot_rows_over_time(pd.DataFrame({"at": pd.Series([], dtype="datetime64[ns, UTC]")}), "at").axes[0]
+    assert not ax.get_xticks().size and not ax.get_yticks().size
+    assert any("no rows" in t.get_text() for t in ax.texts)
