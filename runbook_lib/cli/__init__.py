@@ -31,6 +31,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def entry() -> None:
+    """The ``runbook`` command (console script and ``python -m runbook_lib.cli``)."""
+    from runbook_lib.cli.prompt_exit import exit_promptly
+
+    exit_promptly(main())
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)

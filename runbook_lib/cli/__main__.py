@@ -1,5 +1,5 @@
 """``python -m runbook_lib.cli``: the same as the ``runbook`` command."""
 
-from runbook_lib.cli import main
+from runbook_lib.cli import entry
 
-raise SystemExit(main())
+entry()
