@@ -180,7 +180,8 @@ def pg_log_event_rows(frame: pd.DataFrame, *, slow_query_s: float = 1.0, per_kin
         return pd.DataFrame({c: pd.Series(dtype="datetime64[ns, UTC]" if c == "logged_at" else "object")
                              for c in EVENT_ROW_COLUMNS})  # fmt: skip
     flags = classify_pg_log(frame, slow_query_s=slow_query_s)
-    parts = [frame.loc[flags[kind].to_numpy()].head(per_kind).assign(event=kind) for kind in _DESCRIBE]
+    # the first rows of each kind taken by position: a mask would copy every flagged record first
+    parts = [frame.iloc[np.flatnonzero(flags[kind].to_numpy())[:per_kind]].assign(event=kind) for kind in _DESCRIBE]
     rows = pd.concat([p for p in parts if len(p)] or [frame.head(0).assign(event="")])
     return rows.sort_values("logged_at", kind="stable").reset_index(drop=True)[EVENT_ROW_COLUMNS]
 
@@ -247,6 +248,11 @@ def _who(rows: pd.DataFrame) -> tuple[str, dict[str, Any]]:
     return ("; ".join(parts) if parts else "user/database/application not in the log"), numbers
 
 
+#: The columns :func:`_event_finding` reads.
+_FINDING_COLUMNS = ["logged_at", "pid", "severity", "message", "duration_s", "statement",
+                    "application_name", "user", "database", "client_addr"]  # fmt: skip
+
+
 def _event_finding(kind: str, rows: pd.DataFrame, per_bucket: pd.Series) -> Finding:
     label, severity = _DESCRIBE[kind]
     if kind in _NEED_VOLUME and len(rows) < PG_NOISE_COUNT:
@@ -311,7 +317,7 @@ def find_pg_log_findings(collected: Collected, *, slow_query_s: float = 1.0) -> 
     for kind in _DESCRIBE:
         mask = flags[kind].to_numpy()
         if mask.any():
-            rows = frame.loc[mask]
+            rows = frame.loc[mask, _FINDING_COLUMNS]  # only what a finding reads: each column taken costs
             out.append(_event_finding(kind, rows, rows["logged_at"].dt.floor(MINUTE).value_counts()))
     if not any(f.kind.startswith("pg_log_") and f.kind != "pg_log_prefix_mismatch" for f in out):
         totals = count_pg_log_events(frame)  # a full scan of the messages: only for the quiet log's numbers
