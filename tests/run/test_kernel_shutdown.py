@@ -13,6 +13,9 @@ from collections.abc import Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
+import pytest
+
+from runbook_lib.run import kernel
 from runbook_lib.run.kernel import ANSWERED_GRACE_S, PromptShutdownKernelManager
 
 LINGER = "import threading, time\nthreading.Thread(target=time.sleep, args=(60,)).start()"
@@ -56,3 +59,34 @@ def test_kernel_that_exits_by_itself_is_not_held_for_the_grace() -> None:
     km, took = _run(_start_run_stop("x = 1"))
     assert km.answered_shutdown
     assert took < 2.5
+
+
+async def _ask_wait_finish(code: str, pause_s: float) -> tuple[PromptShutdownKernelManager, float]:
+    km = PromptShutdownKernelManager(kernel_name="python3")
+    await km.start_kernel(extra_arguments=["--IPKernelApp.log_level=ERROR", "--HistoryManager.enabled=False"])
+    kc = km.client()
+    kc.start_channels()
+    try:
+        await kc.wait_for_ready(timeout=60)
+        reply = await kc.execute_interactive(code, timeout=30)
+        assert reply["content"]["status"] == "ok"
+    finally:
+        kc.stop_channels()
+    await km._async_request_shutdown()  # what the runner's stop_soon does after the last cell
+    await asyncio.sleep(pause_s)  # the report is archived meanwhile
+    started = time.monotonic()
+    await km._async_finish_shutdown()  # the runner's close
+    took = time.monotonic() - started
+    await km._async_cleanup_resources()
+    return km, took
+
+
+def test_the_grace_runs_from_the_reply_so_a_late_close_ends_the_kernel_at_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(kernel, "ANSWERED_GRACE_S", 1.0)  # long enough to tell the two apart
+    km, took = _run(_ask_wait_finish(LINGER, pause_s=1.5))
+    assert km.answered_shutdown
+    assert not _run(km.is_alive())
+    # the grace was spent while the report was archived: no second wait at the close
+    assert took < 0.5, took
