@@ -48,6 +48,7 @@ def resolve(path: str | os.PathLike[str]) -> Path:
 
 
 def notebooks_dir() -> Path:
+    """Where the flows' notebooks are: one ``<flow>.ipynb`` per flow."""
     return project_root() / "notebooks"
 
 

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 import pytest
 
 from runbook_lib.run import kernel
-from runbook_lib.run.kernel import ANSWERED_GRACE_S, PromptShutdownKernelManager
+from runbook_lib.run.kernel import ANSWERED_GRACE_S, KERNEL_ARGUMENTS, PromptShutdownKernelManager
 
 LINGER = "import threading, time\nthreading.Thread(target=time.sleep, args=(60,)).start()"
 
@@ -30,9 +30,10 @@ def _run(coro: Coroutine[Any, Any, T]) -> T:
         return pool.submit(asyncio.run, coro).result()
 
 
-async def _start_run_stop(code: str) -> tuple[PromptShutdownKernelManager, float]:
+async def _started_after(code: str) -> PromptShutdownKernelManager:
+    """A runner's kernel that has run *code*, its client gone (as papermill leaves it)."""
     km = PromptShutdownKernelManager(kernel_name="python3")
-    await km.start_kernel(extra_arguments=["--IPKernelApp.log_level=ERROR", "--HistoryManager.enabled=False"])
+    await km.start_kernel(extra_arguments=KERNEL_ARGUMENTS)
     kc = km.client()
     kc.start_channels()
     try:
@@ -41,6 +42,11 @@ async def _start_run_stop(code: str) -> tuple[PromptShutdownKernelManager, float
         assert reply["content"]["status"] == "ok"
     finally:
         kc.stop_channels()
+    return km
+
+
+async def _start_run_stop(code: str) -> tuple[PromptShutdownKernelManager, float]:
+    km = await _started_after(code)
     started = time.monotonic()
     await km.shutdown_kernel()
     return km, time.monotonic() - started
@@ -62,16 +68,7 @@ def test_kernel_that_exits_by_itself_is_not_held_for_the_grace() -> None:
 
 
 async def _ask_wait_finish(code: str, pause_s: float) -> tuple[PromptShutdownKernelManager, float]:
-    km = PromptShutdownKernelManager(kernel_name="python3")
-    await km.start_kernel(extra_arguments=["--IPKernelApp.log_level=ERROR", "--HistoryManager.enabled=False"])
-    kc = km.client()
-    kc.start_channels()
-    try:
-        await kc.wait_for_ready(timeout=60)
-        reply = await kc.execute_interactive(code, timeout=30)
-        assert reply["content"]["status"] == "ok"
-    finally:
-        kc.stop_channels()
+    km = await _started_after(code)
     await km._async_request_shutdown()  # what the runner's stop_soon does after the last cell
     await asyncio.sleep(pause_s)  # the report is archived meanwhile
     started = time.monotonic()
