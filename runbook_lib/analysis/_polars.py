@@ -55,13 +55,61 @@ def to_pandas(frame: pl.DataFrame) -> pd.DataFrame:
     return out
 
 
+def codes_of(values: pl.Series) -> tuple[pl.Series, pl.Series]:
+    """Each value's rank among the sorted distinct non-null *values* (``UInt32``; null stays
+    null), and those values.
+
+    Why: an ``Enum`` cast maps millions of strings to their rank in one pass (0.09 s for 5M
+    rows of 20k client IPs, where the hash join onto a numbered table took 0.5 s), and
+    grouping on the numbers is far cheaper than on the strings.
+    """
+    names = values.drop_nulls().unique().sort()
+    if names.is_empty():
+        return pl.Series(values.name, [None] * len(values), dtype=pl.UInt32), names
+    return values.cast(pl.Enum(names)).to_physical().cast(pl.UInt32).alias(values.name), names
+
+
 def numbered(frame: pl.DataFrame, column: str, *, alias: str) -> tuple[pl.DataFrame, pl.Series]:
-    """*frame* with *alias*: the rank of *column*'s value among its sorted distinct values
-    (one hash join), and those values; grouping and sorting on the number is far cheaper
-    than on the strings."""
-    names = frame[column].drop_nulls().unique().sort()
-    codes = pl.DataFrame({column: names}).with_row_index(alias)
-    return frame.join(codes, on=column, how="inner", maintain_order="left"), names
+    """*frame*'s rows with a non-null *column*, plus *alias*: the rank of *column*'s value
+    among its sorted distinct values (:func:`codes_of`), and those values."""
+    codes, names = codes_of(frame[column])
+    return frame.with_columns(codes.alias(alias)).filter(pl.col(alias).is_not_null()), names
+
+
+#: Below this span of the minor key (and this many major codes), :func:`count_pairs`
+#: packs both keys into one integer.
+_PACKED_SPAN = 1 << 31
+
+
+def count_pairs(major: pl.Series, minor: pl.Series, *, names: tuple[str, str, str]) -> pl.DataFrame:
+    """How many rows have each (*major*, *minor*) pair, sorted by pair: columns *names*.
+
+    *major* is a ``UInt32`` code (:func:`codes_of`), *minor* an integer such as a minute
+    number; rows where either is null are not counted. Both are packed into one ``Int64``
+    that numpy sorts, and the runs of equal keys are the counts: on 5M requests of 20k
+    clients, counting per (client, second) took 0.65 s as a hash group-by (4.5M groups)
+    and 0.15 s sorted; the two-column group-by per (client, minute) took 1.0 s.
+    """
+    major_name, minor_name, count_name = names
+    pairs = pl.DataFrame({major_name: major, minor_name: minor}).drop_nulls()
+    low, high, widest = pairs[minor_name].min(), pairs[minor_name].max(), pairs[major_name].max()
+    if low is None or int(high) - int(low) >= _PACKED_SPAN or int(widest) >= _PACKED_SPAN:  # type: ignore[arg-type]
+        counted = pairs.group_by(major_name, minor_name).agg(pl.len().alias(count_name))
+        return counted.sort(major_name, minor_name)
+    base = int(low)  # type: ignore[arg-type]
+    key = pairs[major_name].to_numpy().astype(np.int64) * (_PACKED_SPAN * 2)
+    key += pairs[minor_name].to_numpy().astype(np.int64) - base
+    key.sort()
+    starts = np.flatnonzero(np.concatenate(([True], key[1:] != key[:-1])))
+    counts = np.diff(np.append(starts, len(key)))
+    first = key[starts]
+    return pl.DataFrame(
+        {
+            major_name: pl.Series(first // (_PACKED_SPAN * 2), dtype=pl.Int64).cast(pl.UInt32),
+            minor_name: pl.Series(first % (_PACKED_SPAN * 2) + base, dtype=pl.Int64).cast(minor.dtype),
+            count_name: pl.Series(counts, dtype=pl.UInt32),
+        }
+    )
 
 
 def mode_by(frame: pl.DataFrame, keys: Sequence[str], value: str, *, alias: str) -> pl.DataFrame:

@@ -21,6 +21,8 @@ import numpy as np
 import pandas as pd
 import polars as pl
 
+from runbook_lib.analysis._polars import codes_of, count_pairs
+
 #: nginx: "One megabyte zone can keep about 16 thousand 64-byte states" (ngx_http_limit_req_module).
 STATES_PER_MB = 16_000
 #: Nanoseconds per minute and per second: the buckets of busiest minute / busiest second.
@@ -93,25 +95,22 @@ def _location(endpoints: pl.Series) -> str:
     return str(ranked["prefix"][0])
 
 
-def _busiest_per_client(rows: pl.DataFrame) -> tuple[pd.Series, np.ndarray]:
+def _busiest_per_client(codes: pl.Series, ns: pl.Series, clients: pl.Series) -> tuple[pd.Series, np.ndarray]:
     """Each client's busiest minute (Series by client, sorted) and busiest second (array,
-    same order), from *rows* (``client_ip``, ``ns``: epoch nanoseconds).
+    same order), from each request's client (*codes*: ranks in the sorted *clients*) and
+    time (*ns*: epoch nanoseconds).
 
-    Grouped in polars on integer keys (clients numbered in sorted order by one hash join):
-    on millions of requests the pandas groupby over (client, floored timestamp) pairs was
-    the slowest step of the flow.
+    Counted on integer keys (:func:`count_pairs`: each (client, minute) and (client,
+    second) pair packed into one sorted integer): on millions of requests the pandas
+    groupby over (client, floored timestamp) pairs was the slowest step of the flow, and a
+    polars hash group-by over the 4.5M (client, second) pairs of 5M requests still 0.65 s.
     """
-    clients = rows["client_ip"].unique().sort()
-    numbered = pl.DataFrame({"client_ip": clients}).with_row_index("client")
-    keys = rows.join(numbered, on="client_ip", how="inner").select(
-        "client", (pl.col("ns") // NS_PER_MINUTE).alias("minute"), (pl.col("ns") // NS_PER_SECOND).alias("second")
-    )
 
-    def peak(unit: str) -> pl.DataFrame:
-        per_unit = keys.group_by("client", unit).agg(pl.len().alias("n"))
+    def peak(unit: str, per: int) -> pl.DataFrame:
+        per_unit = count_pairs(codes, ns // per, names=("client", unit, "n"))
         return per_unit.group_by("client").agg(pl.col("n").max()).sort("client")
 
-    minutes, seconds = peak("minute"), peak("second")
+    minutes, seconds = peak("minute", NS_PER_MINUTE), peak("second", NS_PER_SECOND)
     index = pd.Index(clients.gather(minutes["client"]).to_list(), name="client_ip", dtype="str")
     busiest = pd.Series(minutes["n"].to_numpy().astype("int64"), index=index)
     return busiest, seconds["n"].to_numpy().astype(float)
@@ -148,14 +147,15 @@ def suggest_limit_req(
     """
     excluded = sorted({str(ip) for ip in exclude_ips})
     rows = _request_rows(frame).filter(pl.col("client_ip").is_not_null())
-    normal = rows.filter(~pl.col("client_ip").is_in(excluded))
+    codes, clients = codes_of(rows["client_ip"])
+    normal = rows.with_columns(codes.alias("client")).filter(~pl.col("client_ip").is_in(excluded))
     if normal.is_empty():
         return None
-    busiest, peak_second = _busiest_per_client(normal)
+    busiest, peak_second = _busiest_per_client(normal["client"], normal["ns"], clients)
     peak_minute = busiest.to_numpy(dtype=float)
     p_minute = float(np.quantile(peak_minute, percentile))
     p_second = float(np.quantile(peak_second, percentile))
-    distinct = int(rows["client_ip"].n_unique())
+    distinct = len(clients)
     rate_per_s = headroom * p_minute / 60.0
     burst = max(5, math.ceil(headroom * p_second))
     # nginx allows rate × 60 per minute plus the burst; anyone busier than that gets 429s.
