@@ -41,16 +41,28 @@ MAX_STOPS = 720
 def with_status_class(frame: pd.DataFrame) -> pd.DataFrame:
     """*frame* with ``status_class`` (``2xx``..``5xx``) from ``status`` when it lacks one.
 
-    A category built from the status codes: a string per row cost 0.8 s on 5M requests.
+    A category built from the status codes: a string per row cost 0.8 s on 5M requests,
+    and the float path 0.4 s where integer division takes 0.05 s.
     """
     if "status_class" in frame.columns or "status" not in frame.columns:
         return frame
-    status = pd.to_numeric(frame["status"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-    with np.errstate(invalid="ignore"):
-        klass = np.floor_divide(status, 100)
+    column = frame["status"]
+    if (
+        isinstance(column.dtype, np.dtype) and column.dtype.kind in "iu"
+    ):  # plain integers (the access frame): no float detour
+        klass = column.to_numpy() // 100
+    else:
+        status = pd.to_numeric(column, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        with np.errstate(invalid="ignore"):
+            klass = np.floor_divide(status, 100)
     codes = np.where((klass >= 0) & (klass <= 9), klass, -1).astype(np.int8)  # NaN: -1, no class
-    classes = pd.Categorical.from_codes(codes, pd.Index([f"{k}xx" for k in range(10)], dtype="str"))
-    return frame.assign(status_class=classes.remove_unused_categories())
+    # Only the classes present become categories; counted with bincount, because
+    # remove_unused_categories' np.unique sorted the 5M codes (0.25 s).
+    present = np.flatnonzero(np.bincount(codes.astype(np.intp) + 1, minlength=11)[1:])
+    renumber = np.full(11, -1, dtype=np.int8)  # index 10 is the -1 of a row without a class
+    renumber[present] = np.arange(len(present))
+    labels = pd.Index([f"{k}xx" for k in present], dtype="str")
+    return frame.assign(status_class=pd.Categorical.from_codes(renumber[codes], labels))
 
 
 def _descending_keys(column: pd.Series) -> np.ndarray | None:

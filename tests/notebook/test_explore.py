@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from runbook_lib.notebook.bundles import Bundle
-from runbook_lib.notebook.explore import ExploreView
+from runbook_lib.notebook.explore import ExploreView, with_status_class
 from runbook_lib.notebook.widgets import explore_by
 from runbook_lib.sources.logs import collect_access_log
 
@@ -112,3 +112,11 @@ def test_millis_columns_keep_the_order_within_a_second() -> None:
     assert ">2026-11-27 14:02:07.350<" in precise["table"] and ">2026-11-27 14:02:07.100<" in precise["table"]
     plain = parts(ExploreView(frame, at="requested_at", drill="client_ip").bundles())
     assert ".350" not in plain["table"] and plain["table"].count(">2026-11-27 14:02:07<") == 2
+
+
+def test_status_class_has_only_the_classes_present_and_none_for_odd_statuses() -> None:
+    frame = pd.DataFrame({"status": [503, 200, 404, 1000, 201, -5, 502]})
+    klass = with_status_class(frame)["status_class"]
+    assert list(klass.cat.categories) == ["2xx", "4xx", "5xx"]
+    assert klass.astype(object).where(klass.notna(), None).tolist() == ["5xx", "2xx", "4xx", None, "2xx", None, "5xx"]
+    assert with_status_class(pd.DataFrame({"status": [0]}))["status_class"].cat.categories.tolist() == ["0xx"]
