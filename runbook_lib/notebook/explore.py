@@ -47,10 +47,8 @@ def with_status_class(frame: pd.DataFrame) -> pd.DataFrame:
     if "status_class" in frame.columns or "status" not in frame.columns:
         return frame
     column = frame["status"]
-    if (
-        isinstance(column.dtype, np.dtype) and column.dtype.kind in "iu"
-    ):  # plain integers (the access frame): no float detour
-        klass = column.to_numpy() // 100
+    if isinstance(column.dtype, np.dtype) and column.dtype.kind in "iu":
+        klass = column.to_numpy() // 100  # plain integers (the access frame): no float detour
     else:
         status = pd.to_numeric(column, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
         with np.errstate(invalid="ignore"):
