@@ -21,6 +21,9 @@ import pyarrow as pa
 
 #: Row position in the input frame, used to break ties by first appearance.
 ROW = "_row"
+#: Nanoseconds per minute and per second: the time buckets counted by :func:`count_pairs`.
+NS_PER_MINUTE = 60_000_000_000
+NS_PER_SECOND = 1_000_000_000
 
 
 def _column(series: pd.Series) -> pl.Series:
@@ -77,8 +80,9 @@ def numbered(frame: pl.DataFrame, column: str, *, alias: str) -> tuple[pl.DataFr
 
 
 #: Below this span of the minor key (and this many major codes), :func:`count_pairs`
-#: packs both keys into one integer.
+#: packs both keys into one integer: the major code times :data:`_SLOT` plus the minor offset.
 _PACKED_SPAN = 1 << 31
+_SLOT = 2 * _PACKED_SPAN
 
 
 def count_pairs(major: pl.Series, minor: pl.Series, *, names: tuple[str, str, str]) -> pl.DataFrame:
@@ -97,7 +101,7 @@ def count_pairs(major: pl.Series, minor: pl.Series, *, names: tuple[str, str, st
         counted = pairs.group_by(major_name, minor_name).agg(pl.len().alias(count_name))
         return counted.sort(major_name, minor_name)
     base = int(low)  # type: ignore[arg-type]
-    key = pairs[major_name].to_numpy().astype(np.int64) * (_PACKED_SPAN * 2)
+    key = pairs[major_name].to_numpy().astype(np.int64) * _SLOT
     key += pairs[minor_name].to_numpy().astype(np.int64) - base
     key.sort()
     starts = np.flatnonzero(np.concatenate(([True], key[1:] != key[:-1])))
@@ -105,8 +109,8 @@ def count_pairs(major: pl.Series, minor: pl.Series, *, names: tuple[str, str, st
     first = key[starts]
     return pl.DataFrame(
         {
-            major_name: pl.Series(first // (_PACKED_SPAN * 2), dtype=pl.Int64).cast(pl.UInt32),
-            minor_name: pl.Series(first % (_PACKED_SPAN * 2) + base, dtype=pl.Int64).cast(minor.dtype),
+            major_name: pl.Series(first // _SLOT, dtype=pl.Int64).cast(pl.UInt32),
+            minor_name: pl.Series(first % _SLOT + base, dtype=pl.Int64).cast(minor.dtype),
             count_name: pl.Series(counts, dtype=pl.UInt32),
         }
     )

@@ -26,11 +26,10 @@ from runbook_lib.frames import select_rows
 from runbook_lib.timewindow import Window
 
 from ._common import count_per_minute, minute_axis
-from ._polars import ROW, count_pairs, mode_by, numbered, to_pandas, to_polars
+from ._polars import NS_PER_MINUTE, ROW, count_pairs, mode_by, numbered, to_pandas, to_polars
 from .endpoints import with_endpoints
 
 LIMITED = 429
-_NS_PER_MINUTE = 60_000_000_000
 #: Default app-log pattern for upstream quota errors (case-insensitive).
 #: A bare "429" is too loose (ids, amounts: "/api/products/429", "got 429.00"): the number
 #: must follow a word saying it is a status.
@@ -129,9 +128,9 @@ def detect_bursts(
         pl.col("client_ip").is_not_null()
     )
     coded, names = numbered(rows.select("client_ip", "requested_at"), "client_ip", alias="client")
-    minutes = (coded["requested_at"].dt.epoch("ns") // _NS_PER_MINUTE).alias("minute")
+    minutes = (coded["requested_at"].dt.epoch("ns") // NS_PER_MINUTE).alias("minute")
     counts = count_pairs(coded["client"], minutes, names=("client", "minute", "n"))
-    counts = counts.with_columns((pl.col("minute") * _NS_PER_MINUTE).cast(pl.Datetime("ns", "UTC")))
+    counts = counts.with_columns((pl.col("minute") * NS_PER_MINUTE).cast(pl.Datetime("ns", "UTC")))
     peaks = counts.group_by("client", maintain_order=True).agg(
         pl.col("n").max().alias("peak"),
         pl.col("minute").get(pl.col("n").arg_max()).alias("peak_at"),

@@ -21,13 +21,10 @@ import numpy as np
 import pandas as pd
 import polars as pl
 
-from runbook_lib.analysis._polars import codes_of, count_pairs
+from runbook_lib.analysis._polars import NS_PER_MINUTE, NS_PER_SECOND, codes_of, count_pairs, to_polars
 
 #: nginx: "One megabyte zone can keep about 16 thousand 64-byte states" (ngx_http_limit_req_module).
 STATES_PER_MB = 16_000
-#: Nanoseconds per minute and per second: the buckets of busiest minute / busiest second.
-NS_PER_MINUTE = 60_000_000_000
-NS_PER_SECOND = 1_000_000_000
 
 
 @dataclass(frozen=True)
@@ -117,17 +114,10 @@ def _busiest_per_client(codes: pl.Series, ns: pl.Series, clients: pl.Series) -> 
 
 
 def _request_rows(frame: pd.DataFrame) -> pl.DataFrame:
-    """``client_ip`` (Arrow strings, no copy into Python objects), ``ns`` and ``where``."""
-    ips = frame["client_ip"]
-    native = getattr(ips.array, "_pa_array", None)
-    client = (
-        pl.Series("client_ip", native) if native is not None else pl.Series("client_ip", ips.astype("str").tolist())
-    )
-    ns = frame["requested_at"].dt.as_unit("ns").astype("int64").to_numpy()
-    where = frame["endpoint" if "endpoint" in frame.columns else "path"]
-    native = getattr(where.array, "_pa_array", None)
-    place = pl.Series("where", native) if native is not None else pl.Series("where", where.astype("str").tolist())
-    return pl.DataFrame([client.cast(pl.String), pl.Series("ns", ns), place.cast(pl.String)])
+    """``client_ip``, ``ns`` (epoch nanoseconds) and ``where`` (the endpoint, else the path)."""
+    where = "endpoint" if "endpoint" in frame.columns else "path"
+    rows = to_polars(frame, ["client_ip", "requested_at", where])
+    return rows.select("client_ip", pl.col("requested_at").dt.epoch("ns").alias("ns"), pl.col(where).alias("where"))
 
 
 def suggest_limit_req(
