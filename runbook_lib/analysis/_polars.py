@@ -24,6 +24,7 @@ ROW = "_row"
 #: Nanoseconds per minute and per second: the time buckets counted by :func:`count_pairs`.
 NS_PER_MINUTE = 60_000_000_000
 NS_PER_SECOND = 1_000_000_000
+_HASH_SEED = 0x5EED
 
 
 def _column(series: pd.Series) -> pl.Series:
@@ -70,6 +71,36 @@ def codes_of(values: pl.Series) -> tuple[pl.Series, pl.Series]:
     if names.is_empty():
         return pl.Series(values.name, [None] * len(values), dtype=pl.UInt32), names
     return values.cast(pl.Enum(names)).to_physical().cast(pl.UInt32).alias(values.name), names
+
+
+def factorize(values: pl.Series) -> tuple[pl.Series, pl.Series]:
+    """Each value's code (``UInt32``, in order of first appearance) and the distinct values
+    in that order (a null, if any, is one of them).
+
+    Why: polars' ``unique`` on 5M path strings took 1.05 s, and joining the rows back onto
+    the distinct values 0.73 s; hashing the strings takes 0.04 s and the same work on the
+    64-bit hashes 0.25 s. Exact: every row is compared with the distinct value of its
+    code (0.19 s), and a hash collision falls back to grouping the strings themselves.
+    """
+    hashes = values.hash(seed=_HASH_SEED)
+    first = hashes.arg_unique()
+    codes = _codes_by(hashes, hashes.gather(first))
+    distinct = values.gather(first)
+    if bool(distinct.gather(codes).eq_missing(values).all()):
+        return codes, distinct
+    return _factorize_exact(values)
+
+
+def _codes_by(keys: pl.Series, distinct: pl.Series) -> pl.Series:
+    """Position of each of *keys* in *distinct* (its distinct values), as ``UInt32``."""
+    table = pl.DataFrame({"key": distinct, "code": pl.int_range(len(distinct), dtype=pl.UInt32, eager=True)})
+    joined = pl.DataFrame({"key": keys}).join(table, on="key", how="left", maintain_order="left", nulls_equal=True)
+    return joined["code"].alias(keys.name)
+
+
+def _factorize_exact(values: pl.Series) -> tuple[pl.Series, pl.Series]:
+    distinct = values.unique(maintain_order=True)
+    return _codes_by(values, distinct).alias(values.name), distinct
 
 
 def numbered(frame: pl.DataFrame, column: str, *, alias: str) -> tuple[pl.DataFrame, pl.Series]:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import polars as pl
+import pytest
 
-from runbook_lib.analysis._polars import codes_of, count_pairs, numbered
+from runbook_lib.analysis._polars import codes_of, count_pairs, factorize, numbered
 
 
 def test_codes_are_ranks_among_sorted_distinct_values_and_nulls_stay_null() -> None:
@@ -12,6 +13,21 @@ def test_codes_are_ranks_among_sorted_distinct_values_and_nulls_stay_null() -> N
     assert names.to_list() == ["10.0.0.1", "10.0.0.2", "192.0.2.9"]
     assert codes.to_list() == [1, None, 0, 1, 2]
     assert codes.dtype == pl.UInt32 and codes.name == "ip"
+
+
+def test_factorize_codes_follow_first_appearance_and_null_is_a_value() -> None:
+    values = pl.Series("path", ["/b", "/a", None, "/b", "", None, "/a"])
+    codes, distinct = factorize(values)
+    assert distinct.to_list() == ["/b", "/a", None, ""]
+    assert codes.to_list() == [0, 1, 2, 0, 3, 2, 1] and codes.dtype == pl.UInt32
+    assert distinct.gather(codes).eq_missing(values).all()
+
+
+def test_factorize_is_exact_when_hashes_collide(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Force every value onto one hash: the row check must notice and group the strings.
+    monkeypatch.setattr(pl.Series, "hash", lambda self, seed=0: pl.Series([7] * len(self), dtype=pl.UInt64))
+    codes, distinct = factorize(pl.Series("ip", ["x", "y", "x", None]))
+    assert distinct.to_list() == ["x", "y", None] and codes.to_list() == [0, 1, 0, 2]
 
 
 def test_codes_of_nothing_but_nulls() -> None:
