@@ -12,6 +12,7 @@ the tables are the same as the pandas versions they replace.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Sequence
 
 import numpy as np
@@ -89,6 +90,27 @@ def factorize(values: pl.Series) -> tuple[pl.Series, pl.Series]:
     if bool(distinct.gather(codes).eq_missing(values).all()):
         return codes, distinct
     return _factorize_exact(values)
+
+
+#: :func:`factorize` of a frame's Arrow-backed column, by the id of its Arrow array. Arrow
+#: arrays are immutable and an entry goes when its array does: a hit is exact.
+_FACTORIZED: dict[int, tuple[pl.Series, pl.Series]] = {}
+
+
+def column_codes(frame: pd.DataFrame, column: str) -> tuple[pl.Series, pl.Series]:
+    """:func:`factorize` of ``frame[column]``, computed once per column.
+
+    Why: a flow's analyses group on the same columns (the path, the client) again and again.
+    """
+    native = getattr(frame[column].array, "_pa_array", None)
+    if not isinstance(native, pa.ChunkedArray):
+        return factorize(_column(frame[column]))
+    key = id(native)
+    hit = _FACTORIZED.get(key)
+    if hit is None:
+        hit = _FACTORIZED[key] = factorize(_column(frame[column]))
+        weakref.finalize(native, _FACTORIZED.pop, key, None)
+    return hit
 
 
 def _codes_by(keys: pl.Series, distinct: pl.Series) -> pl.Series:

@@ -27,7 +27,7 @@ import polars as pl
 
 from runbook_lib.collected import Collected
 
-from ._polars import factorize, to_polars
+from ._polars import column_codes, factorize
 
 #: Placeholder for a collapsed identifier segment.
 ID = "{id}"
@@ -153,8 +153,8 @@ def with_endpoints(frame: pd.DataFrame) -> pd.DataFrame:
     # One template per distinct path, gathered back onto the rows by the path's code: a
     # Python loop over millions of rows, then over every distinct path, was most of this
     # step, and then polars' unique and join on the path strings (:func:`factorize`).
-    codes, paths = factorize(to_polars(frame, ["path"])["path"].fill_null(""))
-    endpoint = _templates_of(paths).gather(codes).to_arrow()
+    codes, paths = column_codes(frame, "path")
+    endpoint = _templates_of(paths.fill_null("")).gather(codes).to_arrow()
     return frame.assign(
         endpoint=pd.Series(endpoint, index=frame.index, dtype=pd.ArrowDtype(endpoint.type)).astype("str")
     )

@@ -76,6 +76,24 @@ def test_scanner_is_ranked_first_with_probe_kinds_and_evidence(attacked: WebLog)
     assert finding.severity == "high" and finding.numbers["ips"] == [attacked.scanner_ip]
 
 
+def test_scanner_counts_a_missing_target_as_the_text_nan() -> None:
+    # A frame built by hand (not the reader) may hold a missing path: it is the one value
+    # "nan" with a literal "nan" target, and the row still counts.
+    paths = ["/.env", None, "nan", "/a", "/b", "/c", "/d"]
+    frame = pd.DataFrame(
+        {
+            "requested_at": pd.date_range("2026-11-20", periods=len(paths), freq="s", tz="UTC"),
+            "client_ip": "203.0.113.9",
+            "path": pd.Series(paths, dtype="str"),
+            "status": 404,
+        }
+    )
+    top = security.rank_scanners(frame).iloc[0]
+    assert (top["probes"], top["requests"], top["not_found"]) == (1, 7, 7)
+    assert top["distinct_paths"] == 6 and top["distinct_404_paths"] == 6
+    assert top["kinds"] == "dotfile" and top["evidence"] == "/.env"
+
+
 @pytest.mark.parametrize(
     "target,label",
     [
