@@ -60,20 +60,6 @@ def to_pandas(frame: pl.DataFrame) -> pd.DataFrame:
     return out
 
 
-def codes_of(values: pl.Series) -> tuple[pl.Series, pl.Series]:
-    """Each value's rank among the sorted distinct non-null *values* (``UInt32``; null stays
-    null), and those values.
-
-    Why: an ``Enum`` cast maps millions of strings to their rank in one pass (0.09 s for 5M
-    rows of 20k client IPs, where the hash join onto a numbered table took 0.5 s), and
-    grouping on the numbers is far cheaper than on the strings.
-    """
-    names = values.drop_nulls().unique().sort()
-    if names.is_empty():
-        return pl.Series(values.name, [None] * len(values), dtype=pl.UInt32), names
-    return values.cast(pl.Enum(names)).to_physical().cast(pl.UInt32).alias(values.name), names
-
-
 def factorize(values: pl.Series) -> tuple[pl.Series, pl.Series]:
     """Each value's code (``UInt32``, in order of first appearance) and the distinct values
     in that order (a null, if any, is one of them).
@@ -113,6 +99,32 @@ def column_codes(frame: pd.DataFrame, column: str) -> tuple[pl.Series, pl.Series
     return hit
 
 
+def value_codes(frame: pd.DataFrame, column: str) -> tuple[pl.Series, pl.Series]:
+    """:func:`column_codes` with a null code where the value is missing (as a group-by or
+    a join on the strings leaves those rows out)."""
+    codes, distinct = column_codes(frame, column)
+    missing = distinct.is_null().arg_true()
+    if missing.is_empty():
+        return codes, distinct
+    return pl.select(pl.when(codes != missing[0]).then(codes))[:, 0].alias(codes.name), distinct
+
+
+def ranked_codes(frame: pd.DataFrame, column: str) -> tuple[pl.Series, pl.Series]:
+    """Each value of ``frame[column]`` as its rank among the sorted distinct values (null
+    where missing), and those values; from the column's cached :func:`column_codes`.
+
+    Why sorted: tables built on these codes list clients in address order, as before."""
+    codes, distinct = value_codes(frame, column)
+    names = distinct.drop_nulls().sort()
+    rank = pl.DataFrame({"v": distinct}).join(
+        pl.DataFrame({"v": names, "rank": pl.int_range(len(names), dtype=pl.UInt32, eager=True)}),
+        on="v",
+        how="left",
+        maintain_order="left",
+    )["rank"]
+    return rank.gather(codes).alias(codes.name), names
+
+
 def _codes_by(keys: pl.Series, distinct: pl.Series) -> pl.Series:
     """Position of each of *keys* in *distinct* (its distinct values), as ``UInt32``."""
     table = pl.DataFrame({"key": distinct, "code": pl.int_range(len(distinct), dtype=pl.UInt32, eager=True)})
@@ -125,13 +137,6 @@ def _factorize_exact(values: pl.Series) -> tuple[pl.Series, pl.Series]:
     return _codes_by(values, distinct).alias(values.name), distinct
 
 
-def numbered(frame: pl.DataFrame, column: str, *, alias: str) -> tuple[pl.DataFrame, pl.Series]:
-    """*frame*'s rows with a non-null *column*, plus *alias*: the rank of *column*'s value
-    among its sorted distinct values (:func:`codes_of`), and those values."""
-    codes, names = codes_of(frame[column])
-    return frame.with_columns(codes.alias(alias)).filter(pl.col(alias).is_not_null()), names
-
-
 #: Below this span of the minor key (and this many major codes), :func:`count_pairs`
 #: packs both keys into one integer: the major code times :data:`_SLOT` plus the minor offset.
 _PACKED_SPAN = 1 << 31
@@ -141,7 +146,7 @@ _SLOT = 2 * _PACKED_SPAN
 def count_pairs(major: pl.Series, minor: pl.Series, *, names: tuple[str, str, str]) -> pl.DataFrame:
     """How many rows have each (*major*, *minor*) pair, sorted by pair: columns *names*.
 
-    *major* is a ``UInt32`` code (:func:`codes_of`), *minor* an integer such as a minute
+    *major* is a ``UInt32`` code (:func:`ranked_codes`), *minor* an integer such as a minute
     number; rows where either is null are not counted. Both are packed into one ``Int64``
     that numpy sorts, and the runs of equal keys are the counts: on 5M requests of 20k
     clients, counting per (client, second) took 0.65 s as a hash group-by (4.5M groups)

@@ -26,7 +26,7 @@ from runbook_lib.frames import select_rows
 from runbook_lib.timewindow import Window
 
 from ._common import count_per_minute, minute_axis
-from ._polars import NS_PER_MINUTE, ROW, count_pairs, mode_by, numbered, to_pandas, to_polars
+from ._polars import NS_PER_MINUTE, ROW, count_pairs, mode_by, ranked_codes, to_pandas, to_polars, value_codes
 from .endpoints import with_endpoints
 
 LIMITED = 429
@@ -124,12 +124,10 @@ def detect_bursts(
     if frame.empty:
         return pd.DataFrame(columns=cols)
     n_minutes = max(len(minute_axis(frame["requested_at"], window)), 1)
-    rows = to_polars(frame, ["client_ip", "requested_at", "status", "endpoint"]).filter(
-        pl.col("client_ip").is_not_null()
-    )
-    coded, names = numbered(rows.select("client_ip", "requested_at"), "client_ip", alias="client")
-    minutes = (coded["requested_at"].dt.epoch("ns") // NS_PER_MINUTE).alias("minute")
-    counts = count_pairs(coded["client"], minutes, names=("client", "minute", "n"))
+    client, names = ranked_codes(frame, "client_ip")
+    rows = to_polars(frame, ["client_ip", "requested_at", "status", "endpoint"]).with_columns(client.alias("client"))
+    minutes = (rows["requested_at"].dt.epoch("ns") // NS_PER_MINUTE).alias("minute")
+    counts = count_pairs(client, minutes, names=("client", "minute", "n"))
     counts = counts.with_columns((pl.col("minute") * NS_PER_MINUTE).cast(pl.Datetime("ns", "UTC")))
     peaks = counts.group_by("client", maintain_order=True).agg(
         pl.col("n").max().alias("peak"),
@@ -138,19 +136,22 @@ def detect_bursts(
     )
     peaks = peaks.filter(pl.col("peak") >= min_per_minute)
     peaks = peaks.with_columns(names.gather(peaks["client"]).alias("client_ip"))
-    found = []
-    for ip, peak, peak_at, per_minute in peaks.select("client_ip", "peak", "peak_at", "per_minute").iter_rows():
+    found, codes = [], []
+    for code, ip, peak, peak_at, per_minute in peaks.select(
+        "client", "client_ip", "peak", "peak_at", "per_minute"
+    ).iter_rows():
         # Zero-filled median without building the full matrix: minutes with no request count 0.
         values = np.concatenate([np.asarray(per_minute, dtype=float), np.zeros(max(n_minutes - len(per_minute), 0))])
         baseline = float(np.median(values))
         if peak >= max(min_per_minute, factor * baseline):
             found.append((ip, int(peak), round(baseline, 2), round(peak / max(baseline, 1.0), 1), peak_at))
+            codes.append(code)
     if not found:
         return pd.DataFrame(columns=cols)
     bursting = pl.DataFrame(
         found, schema=["client_ip", "peak_per_minute", "baseline_per_minute", "ratio", "peak_at"], orient="row"
     )
-    mine = rows.filter(pl.col("client_ip").is_in(bursting["client_ip"].implode()))
+    mine = rows.filter(pl.col("client").is_in(pl.Series(codes, dtype=pl.UInt32).implode()))
     totals = mine.group_by("client_ip").agg(
         pl.len().cast(pl.Int64).alias("requests"), (pl.col("status") == LIMITED).sum().cast(pl.Int64).alias("limited")
     )
@@ -181,18 +182,21 @@ def detect_retry_storms(frame: pd.DataFrame, *, within_s: float = 5.0, min_retri
     if frame.empty:
         return pd.DataFrame(columns=cols)
     keys = ["client_ip", "endpoint"]
+    # Grouped on (client, endpoint) codes packed into one integer (:func:`value_codes`,
+    # shared with the flow's other tables); the names come back for the pairs shown only.
     # user_agent is fetched for the retries only: as a polars column it is the biggest copy
     # of the frame (436 MB of 5M rows) and only the retries' mode is wanted.
-    rows = to_polars(frame, [*keys, "requested_at", "status"])
-    # Only pairs with a 429 can hold a retry; numbering them lets the sort run on integers.
+    (client, clients), (endpoint, endpoints) = value_codes(frame, "client_ip"), value_codes(frame, "endpoint")
+    pair = client.cast(pl.Int64) * len(endpoints) + endpoint.cast(pl.Int64)
+    rows = to_polars(frame, ["requested_at", "status"]).with_columns(pair.alias("pair"))
+    # Only pairs with a 429 can hold a retry.
     limited = (
-        rows.filter(pl.col("status") == LIMITED)
-        .group_by(keys)
+        rows.filter((pl.col("status") == LIMITED) & pl.col("pair").is_not_null())
+        .group_by("pair")
         .agg(pl.len().cast(pl.Int64).alias("limited"))
-        .with_row_index("pair")
     )
     ordered = (
-        rows.join(limited.select(*keys, "pair"), on=keys, how="inner")
+        rows.filter(pl.col("pair").is_in(limited["pair"].implode()))
         .sort(["pair", "requested_at", ROW])
         .rename({ROW: _SOURCE_ROW})
         .with_row_index(ROW)
@@ -203,7 +207,7 @@ def detect_retry_storms(frame: pd.DataFrame, *, within_s: float = 5.0, min_retri
     hits = ordered.with_columns(gap.alias("gap_s")).filter(retry.fill_null(False))
     if hits.is_empty():
         return pd.DataFrame(columns=cols)
-    stats = hits.group_by(keys).agg(
+    stats = hits.group_by("pair").agg(
         pl.len().cast(pl.Int64).alias("retries"),
         pl.col("gap_s").median().alias("median_gap_s"),
         pl.col("requested_at").min().alias("first_at"),
@@ -212,11 +216,15 @@ def detect_retry_storms(frame: pd.DataFrame, *, within_s: float = 5.0, min_retri
     stats = stats.filter(pl.col("retries") >= min_retries)
     if stats.is_empty():
         return pd.DataFrame(columns=cols)
-    hits = _with_column(hits, frame, "user_agent")
+    hits = _with_column(hits.filter(pl.col("pair").is_in(stats["pair"].implode())), frame, "user_agent")
     stats = (
-        stats.join(limited.drop("pair"), on=keys, how="left")
-        .join(mode_by(hits, keys, "user_agent", alias="user_agent"), on=keys, how="left")
-        .with_columns(pl.col("limited").fill_null(0))
+        stats.join(limited, on="pair", how="left")
+        .join(mode_by(hits, ["pair"], "user_agent", alias="user_agent"), on="pair", how="left")
+        .with_columns(
+            pl.lit(clients).gather(pl.col("pair") // len(endpoints)).alias("client_ip"),
+            pl.lit(endpoints).gather(pl.col("pair") % len(endpoints)).alias("endpoint"),
+            pl.col("limited").fill_null(0),
+        )
         .sort(["retries", *keys], descending=[True, False, False])
     )
     out = to_pandas(stats)

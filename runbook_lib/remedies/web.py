@@ -21,7 +21,15 @@ import numpy as np
 import pandas as pd
 import polars as pl
 
-from runbook_lib.analysis._polars import NS_PER_MINUTE, NS_PER_SECOND, codes_of, count_pairs, to_polars
+from runbook_lib.analysis._polars import (
+    NS_PER_MINUTE,
+    NS_PER_SECOND,
+    count_pairs,
+    factorize,
+    ranked_codes,
+    to_polars,
+    value_codes,
+)
 
 #: nginx: "One megabyte zone can keep about 16 thousand 64-byte states" (ngx_http_limit_req_module).
 STATES_PER_MB = 16_000
@@ -82,14 +90,21 @@ def _rate_text(per_second: float) -> str:
     return f"{max(1, math.ceil(per_second * 60))}r/m"
 
 
-def _location(endpoints: pl.Series) -> str:
-    """The most requested first path segment (``/api/``), ties to the one seen first."""
-    first = endpoints.str.extract(r"^(/[^/{}]+/)", 1).drop_nulls()
+def _location(places: pl.Series, codes: pl.Series) -> str:
+    """The most requested first path segment (``/api/``) of the requests' *places* (their
+    *codes* among the distinct endpoints or paths), ties to the one seen first."""
+    prefix_codes, prefixes = factorize(places.str.extract(r"^(/[^/{}]+/)", 1))
+    named = prefixes.is_not_null().arg_true().cast(pl.UInt32).implode()
+    first = pl.DataFrame({"prefix": prefix_codes.gather(codes)}).with_row_index("at")
+    first = first.filter(pl.col("prefix").is_in(named))
     if first.is_empty():
         return "/"
-    counts = pl.DataFrame({"prefix": first}).with_row_index("at").group_by("prefix")
-    ranked = counts.agg(pl.len().alias("n"), pl.col("at").min()).sort(["n", "at"], descending=[True, False])
-    return str(ranked["prefix"][0])
+    ranked = (
+        first.group_by("prefix")
+        .agg(pl.len().alias("n"), pl.col("at").min())
+        .sort(["n", "at"], descending=[True, False])
+    )
+    return str(prefixes[ranked["prefix"][0]])
 
 
 def _busiest_per_client(codes: pl.Series, ns: pl.Series, clients: pl.Series) -> tuple[pd.Series, np.ndarray]:
@@ -113,11 +128,16 @@ def _busiest_per_client(codes: pl.Series, ns: pl.Series, clients: pl.Series) -> 
     return busiest, seconds["n"].to_numpy().astype(float)
 
 
-def _request_rows(frame: pd.DataFrame) -> pl.DataFrame:
-    """``client_ip``, ``ns`` (epoch nanoseconds) and ``where`` (the endpoint, else the path)."""
-    where = "endpoint" if "endpoint" in frame.columns else "path"
-    rows = to_polars(frame, ["client_ip", "requested_at", where])
-    return rows.select("client_ip", pl.col("requested_at").dt.epoch("ns").alias("ns"), pl.col(where).alias("where"))
+def _request_rows(frame: pd.DataFrame) -> tuple[pl.DataFrame, pl.Series, pl.Series]:
+    """``client`` (rank among the sorted *clients*), ``ns`` (epoch nanoseconds) and
+    ``place`` (code among the distinct *places*: endpoints, else paths), one row per request.
+
+    The codes are the column's shared ones (:func:`ranked_codes`, :func:`value_codes`).
+    """
+    client, clients = ranked_codes(frame, "client_ip")
+    place, places = value_codes(frame, "endpoint" if "endpoint" in frame.columns else "path")
+    ns = to_polars(frame, ["requested_at"])["requested_at"].dt.epoch("ns")
+    return pl.DataFrame({"client": client, "ns": ns, "place": place}), clients, places
 
 
 def suggest_limit_req(
@@ -136,9 +156,9 @@ def suggest_limit_req(
     passes and a script does not. Returns None when no normal client is in the frame.
     """
     excluded = sorted({str(ip) for ip in exclude_ips})
-    rows = _request_rows(frame).filter(pl.col("client_ip").is_not_null())
-    codes, clients = codes_of(rows["client_ip"])
-    normal = rows.with_columns(codes.alias("client")).filter(~pl.col("client_ip").is_in(excluded))
+    rows, clients, places = _request_rows(frame)
+    left_out = clients.is_in(excluded).arg_true().cast(pl.UInt32).implode()
+    normal = rows.filter(pl.col("client").is_not_null() & ~pl.col("client").is_in(left_out))
     if normal.is_empty():
         return None
     busiest, peak_second = _busiest_per_client(normal["client"], normal["ns"], clients)
@@ -155,7 +175,7 @@ def suggest_limit_req(
         rate=_rate_text(rate_per_s),
         burst=burst,
         zone_mb=max(1, math.ceil(4 * distinct / STATES_PER_MB)),
-        location=location or _location(normal["where"].drop_nulls()),
+        location=location or _location(places, normal["place"].drop_nulls()),
         clients_measured=len(peak_minute),
         p_minute_rate=p_minute,
         p_second_peak=p_second,

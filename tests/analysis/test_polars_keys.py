@@ -2,17 +2,43 @@
 
 from __future__ import annotations
 
+import gc
+
+import pandas as pd
 import polars as pl
 import pytest
 
-from runbook_lib.analysis._polars import codes_of, count_pairs, factorize, numbered
+from runbook_lib.analysis import _polars
+from runbook_lib.analysis._polars import column_codes, count_pairs, factorize, ranked_codes, value_codes
 
 
-def test_codes_are_ranks_among_sorted_distinct_values_and_nulls_stay_null() -> None:
-    codes, names = codes_of(pl.Series("ip", ["10.0.0.2", None, "10.0.0.1", "10.0.0.2", "192.0.2.9"]))
+def _frame(values: list[str | None]) -> pd.DataFrame:
+    return pd.DataFrame({"ip": pd.Series(values, dtype="str")})
+
+
+def test_ranked_codes_are_ranks_among_sorted_distinct_values_and_nulls_stay_null() -> None:
+    codes, names = ranked_codes(_frame(["10.0.0.2", None, "10.0.0.1", "10.0.0.2", "192.0.2.9"]), "ip")
     assert names.to_list() == ["10.0.0.1", "10.0.0.2", "192.0.2.9"]
     assert codes.to_list() == [1, None, 0, 1, 2]
-    assert codes.dtype == pl.UInt32 and codes.name == "ip"
+    assert codes.dtype == pl.UInt32
+
+
+def test_ranked_codes_of_nothing_but_nulls() -> None:
+    codes, names = ranked_codes(_frame([None, None]), "ip")
+    assert names.is_empty() and codes.to_list() == [None, None]
+
+
+def test_column_codes_are_computed_once_per_arrow_column_and_forgotten_with_it() -> None:
+    frame = _frame(["b", "a", "b"])
+    first = column_codes(frame, "ip")
+    assert column_codes(frame, "ip") is first  # the same column: the cached result
+    changed = frame.assign(ip=pd.Series(["a", "a", "c"], dtype="str"))
+    assert column_codes(changed, "ip")[1].to_list() == ["a", "c"]  # a new array: computed afresh
+    assert value_codes(_frame(["x", None]), "ip")[0].to_list() == [0, None]
+    entries = len(_polars._FACTORIZED)
+    del frame, first, changed
+    gc.collect()
+    assert len(_polars._FACTORIZED) < entries
 
 
 def test_factorize_codes_follow_first_appearance_and_null_is_a_value() -> None:
@@ -28,18 +54,6 @@ def test_factorize_is_exact_when_hashes_collide(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setattr(pl.Series, "hash", lambda self, seed=0: pl.Series([7] * len(self), dtype=pl.UInt64))
     codes, distinct = factorize(pl.Series("ip", ["x", "y", "x", None]))
     assert distinct.to_list() == ["x", "y", None] and codes.to_list() == [0, 1, 0, 2]
-
-
-def test_codes_of_nothing_but_nulls() -> None:
-    codes, names = codes_of(pl.Series("ip", [None, None], dtype=pl.String))
-    assert names.is_empty() and codes.to_list() == [None, None]
-
-
-def test_numbered_drops_rows_without_a_value_and_keeps_order() -> None:
-    frame = pl.DataFrame({"ip": ["b", None, "a", "b"], "n": [1, 2, 3, 4]})
-    coded, names = numbered(frame, "ip", alias="client")
-    assert coded["n"].to_list() == [1, 3, 4] and coded["client"].to_list() == [1, 0, 1]
-    assert names.to_list() == ["a", "b"]
 
 
 def _expected(major: list[int | None], minor: list[int | None]) -> list[tuple[int, int, int]]:
