@@ -77,7 +77,10 @@ def rank_limited(frame: pd.DataFrame, *, by: str = "endpoint", top: int = 20) ->
     other = "client_ip" if by != "client_ip" else "endpoint"
     other_name = "top_client" if other == "client_ip" else "top_endpoint"
     distinct = "clients" if other == "client_ip" else "endpoints"
-    rows = to_polars(frame, [by, other, "status", "requested_at"]).filter(pl.col(by).is_not_null())
+    # Grouped on the columns' shared codes (:func:`value_codes`); names are put back last.
+    (key, names), (value, values) = value_codes(frame, by), value_codes(frame, other)
+    rows = to_polars(frame, ["status", "requested_at"]).with_columns(key.alias(by), value.alias(other))
+    rows = rows.filter(pl.col(by).is_not_null())
     is_limited = pl.col("status") == LIMITED
     stats = (
         rows.group_by(by)
@@ -95,7 +98,9 @@ def rank_limited(frame: pd.DataFrame, *, by: str = "endpoint", top: int = 20) ->
         pl.col("requested_at").max().alias("last_at"),
     )
     stats = stats.join(mode_by(hits, [by], other, alias=other_name), on=by, how="left", maintain_order="left")
-    stats = stats.join(detail, on=by, how="left", maintain_order="left")
+    stats = stats.join(detail, on=by, how="left", maintain_order="left").with_columns(
+        pl.lit(names).gather(pl.col(by)).alias(by), pl.lit(values).gather(pl.col(other_name)).alias(other_name)
+    )
     out = to_pandas(stats.with_columns(pl.col("requests", "limited", distinct).cast(pl.Int64)))
     out["limited_share"] = (out["limited"] / out["requests"]).round(3)
     out["share_of_all_429"] = (out["limited"] / max(total_limited, 1)).round(3)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import pandas as pd
 import polars as pl
 
-from ._polars import ROW, to_pandas, to_polars
+from ._polars import ROW, to_pandas, to_polars, value_codes
 
 STATUS_COLUMNS = ["2xx", "3xx", "4xx", "429", "5xx"]
 
@@ -28,7 +28,10 @@ def status_matrix(frame: pd.DataFrame, *, by: str = "endpoint", freq: str = "", 
     columns = [*keys, "requests", *STATUS_COLUMNS, "error_share"]
     if frame.empty:
         return pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
-    rows = to_polars(frame, [by, "status", *(["requested_at"] if freq else [])]).filter(pl.col(by).is_not_null())
+    # Grouped on the column's shared codes (:func:`value_codes`); names are put back last.
+    key, names = value_codes(frame, by)
+    rows = to_polars(frame, ["status", *(["requested_at"] if freq else [])]).with_columns(key.alias(by))
+    rows = rows.filter(pl.col(by).is_not_null())
     leaders = (
         rows.group_by(by)
         .agg(pl.len().alias("requests"), pl.col(ROW).min().alias("first"))
@@ -54,4 +57,4 @@ def status_matrix(frame: pd.DataFrame, *, by: str = "endpoint", freq: str = "", 
         .with_columns((pl.col("5xx") / pl.col("requests")).round(4).alias("error_share"))
         .sort([*(["bucket_at"] if freq else []), "requests", "first"], descending=[False] * bool(freq) + [True, False])
     )
-    return to_pandas(table.select(columns))
+    return to_pandas(table.with_columns(pl.lit(names).gather(pl.col(by)).alias(by)).select(columns))
