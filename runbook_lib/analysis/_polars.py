@@ -109,6 +109,19 @@ def value_codes(frame: pd.DataFrame, column: str) -> tuple[pl.Series, pl.Series]
     return pl.select(pl.when(codes != missing[0]).then(codes))[:, 0].alias(codes.name), distinct
 
 
+def missing_as(codes: pl.Series, distinct: pl.Series, text: str) -> tuple[pl.Series, pl.Series]:
+    """:func:`factorize`'s result with a missing value counted as *text*: one value with
+    *text* itself if that is among *distinct* too (as ``fill_null(text)`` would group)."""
+    missing = distinct.is_null().arg_true()
+    if missing.is_empty():
+        return codes, distinct
+    same = (distinct == text).arg_true()
+    distinct = distinct.fill_null(text)
+    if same.is_empty():
+        return codes, distinct
+    return codes.replace(missing[0], same[0]), distinct
+
+
 def ranked_codes(frame: pd.DataFrame, column: str) -> tuple[pl.Series, pl.Series]:
     """Each value of ``frame[column]`` as its rank among the sorted distinct values (null
     where missing), and those values; from the column's cached :func:`column_codes`.

@@ -24,7 +24,7 @@ from runbook_lib.frames import equal_to, select_rows
 from runbook_lib.timewindow import Window
 
 from ._common import MAD_TO_SIGMA, count_per_minute, minute_axis
-from ._polars import ROW, column_codes, first_distinct, mode_by, to_pandas, to_polars
+from ._polars import ROW, column_codes, first_distinct, missing_as, mode_by, to_pandas, to_polars, value_codes
 from .endpoints import with_endpoints
 from .traffic import compile_pattern
 
@@ -200,19 +200,6 @@ def rank_auth_failures(frame: pd.DataFrame, *, top: int = 20) -> pd.DataFrame:
     return out[cols]
 
 
-def _missing_as_nan(codes: pl.Series, paths: pl.Series) -> tuple[pl.Series, pl.Series]:
-    """A missing target counts as the text ``"nan"`` (what pandas' ``str`` made of it), one
-    value with a real ``"nan"`` target if there is one."""
-    missing = paths.is_null().arg_true()
-    if missing.is_empty():
-        return codes, paths
-    named = (paths == "nan").arg_true()
-    paths = paths.fill_null("nan")
-    if named.is_empty():
-        return codes, paths
-    return codes.replace(missing[0], named[0]), paths
-
-
 def rank_scanners(frame: pd.DataFrame, *, top: int = 20) -> pd.DataFrame:
     """IPs probing the site: ``probes`` (requests matching :data:`PROBES`), ``kinds``,
     ``not_found`` (404s), ``distinct_404_paths``, ``distinct_paths``, ``requests``,
@@ -224,9 +211,11 @@ def rank_scanners(frame: pd.DataFrame, *, top: int = 20) -> pd.DataFrame:
     # Each distinct target is labelled once and counted by its code (:func:`column_codes`):
     # regexes and distinct counts over 5M strings were most of this table's time.
     codes, paths = column_codes(frame, "path")
-    codes, paths = _missing_as_nan(codes, paths)
-    rows = to_polars(frame, ["client_ip", "status", "requested_at"])
-    rows = rows.with_columns(codes.alias("path"), probe_labels(paths).gather(codes).alias("label"))
+    codes, paths = missing_as(codes, paths, "nan")  # what pandas' str made of a missing target
+    client, clients = value_codes(frame, "client_ip")
+    rows = to_polars(frame, ["status", "requested_at"]).with_columns(
+        client.alias("client_ip"), codes.alias("path"), probe_labels(paths).gather(codes).alias("label")
+    )
     rows = rows.filter(pl.col("client_ip").is_not_null())
     probe, nf = pl.col("label") != "", pl.col("status") == 404
     stats = rows.group_by("client_ip").agg(
@@ -242,13 +231,15 @@ def rank_scanners(frame: pd.DataFrame, *, top: int = 20) -> pd.DataFrame:
     # One missing favicon is not a scan: keep IPs with a probe or a handful of distinct 404s.
     stats = (
         stats.filter((pl.col("probes") > 0) | (pl.col("distinct_404_paths") >= 5))
-        .sort(["probes", "distinct_404_paths", "client_ip"], descending=[True, True, False])
+        .with_columns(pl.lit(clients).gather(pl.col("client_ip")).alias("name"))
+        .sort(["probes", "distinct_404_paths", "name"], descending=[True, True, False])
         .head(top)
     )
     probes = rows.filter(probe & pl.col("client_ip").is_in(stats["client_ip"].implode()))
     probes = probes.with_columns(paths.gather(probes["path"]).alias("path"))
     evidence = first_distinct(probes, ["client_ip"], "path", alias="evidence")
     stats = stats.join(evidence, on="client_ip", how="left", maintain_order="left")
+    stats = stats.with_columns(pl.col("name").alias("client_ip"))
     out = to_pandas(stats.with_columns(pl.col("evidence").fill_null("")))
     out["not_found_share"] = (out["not_found"] / out["requests"]).round(3)
     return out[cols]
@@ -264,12 +255,16 @@ def rank_user_agents(frame: pd.DataFrame, *, top: int = 20) -> pd.DataFrame:
     cols = ["user_agent", "category", "requests", "clients", "failures", "evidence"]
     if frame.empty:
         return pd.DataFrame(columns=cols)
-    rows = to_polars(frame, ["user_agent", "client_ip", "status"]).with_columns(pl.col("user_agent").fill_null(""))
-    totals = rows.group_by("user_agent").agg(
+    # Grouped on the columns' shared codes (:func:`value_codes`); a missing agent is "".
+    agent, agents = missing_as(*column_codes(frame, "user_agent"), "")
+    client, clients = value_codes(frame, "client_ip")
+    rows = to_polars(frame, ["status"]).with_columns(agent.alias("agent"), client.alias("client"))
+    totals = rows.group_by("agent").agg(
         pl.len().cast(pl.Int64).alias("requests"),
-        pl.col("client_ip").drop_nulls().n_unique().cast(pl.Int64).alias("clients"),
+        pl.col("client").drop_nulls().n_unique().cast(pl.Int64).alias("clients"),
         pl.col("status").is_in((401, 403, 404)).sum().cast(pl.Int64).alias("failures"),
     )
+    totals = totals.with_columns(agents.gather(totals["agent"]).alias("user_agent"))
     out = to_pandas(totals.sort("user_agent"))
     name = out["user_agent"]
     out["category"] = np.select(
@@ -290,9 +285,10 @@ def rank_user_agents(frame: pd.DataFrame, *, top: int = 20) -> pd.DataFrame:
     out = out.assign(_o=out["category"].map(order)).sort_values(["_o", "requests"], ascending=[True, False])
     out = out.head(top).reset_index(drop=True)
     # evidence for the agents shown only: per (agent, client) pair it is most of the cost
-    shown = rows.filter(pl.col("user_agent").is_in(out["user_agent"].tolist()))
-    evidence = to_pandas(first_distinct(shown, ["user_agent"], "client_ip", alias="evidence"))
-    out = out.merge(evidence, on="user_agent", how="left")
+    shown = rows.filter(pl.col("agent").is_in(pl.Series(out["agent"].to_numpy(), dtype=pl.UInt32).implode()))
+    shown = shown.with_columns(pl.lit(clients).gather(pl.col("client")).alias("client_ip"))
+    evidence = to_pandas(first_distinct(shown, ["agent"], "client_ip", alias="evidence"))
+    out = out.merge(evidence, on="agent", how="left")
     out["evidence"] = out["evidence"].fillna("").astype("str")
     return out[cols]
 
@@ -328,11 +324,17 @@ def rank_transfer(frame: pd.DataFrame, *, top: int = 20, z: float = 3.5, min_byt
     ]
     if frame.empty:
         return pd.DataFrame(columns=cols)
-    rows = to_polars(frame, ["client_ip", "response_bytes", "endpoint", "path"])
-    rows = rows.filter(pl.col("client_ip").is_not_null())
-    totals = rows.group_by("client_ip").agg(
-        pl.col("response_bytes").sum().cast(pl.Int64).alias("response_bytes"), pl.len().cast(pl.Int64).alias("requests")
+    client, clients = value_codes(frame, "client_ip")
+    rows = to_polars(frame, ["response_bytes", "endpoint", "path"]).with_columns(client.alias("client"))
+    totals = (
+        rows.filter(pl.col("client").is_not_null())
+        .group_by("client")
+        .agg(
+            pl.col("response_bytes").sum().cast(pl.Int64).alias("response_bytes"),
+            pl.len().cast(pl.Int64).alias("requests"),
+        )
     )
+    totals = totals.with_columns(clients.gather(totals["client"]).alias("client_ip"))
     out = to_pandas(totals.sort("client_ip")).set_index("client_ip")
     out["bytes_per_request"] = (out["response_bytes"] / out["requests"]).round(0).astype("int64")
     out["zscore"] = _robust_z(out["response_bytes"])
@@ -341,12 +343,9 @@ def rank_transfer(frame: pd.DataFrame, *, top: int = 20, z: float = 3.5, min_byt
     )
     out = out.sort_values("response_bytes", ascending=False, kind="stable").head(top)
     # The top IPs' largest responses first: their endpoint and example targets.
-    big = (
-        rows.filter(pl.col("client_ip").is_in(list(out.index)))
-        .sort(["response_bytes", ROW], descending=[True, False])
-        .drop(ROW)
-        .with_row_index(ROW)
-    )
+    mine = rows.filter(pl.col("client").is_in(pl.Series(out["client"].to_numpy(), dtype=pl.UInt32).implode()))
+    mine = mine.with_columns(pl.lit(clients).gather(pl.col("client")).alias("client_ip"))
+    big = mine.sort(["response_bytes", ROW], descending=[True, False]).drop(ROW).with_row_index(ROW)
     detail = to_pandas(
         mode_by(big, ["client_ip"], "endpoint", alias="top_endpoint").join(
             first_distinct(big, ["client_ip"], "path", alias="evidence"), on="client_ip", how="left"
