@@ -94,6 +94,22 @@ def test_scanner_counts_a_missing_target_as_the_text_nan() -> None:
     assert top["kinds"] == "dotfile" and top["evidence"] == "/.env"
 
 
+def test_a_missing_user_agent_counts_with_the_empty_ones() -> None:
+    agents = [None, "", "", "curl/8.4.0", None]
+    frame = pd.DataFrame(
+        {
+            "client_ip": ["198.51.100.1", "198.51.100.2", "198.51.100.2", "198.51.100.3", None],
+            "user_agent": pd.Series(agents, dtype="str"),
+            "status": [200, 401, 200, 200, 404],
+        }
+    )
+    ranked = security.rank_user_agents(frame).set_index("category")
+    assert ranked.loc["empty", "user_agent"] == "" and ranked.loc["empty", "requests"] == 4
+    assert ranked.loc["empty", "clients"] == 2 and ranked.loc["empty", "failures"] == 2
+    assert ranked.loc["empty", "evidence"] == "198.51.100.1 | 198.51.100.2"
+    assert ranked.loc["script", "user_agent"] == "curl/8.4.0"
+
+
 @pytest.mark.parametrize(
     "target,label",
     [
