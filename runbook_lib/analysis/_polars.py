@@ -91,12 +91,37 @@ def column_codes(frame: pd.DataFrame, column: str) -> tuple[pl.Series, pl.Series
     native = getattr(frame[column].array, "_pa_array", None)
     if not isinstance(native, pa.ChunkedArray):
         return factorize(_column(frame[column]))
-    key = id(native)
-    hit = _FACTORIZED.get(key)
+    hit = _FACTORIZED.get(id(native))
     if hit is None:
-        hit = _FACTORIZED[key] = factorize(_column(frame[column]))
-        weakref.finalize(native, _FACTORIZED.pop, key, None)
+        hit = factorize(_column(frame[column]))
+        _remember(native, hit)
     return hit
+
+
+def remember_codes(frame: pd.DataFrame, column: str, codes: pl.Series, distinct: pl.Series) -> None:
+    """Record *codes*/*distinct* (as :func:`factorize` gives them) as ``frame[column]``'s,
+    for a column its maker derived from codes it already had."""
+    native = getattr(frame[column].array, "_pa_array", None)
+    if isinstance(native, pa.ChunkedArray):
+        _remember(native, (codes.alias(column), distinct))
+
+
+def _remember(native: pa.ChunkedArray, result: tuple[pl.Series, pl.Series]) -> None:
+    key = id(native)
+    _FACTORIZED[key] = result
+    weakref.finalize(native, _FACTORIZED.pop, key, None)
+
+
+def renumbered(inner: pl.Series, distinct: pl.Series, outer: pl.Series) -> tuple[pl.Series, pl.Series]:
+    """Codes composed: the row's code (*outer*) names a value whose code among *distinct*
+    is *inner*; returns each row's code among *distinct*, renumbered in order of first
+    appearance as :func:`factorize` numbers them, and *distinct* in that order."""
+    composed = inner.gather(outer)
+    order = composed.gather(composed.arg_unique())
+    remap = np.empty(len(distinct), dtype=np.uint32)
+    remap[order.to_numpy()] = np.arange(len(order), dtype=np.uint32)
+    codes = pl.Series(outer.name, remap[composed.to_numpy()], dtype=pl.UInt32)
+    return codes, distinct.gather(order)
 
 
 def value_codes(frame: pd.DataFrame, column: str) -> tuple[pl.Series, pl.Series]:

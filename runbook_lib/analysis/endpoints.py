@@ -27,7 +27,7 @@ import polars as pl
 
 from runbook_lib.collected import Collected
 
-from ._polars import column_codes, factorize
+from ._polars import column_codes, factorize, remember_codes, renumbered
 
 #: Placeholder for a collapsed identifier segment.
 ID = "{id}"
@@ -154,10 +154,15 @@ def with_endpoints(frame: pd.DataFrame) -> pd.DataFrame:
     # Python loop over millions of rows, then over every distinct path, was most of this
     # step, and then polars' unique and join on the path strings (:func:`factorize`).
     codes, paths = column_codes(frame, "path")
-    endpoint = _templates_of(paths.fill_null("")).gather(codes).to_arrow()
-    return frame.assign(
+    codes, templates = renumbered(*factorize(_templates_of(paths.fill_null(""))), codes)
+    # Arrow takes each row's text from the few distinct templates (cache-friendly), and the
+    # codes are kept for the tables that group on the endpoint next.
+    endpoint = templates.to_arrow().take(codes.to_arrow())
+    out = frame.assign(
         endpoint=pd.Series(endpoint, index=frame.index, dtype=pd.ArrowDtype(endpoint.type)).astype("str")
     )
+    remember_codes(out, "endpoint", codes, templates)
+    return out
 
 
 def _client_from_chain(chain: object) -> str:

@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+import polars as pl
 import pytest
 
+from runbook_lib.analysis._polars import column_codes, factorize
 from runbook_lib.analysis.endpoints import NO_PATH, endpoint_template, with_endpoints, with_forwarded_clients
 from runbook_lib.collected import Collected
 from runbook_lib.sources.logs import collect_access_log
@@ -125,3 +127,14 @@ def test_with_endpoints_equals_the_template_of_each_row() -> None:
     frame = pd.DataFrame({"path": pd.Series([*targets, None], dtype="str")})
     got = with_endpoints(frame)["endpoint"].tolist()
     assert got == [endpoint_template(t) for t in targets] + [NO_PATH]
+
+
+def test_with_endpoints_leaves_the_endpoint_codes_an_analysis_would_compute() -> None:
+    # The endpoint column's codes are recorded as it is made; they must be exactly what
+    # factorizing the finished column gives (first-appearance order), or tables would differ.
+    targets = ["/b/1", "/a", "/b/2", None, "/a?x", "-", "/b/3", "/c/x.js"]
+    out = with_endpoints(pd.DataFrame({"path": pd.Series(targets, dtype="str")}))
+    codes, names = column_codes(out, "endpoint")
+    fresh, fresh_names = factorize(pl.Series(out["endpoint"].tolist(), dtype=pl.String))
+    assert names.to_list() == fresh_names.to_list() == ["/b/{id}", "/a", NO_PATH, "/c/x.js"]
+    assert codes.to_list() == fresh.to_list() == [0, 1, 0, 2, 1, 2, 0, 3]
