@@ -26,10 +26,19 @@ ROW = "_row"
 NS_PER_MINUTE = 60_000_000_000
 NS_PER_SECOND = 1_000_000_000
 _HASH_SEED = 0x5EED
+_NAT = np.iinfo(np.int64).min  # NaT's int64 value
 
 
 def _column(series: pd.Series) -> pl.Series:
     name = str(series.name)
+    dtype = series.dtype
+    if isinstance(dtype, pd.DatetimeTZDtype) and dtype.unit == "ns" and str(dtype.tz) == "UTC":
+        # The kit's own time columns: polars reads the int64 nanoseconds in place. Each
+        # analysis converts requested_at; copying 5M times twice cost up to 0.2 s a call.
+        nanos = pl.Series(name, np.asarray(series.array._ndarray).view(np.int64))
+        if series.hasnans:
+            nanos = pl.select(pl.when(nanos != _NAT).then(nanos))[:, 0].alias(name)
+        return nanos.cast(pl.Datetime("ns", "UTC"))
     if isinstance(series.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_any_dtype(series.dtype):
         ns = series.dt.as_unit("ns").dt.tz_convert("UTC") if series.dt.tz is not None else series.dt.as_unit("ns")
         values = ns.to_numpy(dtype="datetime64[ns]", na_value=np.datetime64("NaT"))

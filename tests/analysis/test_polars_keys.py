@@ -83,3 +83,12 @@ def test_count_pairs_over_a_span_too_wide_to_pack_still_counts() -> None:
 def test_count_pairs_of_no_rows() -> None:
     got = count_pairs(pl.Series([], dtype=pl.UInt32), pl.Series([], dtype=pl.Int64), names=("c", "m", "n"))
     assert got.is_empty() and got.columns == ["c", "m", "n"]
+
+
+def test_to_polars_reads_utc_nanoseconds_in_place_and_nat_as_null() -> None:
+    times = pd.Series(pd.to_datetime(["2026-11-20T00:00:01.5Z", None], utc=True).as_unit("ns"))
+    paris = times.dt.tz_convert("Europe/Paris")
+    got = _polars.to_polars(pd.DataFrame({"utc": times, "paris": paris}), ["utc", "paris"])
+    assert got.schema["utc"] == got.schema["paris"] == pl.Datetime("ns", "UTC")
+    assert got["utc"].to_list() == got["paris"].to_list()
+    assert got["utc"][0] == pd.Timestamp("2026-11-20T00:00:01.5Z").to_pydatetime() and got["utc"][1] is None
