@@ -168,14 +168,20 @@ def rank_auth_failures(frame: pd.DataFrame, *, top: int = 20) -> pd.DataFrame:
     frame = with_endpoints(frame)
     cols = ["client_ip", "failures", "requests", "failure_share", "endpoints", "top_endpoint", "users", "first_at",
             "last_at", "evidence"]  # fmt: skip
-    rows = to_polars(frame, ["client_ip", "status", "endpoint", "remote_user", "requested_at", "user_agent"])
-    rows = rows.filter(pl.col("client_ip").is_not_null())
-    failed = rows.filter(pl.col("status").is_in(AUTH_FAILED))
-    if failed.is_empty():
+    # Clients by their shared codes (:func:`value_codes`); the text of the failed requests
+    # only (a few percent of the rows) is fetched.
+    client, clients = value_codes(frame, "client_ip")
+    failing = frame["status"].isin(AUTH_FAILED).to_numpy(dtype=bool) & client.is_not_null().to_numpy()
+    if not failing.any():
         return pd.DataFrame(columns=cols)
+    at = np.flatnonzero(failing)
+    text = ["endpoint", "remote_user", "requested_at", "user_agent"]
+    failed = to_polars(select_rows(frame[text], failing), text).with_columns(
+        pl.Series(ROW, at, dtype=pl.UInt32), client.gather(at).alias("client")
+    )
     user = pl.col("remote_user")
     stats = (
-        failed.group_by("client_ip")
+        failed.group_by("client")
         .agg(
             pl.len().cast(pl.Int64).alias("failures"),
             pl.col("endpoint").drop_nulls().n_unique().cast(pl.Int64).alias("endpoints"),
@@ -183,18 +189,18 @@ def rank_auth_failures(frame: pd.DataFrame, *, top: int = 20) -> pd.DataFrame:
             pl.col("requested_at").min().alias("first_at"),
             pl.col("requested_at").max().alias("last_at"),
         )
+        .with_columns(pl.lit(clients).gather(pl.col("client")).alias("client_ip"))
         .sort(["failures", "client_ip"], descending=[True, False])
         .head(top)
     )
-    mine = rows.filter(pl.col("client_ip").is_in(stats["client_ip"].implode()))
-    requests = mine.group_by("client_ip").agg(pl.len().cast(pl.Int64).alias("requests"))
-    ours = failed.filter(pl.col("client_ip").is_in(stats["client_ip"].implode()))
+    per_client = np.bincount(client.drop_nulls().to_numpy(), minlength=len(clients))
+    stats = stats.with_columns(pl.Series("requests", per_client[stats["client"].to_numpy()], dtype=pl.Int64))
+    ours = failed.filter(pl.col("client").is_in(stats["client"].implode()))
     for part in (
-        requests,
-        mode_by(ours, ["client_ip"], "endpoint", alias="top_endpoint"),
-        first_distinct(ours, ["client_ip"], "user_agent", alias="evidence"),
+        mode_by(ours, ["client"], "endpoint", alias="top_endpoint"),
+        first_distinct(ours, ["client"], "user_agent", alias="evidence"),
     ):
-        stats = stats.join(part, on="client_ip", how="left", maintain_order="left")
+        stats = stats.join(part, on="client", how="left", maintain_order="left")
     out = to_pandas(stats)
     out["failure_share"] = (out["failures"] / out["requests"]).round(3)
     return out[cols]
