@@ -27,7 +27,7 @@ import polars as pl
 
 from runbook_lib.collected import Collected
 
-from ._polars import column_codes, factorize, remember_codes, renumbered
+from ._codes import column_codes, factorize, remember_codes, renumbered
 
 #: Placeholder for a collapsed identifier segment.
 ID = "{id}"

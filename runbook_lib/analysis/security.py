@@ -23,8 +23,9 @@ import polars as pl
 from runbook_lib.frames import equal_to, select_rows
 from runbook_lib.timewindow import Window
 
+from ._codes import column_codes, missing_as, value_codes
 from ._common import MAD_TO_SIGMA, count_per_minute, minute_axis
-from ._polars import ROW, column_codes, first_distinct, missing_as, mode_by, to_pandas, to_polars, value_codes
+from ._polars import ROW, first_distinct, mode_by, to_pandas, to_polars
 from .endpoints import with_endpoints
 from .traffic import compile_pattern
 

@@ -25,8 +25,9 @@ from runbook_lib.errors import ParameterError
 from runbook_lib.frames import select_rows
 from runbook_lib.timewindow import Window
 
+from ._codes import ranked_codes, value_codes
 from ._common import count_per_minute, minute_axis
-from ._polars import NS_PER_MINUTE, ROW, count_pairs, mode_by, ranked_codes, to_pandas, to_polars, value_codes
+from ._polars import NS_PER_MINUTE, ROW, count_pairs, mode_by, to_pandas, to_polars
 from .endpoints import with_endpoints
 
 LIMITED = 429

@@ -12,7 +12,8 @@ from __future__ import annotations
 import pandas as pd
 import polars as pl
 
-from ._polars import ROW, to_pandas, to_polars, value_codes
+from ._codes import value_codes
+from ._polars import ROW, to_pandas, to_polars
 
 STATUS_COLUMNS = ["2xx", "3xx", "4xx", "429", "5xx"]
 

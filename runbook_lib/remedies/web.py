@@ -21,15 +21,8 @@ import numpy as np
 import pandas as pd
 import polars as pl
 
-from runbook_lib.analysis._polars import (
-    NS_PER_MINUTE,
-    NS_PER_SECOND,
-    count_pairs,
-    factorize,
-    ranked_codes,
-    to_polars,
-    value_codes,
-)
+from runbook_lib.analysis._codes import factorize, ranked_codes, value_codes
+from runbook_lib.analysis._polars import NS_PER_MINUTE, NS_PER_SECOND, count_pairs, to_polars
 
 #: nginx: "One megabyte zone can keep about 16 thousand 64-byte states" (ngx_http_limit_req_module).
 STATES_PER_MB = 16_000

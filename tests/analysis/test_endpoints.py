@@ -8,7 +8,7 @@ import pandas as pd
 import polars as pl
 import pytest
 
-from runbook_lib.analysis._polars import column_codes, factorize
+from runbook_lib.analysis._codes import column_codes, factorize
 from runbook_lib.analysis.endpoints import NO_PATH, endpoint_template, with_endpoints, with_forwarded_clients
 from runbook_lib.collected import Collected
 from runbook_lib.sources.logs import collect_access_log

@@ -8,8 +8,9 @@ import pandas as pd
 import polars as pl
 import pytest
 
-from runbook_lib.analysis import _polars
-from runbook_lib.analysis._polars import column_codes, count_pairs, factorize, ranked_codes, value_codes
+from runbook_lib.analysis import _codes, _polars
+from runbook_lib.analysis._codes import column_codes, factorize, ranked_codes, value_codes
+from runbook_lib.analysis._polars import count_pairs
 
 
 def _frame(values: list[str | None]) -> pd.DataFrame:
@@ -35,10 +36,10 @@ def test_column_codes_are_computed_once_per_arrow_column_and_forgotten_with_it()
     changed = frame.assign(ip=pd.Series(["a", "a", "c"], dtype="str"))
     assert column_codes(changed, "ip")[1].to_list() == ["a", "c"]  # a new array: computed afresh
     assert value_codes(_frame(["x", None]), "ip")[0].to_list() == [0, None]
-    entries = len(_polars._FACTORIZED)
+    entries = len(_codes._FACTORIZED)
     del frame, first, changed
     gc.collect()
-    assert len(_polars._FACTORIZED) < entries
+    assert len(_codes._FACTORIZED) < entries
 
 
 def test_factorize_codes_follow_first_appearance_and_null_is_a_value() -> None:
