@@ -38,9 +38,6 @@ fi
 # byte-compile the kit once: where PYTHONDONTWRITEBYTECODE is set (containers, CI) every
 # CLI and kernel process would compile its modules again (~0.2 s each, twice per run)
 .venv/bin/python -m compileall -q runbook_lib >/dev/null
-# compile the big-log scanner into numba's on-disk cache once (~8 s), so that no incident
-# waits for it; later runs load it in ~0.4 s
-.venv/bin/python -m runbook_lib.sources.logs.combined_scan
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy runbook_lib

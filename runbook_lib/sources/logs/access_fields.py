@@ -14,7 +14,7 @@ import polars as pl
 
 from runbook_lib.sources.logs.logformat import Layout
 
-__all__ = ["extract_fields", "extract_fields_at"]
+__all__ = ["extract_fields"]
 
 _PARALLEL_MIN = 200_000
 _PROBE = 200  # lines used to pick a chunk's strict variant
@@ -173,22 +173,15 @@ def extract_fields(lines: pl.Series, layout: Layout) -> tuple[pl.DataFrame, pl.S
     Every line ends up in exactly one of the two results (row counts are exact). The
     ``source_file`` column is the caller's: one value per file, not a string per row.
     """
-    frame, rest, _ = extract_fields_at(lines, layout)
-    return frame, rest
-
-
-def extract_fields_at(lines: pl.Series, layout: Layout) -> tuple[pl.DataFrame, pl.Series, pl.Series]:
-    """:func:`extract_fields`, plus the position in *lines* of each row (to merge in order)."""
     fields, ok = _match_all(lines, layout)
     rest = lines.filter(~ok)
-    at = ok.arg_true()
     if not bool(ok.all()):
         lines = lines.filter(ok)
     stamp = fields.select(_time_column(fields).alias("requested_at"))["requested_at"]
     timed = stamp.is_not_null()
     if not bool(timed.all()):
         rest = rest.append(lines.filter(~timed))
-        fields, stamp, at = fields.filter(timed), stamp.filter(timed), at.filter(timed)
+        fields, stamp = fields.filter(timed), stamp.filter(timed)
     del lines
     text = {name: pl.col(name).fill_null("") if name in fields.columns else pl.lit("") for name in _RENAMED}
     for name in _DASH_EMPTY:
@@ -216,4 +209,4 @@ def extract_fields_at(lines: pl.Series, layout: Layout) -> tuple[pl.DataFrame, p
         _seconds("upstream_response_time", fields, micro_ints=micro).alias("upstream_time_s"),
         *(pl.col(c) for c in fields.columns if c not in _INTERNAL and c not in _RENAMED),
     ).with_columns(stamp.alias("requested_at"))
-    return frame, rest, at
+    return frame, rest

@@ -42,14 +42,11 @@ lead) before they are counted as malformed.
 Where the time goes (issue 13; 5M-line benchmark log, one core, CPU ns per line, from
 ``benchmarks/prof_access_stages.py``): reading 160, splitting into lines 150-290, the strict
 variant's 11-group capture ~880 of ``extract_fields``' ~1200, ``to_arrow`` 110; ~1.8 µs a
-line in all. Validating with a plain match (``str.contains``, ~355) and cutting the fields
-at the quotes with numpy was built and is exact, but the cut, the conversions and the merge
-in file order cost what the capture saves; polars' CSV reader on pre-validated lines alone
-costs ~430. So big ``combined`` files (:data:`~runbook_lib.sources.logs.access_fast.FAST_MIN_BYTES`)
-are cut by a compiled scanner instead (:mod:`runbook_lib.sources.logs.access_fast`): ~410 ns
-a line to scan and ~360 to build the columns, and only the lines it cannot vouch for see the
-regex; both paths give the same frame (every test in tests/sources/logs/test_access_log.py
-runs through both).
+line in all, ~9 s CPU and ~5.3 s wall for the 5M lines on two cores (~940k lines/s).
+Validating with a plain match (``str.contains``, ~355) and cutting the fields at the quotes
+with numpy was built and is exact, but the cut, the conversions and the merge in file order
+cost what the capture saves (1.79 vs 1.72 µs a line; branch ``access-fast-cut``); polars'
+CSV reader on pre-validated lines alone costs ~430.
 
 The window is applied per chunk while reading, so memory follows the window, not the
 file; chunks entirely before the window are skipped after peeking at their first and last
@@ -84,7 +81,6 @@ from runbook_lib.sources import _files as logfiles
 from runbook_lib.sources._byte_range import ByteRange
 from runbook_lib.sources._files import FileRead, expand_paths, iter_chunks, line_series
 from runbook_lib.sources._progress import reporting_bytes
-from runbook_lib.sources.logs.access_fast import parse_chunk_fast, uses_fast_path
 from runbook_lib.sources.logs.access_fields import extract_fields
 from runbook_lib.sources.logs.logformat import Layout, layout_for
 from runbook_lib.timewindow import Window
@@ -121,8 +117,6 @@ class _Parsed:
     bad: int
     outside: int
     table: pa.Table | None
-    replaced: int = 0  # lines whose bytes were repaired (fast path: counted in the worker)
-    after: bool = False  # the chunk starts after the window: it and the rest are not read
 
 
 @dataclass
@@ -164,28 +158,7 @@ def _parse_chunk(lines: pl.Series, layout: Layout, window: Window | None) -> _Pa
     return _Parsed(len(lines), bad.head(MAX_SAMPLES).to_list(), len(bad), outside, table)
 
 
-def _ns(at: pd.Timestamp) -> int:
-    return int(pd.Timestamp(at).as_unit("ns").value)
-
-
-def _parse_fast(chunk: bytes, layout: Layout, window: Window | None) -> _Parsed:
-    """:func:`_parse_chunk` plus the peek, by the compiled scanner (runs in a worker thread)."""
-    bounds = peek = None
-    if window is not None:
-        bounds = (_ns(window.start), _ns(window.end))
-        peek = (_ns(window.start - LOG_DISORDER), _ns(window.end + LOG_DISORDER))
-    rows = parse_chunk_fast(chunk, layout, bounds, peek)
-    if rows.after:
-        return _Parsed(0, [], 0, 0, None, replaced=rows.replaced, after=True)
-    samples = rows.bad.head(MAX_SAMPLES).to_list()
-    return _Parsed(rows.lines, samples, len(rows.bad), rows.outside, rows.table, replaced=rows.replaced)
-
-
-def _collect(parsed: _Parsed, tally: _Tally, path: str, state: FileRead) -> bool:
-    """Add one chunk's results; False once a chunk lies after the window (stop reading)."""
-    state.replaced_lines += parsed.replaced
-    if parsed.after:
-        return False
+def _collect(parsed: _Parsed, tally: _Tally, path: str) -> None:
     tally.lines_read += parsed.lines
     tally.lines_skipped += parsed.bad
     tally.outside_window += parsed.outside
@@ -193,7 +166,6 @@ def _collect(parsed: _Parsed, tally: _Tally, path: str, state: FileRead) -> bool
     if parsed.table is not None:
         tally.tables.append(parsed.table)
         tally.files.append(path)
-    return True
 
 
 def _read_file(
@@ -212,32 +184,23 @@ def _read_file(
     # while this thread reads and splits the one after: both cores stay busy. Results are
     # collected in file order.
     in_flight: deque[Future[_Parsed]] = deque()
-    fast = uses_fast_path(layout, path)
     with ThreadPoolExecutor(max_workers=_WORKERS) as pool:
         chunks = iter_chunks(path, source=SOURCE, state=state, chunk_bytes=logfiles.CHUNK_BYTES, byte_range=byte_range)
-        reading = True
         for chunk in chunks:
-            if fast:
-                in_flight.append(pool.submit(_parse_fast, chunk, layout, window))
-            else:
-                lines = line_series(chunk, state)
-                if start is not None and end is not None:
-                    first, last = _peek_span(lines, layout)
-                    if first is not None and last is not None and last < start:
-                        _collect(_Parsed(len(lines), [], 0, len(lines), None), tally, str(path), state)
-                        continue
-                    if first is not None and first > end:
-                        break  # the rest of this file is after the window
-                in_flight.append(pool.submit(_parse_chunk, lines, layout, window))
+            lines = line_series(chunk, state)
             del chunk
-            while reading and len(in_flight) >= _WORKERS:
-                reading = _collect(in_flight.popleft().result(), tally, str(path), state)
-            if not reading:
-                break
-        while reading and in_flight:
-            reading = _collect(in_flight.popleft().result(), tally, str(path), state)
-        for late in in_flight:
-            late.cancel()  # read ahead of a chunk after the window: not counted
+            if start is not None and end is not None:
+                first, last = _peek_span(lines, layout)
+                if first is not None and last is not None and last < start:
+                    _collect(_Parsed(len(lines), [], 0, len(lines), None), tally, str(path))
+                    continue
+                if first is not None and first > end:
+                    break  # the rest of this file is after the window
+            in_flight.append(pool.submit(_parse_chunk, lines, layout, window))
+            while len(in_flight) >= _WORKERS:
+                _collect(in_flight.popleft().result(), tally, str(path))
+        while in_flight:
+            _collect(in_flight.popleft().result(), tally, str(path))
     tally.replaced += state.replaced_lines
     if state.damage:
         tally.damaged.append(f"{path.name}: {state.damage}")

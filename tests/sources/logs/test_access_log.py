@@ -1,8 +1,5 @@
 """Access logs: real files from nginx/Apache/beats/lnav, checked against GoAccess, plus
-generated logs for the broken cases (binary lines, truncated gzip, rotation, windows).
-
-Every test runs twice: through the regex path and through the compiled scanner of big
-``combined`` files (sources/logs/access_fast.py), which must give the same answers."""
+generated logs for the broken cases (binary lines, truncated gzip, rotation, windows)."""
 
 from __future__ import annotations
 
@@ -16,7 +13,6 @@ import pytest
 
 from runbook_lib.notebook.progress import reading_bar
 from runbook_lib.sources import _files as logfiles
-from runbook_lib.sources.logs import access_fast
 from runbook_lib.sources.logs.access_log import ACCESS_SCHEMA, collect_access_log
 from runbook_lib.timewindow import Window
 
@@ -25,12 +21,6 @@ NGINX = ACCESS / "nginx_live_1.22.1"
 APACHE = ACCESS / "apache_live_2.4.71"
 COMBINED = ACCESS / "access_combined"
 BENCH_GEN = Path(__file__).resolve().parents[3] / "benchmarks" / "access_log_gen.py"
-
-
-@pytest.fixture(autouse=True, params=["regex", "compiled"])
-def engine(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    monkeypatch.setattr(access_fast, "FAST_MIN_BYTES", 0 if request.param == "compiled" else 1 << 62)
-    return str(request.param)
 
 
 def _nginx_format(name: str) -> str:
