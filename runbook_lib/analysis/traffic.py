@@ -131,7 +131,8 @@ def detect_bursts(
         return pd.DataFrame(columns=cols)
     n_minutes = max(len(minute_axis(frame["requested_at"], window)), 1)
     client, names = ranked_codes(frame, "client_ip")
-    rows = to_polars(frame, ["client_ip", "requested_at", "status", "endpoint"]).with_columns(client.alias("client"))
+    endpoint, endpoints = value_codes(frame, "endpoint")
+    rows = to_polars(frame, ["requested_at", "status"]).with_columns(client.alias("client"), endpoint.alias("endpoint"))
     minutes = (rows["requested_at"].dt.epoch("ns") // NS_PER_MINUTE).alias("minute")
     counts = count_pairs(client, minutes, names=("client", "minute", "n"))
     counts = counts.with_columns((pl.col("minute") * NS_PER_MINUTE).cast(pl.Datetime("ns", "UTC")))
@@ -157,7 +158,10 @@ def detect_bursts(
     bursting = pl.DataFrame(
         found, schema=["client_ip", "peak_per_minute", "baseline_per_minute", "ratio", "peak_at"], orient="row"
     )
-    mine = rows.filter(pl.col("client").is_in(pl.Series(codes, dtype=pl.UInt32).implode()))
+    mine = rows.filter(pl.col("client").is_in(pl.Series(codes, dtype=pl.UInt32).implode())).with_columns(
+        pl.lit(names).gather(pl.col("client")).alias("client_ip"),
+        pl.lit(endpoints).gather(pl.col("endpoint")).alias("endpoint"),
+    )
     totals = mine.group_by("client_ip").agg(
         pl.len().cast(pl.Int64).alias("requests"), (pl.col("status") == LIMITED).sum().cast(pl.Int64).alias("limited")
     )
