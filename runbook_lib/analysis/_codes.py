@@ -115,17 +115,18 @@ def ranked_codes(frame: pd.DataFrame, column: str) -> tuple[pl.Series, pl.Series
     Why sorted: tables built on these codes list clients in address order, as before."""
     codes, distinct = value_codes(frame, column)
     names = distinct.drop_nulls().sort()
-    rank = pl.DataFrame({"v": distinct}).join(
-        pl.DataFrame({"v": names, "rank": pl.int_range(len(names), dtype=pl.UInt32, eager=True)}),
-        on="v",
-        how="left",
-        maintain_order="left",
-    )["rank"]
-    return rank.gather(codes).alias(codes.name), names
+    return _codes_by(distinct, names).gather(codes).alias(codes.name), names
+
+
+def named(names: pl.Series, code: str, alias: str) -> pl.Expr:
+    """The names of the codes in column *code* (positions in *names*), as column *alias*:
+    how a table grouped on codes puts the text back on the rows it shows."""
+    return pl.lit(names).gather(pl.col(code)).alias(alias)
 
 
 def _codes_by(keys: pl.Series, distinct: pl.Series) -> pl.Series:
-    """Position of each of *keys* in *distinct* (its distinct values), as ``UInt32``."""
+    """Position of each of *keys* in *distinct* (distinct values), as ``UInt32``; null for
+    a key not among them."""
     table = pl.DataFrame({"key": distinct, "code": pl.int_range(len(distinct), dtype=pl.UInt32, eager=True)})
     joined = pl.DataFrame({"key": keys}).join(table, on="key", how="left", maintain_order="left", nulls_equal=True)
     return joined["code"].alias(keys.name)

@@ -126,9 +126,9 @@ def _templates(paths: pl.Series) -> pl.DataFrame:
     return pl.concat([joined.select("path", "segment"), rest]).rename({"segment": "endpoint"})
 
 
-def _templates_of(paths: pl.Series) -> pl.Series:
-    """The endpoint of each of the distinct, non-null *paths* (aligned with them),
-    templating each *shape* once.
+def _templates_of(paths: pl.Series) -> tuple[pl.Series, pl.Series]:
+    """The endpoint of each of the distinct, non-null *paths*: its code among the distinct
+    templates (aligned with *paths*), and those templates; each *shape* is templated once.
 
     Most distinct targets differ only in their numbers and query strings (479k distinct
     paths, a few thousand shapes, on the 5M-line benchmark log): plain targets are first cut
@@ -141,7 +141,8 @@ def _templates_of(paths: pl.Series) -> pl.Series:
     codes, shapes = factorize(pl.select(pl.when(plain).then(shape).otherwise(paths))[:, 0])
     lookup = _templates(shapes)
     endpoints = pl.DataFrame({"path": shapes}).join(lookup, on="path", how="left", maintain_order="left")["endpoint"]
-    return endpoints.gather(codes)
+    template, templates = factorize(endpoints)  # shapes that template alike: one endpoint
+    return template.gather(codes), templates
 
 
 def with_endpoints(frame: pd.DataFrame) -> pd.DataFrame:
@@ -154,7 +155,7 @@ def with_endpoints(frame: pd.DataFrame) -> pd.DataFrame:
     # Python loop over millions of rows, then over every distinct path, was most of this
     # step, and then polars' unique and join on the path strings (:func:`factorize`).
     codes, paths = column_codes(frame, "path")
-    codes, templates = renumbered(*factorize(_templates_of(paths.fill_null(""))), codes)
+    codes, templates = renumbered(*_templates_of(paths.fill_null("")), codes)
     # Arrow takes each row's text from the few distinct templates (cache-friendly), and the
     # codes are kept for the tables that group on the endpoint next.
     endpoint = templates.to_arrow().take(codes.to_arrow())

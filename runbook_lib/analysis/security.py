@@ -23,7 +23,7 @@ import polars as pl
 from runbook_lib.frames import equal_to, select_rows
 from runbook_lib.timewindow import Window
 
-from ._codes import column_codes, missing_as, value_codes
+from ._codes import column_codes, missing_as, named, value_codes
 from ._common import MAD_TO_SIGMA, count_per_minute, minute_axis
 from ._polars import ROW, first_distinct, mode_by, to_pandas, to_polars
 from .endpoints import with_endpoints
@@ -179,7 +179,7 @@ def rank_auth_failures(frame: pd.DataFrame, *, top: int = 20) -> pd.DataFrame:
     text = ["endpoint", "remote_user", "requested_at", "user_agent"]
     failed = to_polars(select_rows(frame[text], failing), text).with_columns(
         pl.Series(ROW, at, dtype=pl.UInt32), client.gather(at).alias("client")
-    )
+    )  # ROW: the position in the whole frame, which ties are broken by
     user = pl.col("remote_user")
     stats = (
         failed.group_by("client")
@@ -190,7 +190,7 @@ def rank_auth_failures(frame: pd.DataFrame, *, top: int = 20) -> pd.DataFrame:
             pl.col("requested_at").min().alias("first_at"),
             pl.col("requested_at").max().alias("last_at"),
         )
-        .with_columns(pl.lit(clients).gather(pl.col("client")).alias("client_ip"))
+        .with_columns(named(clients, "client", "client_ip"))
         .sort(["failures", "client_ip"], descending=[True, False])
         .head(top)
     )
@@ -221,11 +221,11 @@ def rank_scanners(frame: pd.DataFrame, *, top: int = 20) -> pd.DataFrame:
     codes, paths = missing_as(codes, paths, "nan")  # what pandas' str made of a missing target
     client, clients = value_codes(frame, "client_ip")
     rows = to_polars(frame, ["status", "requested_at"]).with_columns(
-        client.alias("client_ip"), codes.alias("path"), probe_labels(paths).gather(codes).alias("label")
+        client.alias("client"), codes.alias("path"), probe_labels(paths).gather(codes).alias("label")
     )
-    rows = rows.filter(pl.col("client_ip").is_not_null())
+    rows = rows.filter(pl.col("client").is_not_null())
     probe, nf = pl.col("label") != "", pl.col("status") == 404
-    stats = rows.group_by("client_ip").agg(
+    stats = rows.group_by("client").agg(
         probe.sum().cast(pl.Int64).alias("probes"),
         nf.sum().cast(pl.Int64).alias("not_found"),
         pl.col("path").n_unique().cast(pl.Int64).alias("distinct_paths"),
@@ -238,15 +238,13 @@ def rank_scanners(frame: pd.DataFrame, *, top: int = 20) -> pd.DataFrame:
     # One missing favicon is not a scan: keep IPs with a probe or a handful of distinct 404s.
     stats = (
         stats.filter((pl.col("probes") > 0) | (pl.col("distinct_404_paths") >= 5))
-        .with_columns(pl.lit(clients).gather(pl.col("client_ip")).alias("name"))
-        .sort(["probes", "distinct_404_paths", "name"], descending=[True, True, False])
+        .with_columns(named(clients, "client", "client_ip"))
+        .sort(["probes", "distinct_404_paths", "client_ip"], descending=[True, True, False])
         .head(top)
     )
-    probes = rows.filter(probe & pl.col("client_ip").is_in(stats["client_ip"].implode()))
-    probes = probes.with_columns(paths.gather(probes["path"]).alias("path"))
-    evidence = first_distinct(probes, ["client_ip"], "path", alias="evidence")
-    stats = stats.join(evidence, on="client_ip", how="left", maintain_order="left")
-    stats = stats.with_columns(pl.col("name").alias("client_ip"))
+    probes = rows.filter(probe & pl.col("client").is_in(stats["client"].implode()))
+    evidence = first_distinct(probes.with_columns(named(paths, "path", "path")), ["client"], "path", alias="evidence")
+    stats = stats.join(evidence, on="client", how="left", maintain_order="left")
     out = to_pandas(stats.with_columns(pl.col("evidence").fill_null("")))
     out["not_found_share"] = (out["not_found"] / out["requests"]).round(3)
     return out[cols]
@@ -271,7 +269,7 @@ def rank_user_agents(frame: pd.DataFrame, *, top: int = 20) -> pd.DataFrame:
         pl.col("client").drop_nulls().n_unique().cast(pl.Int64).alias("clients"),
         pl.col("status").is_in((401, 403, 404)).sum().cast(pl.Int64).alias("failures"),
     )
-    totals = totals.with_columns(agents.gather(totals["agent"]).alias("user_agent"))
+    totals = totals.with_columns(named(agents, "agent", "user_agent"))
     out = to_pandas(totals.sort("user_agent"))
     name = out["user_agent"]
     out["category"] = np.select(
@@ -293,7 +291,7 @@ def rank_user_agents(frame: pd.DataFrame, *, top: int = 20) -> pd.DataFrame:
     out = out.head(top).reset_index(drop=True)
     # evidence for the agents shown only: per (agent, client) pair it is most of the cost
     shown = rows.filter(pl.col("agent").is_in(pl.Series(out["agent"].to_numpy(), dtype=pl.UInt32).implode()))
-    shown = shown.with_columns(pl.lit(clients).gather(pl.col("client")).alias("client_ip"))
+    shown = shown.with_columns(named(clients, "client", "client_ip"))
     evidence = to_pandas(first_distinct(shown, ["agent"], "client_ip", alias="evidence"))
     out = out.merge(evidence, on="agent", how="left")
     out["evidence"] = out["evidence"].fillna("").astype("str")
@@ -331,8 +329,11 @@ def rank_transfer(frame: pd.DataFrame, *, top: int = 20, z: float = 3.5, min_byt
     ]
     if frame.empty:
         return pd.DataFrame(columns=cols)
-    client, clients = value_codes(frame, "client_ip")
-    rows = to_polars(frame, ["response_bytes", "endpoint", "path"]).with_columns(client.alias("client"))
+    (client, clients), (endpoint, endpoints) = value_codes(frame, "client_ip"), value_codes(frame, "endpoint")
+    path, paths = column_codes(frame, "path")
+    rows = to_polars(frame, ["response_bytes"]).with_columns(
+        client.alias("client"), endpoint.alias("endpoint"), path.alias("path")
+    )
     totals = (
         rows.filter(pl.col("client").is_not_null())
         .group_by("client")
@@ -341,7 +342,7 @@ def rank_transfer(frame: pd.DataFrame, *, top: int = 20, z: float = 3.5, min_byt
             pl.len().cast(pl.Int64).alias("requests"),
         )
     )
-    totals = totals.with_columns(clients.gather(totals["client"]).alias("client_ip"))
+    totals = totals.with_columns(named(clients, "client", "client_ip"))
     out = to_pandas(totals.sort("client_ip")).set_index("client_ip")
     out["bytes_per_request"] = (out["response_bytes"] / out["requests"]).round(0).astype("int64")
     out["zscore"] = _robust_z(out["response_bytes"])
@@ -351,7 +352,9 @@ def rank_transfer(frame: pd.DataFrame, *, top: int = 20, z: float = 3.5, min_byt
     out = out.sort_values("response_bytes", ascending=False, kind="stable").head(top)
     # The top IPs' largest responses first: their endpoint and example targets.
     mine = rows.filter(pl.col("client").is_in(pl.Series(out["client"].to_numpy(), dtype=pl.UInt32).implode()))
-    mine = mine.with_columns(pl.lit(clients).gather(pl.col("client")).alias("client_ip"))
+    mine = mine.with_columns(
+        named(clients, "client", "client_ip"), named(endpoints, "endpoint", "endpoint"), named(paths, "path", "path")
+    )
     big = mine.sort(["response_bytes", ROW], descending=[True, False]).drop(ROW).with_row_index(ROW)
     detail = to_pandas(
         mode_by(big, ["client_ip"], "endpoint", alias="top_endpoint").join(

@@ -25,7 +25,7 @@ from runbook_lib.errors import ParameterError
 from runbook_lib.frames import select_rows
 from runbook_lib.timewindow import Window
 
-from ._codes import ranked_codes, value_codes
+from ._codes import named, ranked_codes, value_codes
 from ._common import count_per_minute, minute_axis
 from ._polars import NS_PER_MINUTE, ROW, count_pairs, mode_by, to_pandas, to_polars
 from .endpoints import with_endpoints
@@ -100,7 +100,7 @@ def rank_limited(frame: pd.DataFrame, *, by: str = "endpoint", top: int = 20) ->
     )
     stats = stats.join(mode_by(hits, [by], other, alias=other_name), on=by, how="left", maintain_order="left")
     stats = stats.join(detail, on=by, how="left", maintain_order="left").with_columns(
-        pl.lit(names).gather(pl.col(by)).alias(by), pl.lit(values).gather(pl.col(other_name)).alias(other_name)
+        named(names, by, by), named(values, other_name, other_name)
     )
     out = to_pandas(stats.with_columns(pl.col("requests", "limited", distinct).cast(pl.Int64)))
     out["limited_share"] = (out["limited"] / out["requests"]).round(3)
@@ -159,8 +159,7 @@ def detect_bursts(
         found, schema=["client_ip", "peak_per_minute", "baseline_per_minute", "ratio", "peak_at"], orient="row"
     )
     mine = rows.filter(pl.col("client").is_in(pl.Series(codes, dtype=pl.UInt32).implode())).with_columns(
-        pl.lit(names).gather(pl.col("client")).alias("client_ip"),
-        pl.lit(endpoints).gather(pl.col("endpoint")).alias("endpoint"),
+        named(names, "client", "client_ip"), named(endpoints, "endpoint", "endpoint")
     )
     totals = mine.group_by("client_ip").agg(
         pl.len().cast(pl.Int64).alias("requests"), (pl.col("status") == LIMITED).sum().cast(pl.Int64).alias("limited")
@@ -231,10 +230,11 @@ def detect_retry_storms(frame: pd.DataFrame, *, within_s: float = 5.0, min_retri
         stats.join(limited, on="pair", how="left")
         .join(mode_by(hits, ["pair"], "user_agent", alias="user_agent"), on="pair", how="left")
         .with_columns(
-            pl.lit(clients).gather(pl.col("pair") // len(endpoints)).alias("client_ip"),
-            pl.lit(endpoints).gather(pl.col("pair") % len(endpoints)).alias("endpoint"),
+            (pl.col("pair") // len(endpoints)).alias("client"),
+            (pl.col("pair") % len(endpoints)).alias("endpoint"),
             pl.col("limited").fill_null(0),
         )
+        .with_columns(named(clients, "client", "client_ip"), named(endpoints, "endpoint", "endpoint"))
         .sort(["retries", *keys], descending=[True, False, False])
     )
     out = to_pandas(stats)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import pandas as pd
 import polars as pl
 
-from ._codes import value_codes
+from ._codes import named, value_codes
 from ._polars import ROW, to_pandas, to_polars
 
 STATUS_COLUMNS = ["2xx", "3xx", "4xx", "429", "5xx"]
@@ -58,4 +58,4 @@ def status_matrix(frame: pd.DataFrame, *, by: str = "endpoint", freq: str = "", 
         .with_columns((pl.col("5xx") / pl.col("requests")).round(4).alias("error_share"))
         .sort([*(["bucket_at"] if freq else []), "requests", "first"], descending=[False] * bool(freq) + [True, False])
     )
-    return to_pandas(table.with_columns(pl.lit(names).gather(pl.col(by)).alias(by)).select(columns))
+    return to_pandas(table.with_columns(named(names, by, by)).select(columns))
